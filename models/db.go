@@ -1,0 +1,160 @@
+// Package models holds the data types and every query. It is the only package
+// that talks to the database.
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is the application's view of the database.
+type Store struct {
+	db *gorm.DB
+	// Now is the clock; tests replace it. Times are stored in UTC.
+	Now func() time.Time
+	// PasswordCost is the bcrypt cost for new password hashes.
+	PasswordCost int
+}
+
+// dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
+// block the writer, synchronous=FULL so an acknowledged write survives power
+// loss, a busy timeout instead of immediate "database is locked", foreign keys
+// on, and BEGIN IMMEDIATE so read-then-write transactions take the write lock
+// up front rather than failing half-way.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the SQLite database at path. It does not
+// migrate; call Migrate.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("database path is empty")
+	}
+	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost}
+	db, err := gorm.Open(sqlite.Open(dsn(path)), &gorm.Config{
+		Logger:         logger.Discard,
+		TranslateError: true,
+		NowFunc:        func() time.Time { return s.now() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.Ping(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.db = db
+	return s, nil
+}
+
+func (s *Store) now() time.Time { return s.Now().UTC() }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping tells whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.db.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+}
+
+// Backup writes a consistent copy of the database to path while others keep
+// reading and writing, then opens the copy and checks its integrity. An
+// existing file at path is never overwritten.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s already exists", path)
+	}
+	if err := s.db.WithContext(ctx).Exec("VACUUM INTO ?", path).Error; err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := CheckIntegrity(ctx, path); err != nil {
+		return fmt.Errorf("backup written but %w", err)
+	}
+	return nil
+}
+
+// CheckIntegrity opens the database file at path read-only and runs SQLite's
+// integrity check.
+func CheckIntegrity(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var result string
+	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&result); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("integrity check: %s", result)
+	}
+	return nil
+}
+
+// translate maps driver errors to the package's sentinels.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return ErrConflict
+	}
+	return err
+}
+
+// page bounds a list request.
+type Page struct {
+	Number  int // 1-based
+	PerPage int
+}
+
+// MaxPerPage caps every list.
+const MaxPerPage = 100
+
+// Normalize clamps the page to sensible bounds.
+func (p Page) Normalize(defaultPer int) Page {
+	if p.Number < 1 {
+		p.Number = 1
+	}
+	if p.PerPage < 1 {
+		p.PerPage = defaultPer
+	}
+	if p.PerPage > MaxPerPage {
+		p.PerPage = MaxPerPage
+	}
+	return p
+}
+
+func (p Page) offset() int { return (p.Number - 1) * p.PerPage }

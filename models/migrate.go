@@ -1,0 +1,113 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one step of the schema's history. Migrations are append-only:
+// a released step is never edited; a change is a new step. Each step is plain
+// SQL, which freezes the schema it creates independently of today's structs.
+type migration struct {
+	version int
+	name    string
+	sql     []string
+}
+
+var migrations = []migration{
+	{1, "accounts, sessions, tokens, services", []string{
+		`CREATE TABLE users (
+			id INTEGER PRIMARY KEY,
+			name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+			email TEXT NOT NULL COLLATE NOCASE UNIQUE,
+			password_hash TEXT NOT NULL,
+			role TEXT NOT NULL DEFAULT 'customer' CHECK (role IN ('customer','staff','moderator','admin')),
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE TABLE sessions (
+			id TEXT PRIMARY KEY,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			created_at DATETIME NOT NULL,
+			expires_at DATETIME NOT NULL,
+			revoked_at DATETIME,
+			revoked_reason TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX sessions_user_id ON sessions(user_id)`,
+		`CREATE INDEX sessions_expires_at ON sessions(expires_at)`,
+		`CREATE TABLE api_tokens (
+			id INTEGER PRIMARY KEY,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			name TEXT NOT NULL,
+			hash TEXT NOT NULL UNIQUE,
+			created_at DATETIME NOT NULL,
+			last_used_at DATETIME,
+			revoked_at DATETIME,
+			revoked_reason TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX api_tokens_user_id ON api_tokens(user_id)`,
+		`CREATE TABLE services (
+			id INTEGER PRIMARY KEY,
+			name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+			description TEXT NOT NULL DEFAULT '',
+			group_name TEXT NOT NULL DEFAULT '',
+			position INTEGER NOT NULL DEFAULT 0,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX services_position ON services(position, id)`,
+	}},
+}
+
+// schemaMigration records an applied step.
+type schemaMigration struct {
+	Version   int `gorm:"primaryKey"`
+	Name      string
+	AppliedAt time.Time
+}
+
+// SchemaVersion is the newest migration this binary knows.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// Migrate applies the pending migrations in order, each in its own
+// transaction, and returns how many it applied. A database newer than this
+// binary is refused.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	db := s.db.WithContext(ctx)
+	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at DATETIME NOT NULL
+	)`).Error; err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := db.Raw("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current).Error; err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	if current > SchemaVersion() {
+		return 0, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", current, SchemaVersion())
+	}
+	applied := 0
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range m.sql {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Create(&schemaMigration{Version: m.version, Name: m.name, AppliedAt: s.now()}).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+		applied++
+	}
+	return applied, nil
+}

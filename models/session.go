@@ -1,0 +1,174 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// SessionLifetime is how long a log-in lasts.
+const SessionLifetime = 30 * 24 * time.Hour
+
+// Session is a server-side log-in. The cookie holds a random secret; the
+// table holds only its SHA-256, so a leaked database does not leak sessions.
+type Session struct {
+	ID            string // hex SHA-256 of the cookie value
+	UserID        int64
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	RevokedAt     *time.Time
+	RevokedReason string
+}
+
+// APIToken is a bearer credential acting as its user. Only its hash is kept.
+type APIToken struct {
+	ID            int64
+	UserID        int64
+	Name          string
+	Hash          string
+	CreatedAt     time.Time
+	LastUsedAt    *time.Time
+	RevokedAt     *time.Time
+	RevokedReason string
+}
+
+// TokenNameMaxLen bounds a token's label.
+const TokenNameMaxLen = 60
+
+// TokenPrefix starts every API token, so a leaked one is easy to recognise.
+const TokenPrefix = "sitrep_"
+
+func newSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateSession starts a session and returns the secret for the cookie.
+// Expired sessions are pruned on the way.
+func (s *Store) CreateSession(ctx context.Context, userID int64) (string, error) {
+	secret := newSecret()
+	now := s.now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("expires_at < ?", now).Delete(&Session{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&Session{ID: hashSecret(secret), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime)}).Error
+	})
+	return secret, translate(err)
+}
+
+// DeleteSession ends a session (log-out). Unknown secrets are ignored.
+func (s *Store) DeleteSession(ctx context.Context, secret string) error {
+	return s.db.WithContext(ctx).Where("id = ?", hashSecret(secret)).Delete(&Session{}).Error
+}
+
+// UserBySession returns the user of a live session. An unknown or expired
+// session gives ErrNotFound; a revoked one a *RevokedError.
+func (s *Store) UserBySession(ctx context.Context, secret string) (*User, error) {
+	var sess Session
+	if err := s.db.WithContext(ctx).Where("id = ?", hashSecret(secret)).First(&sess).Error; err != nil {
+		return nil, translate(err)
+	}
+	if sess.RevokedAt != nil {
+		return nil, &RevokedError{Reason: sess.RevokedReason}
+	}
+	if !sess.ExpiresAt.After(s.now()) {
+		return nil, ErrNotFound
+	}
+	return s.UserByID(ctx, sess.UserID)
+}
+
+// revokeCredentials ends every session and token of a user, keeping the rows
+// so that a later request with them is told why.
+func (s *Store) revokeCredentials(tx *gorm.DB, userID int64, reason string) error {
+	now := s.now()
+	set := map[string]any{"revoked_at": now, "revoked_reason": reason}
+	if err := tx.Model(&Session{}).Where("user_id = ? AND revoked_at IS NULL", userID).Updates(set).Error; err != nil {
+		return err
+	}
+	return tx.Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL", userID).Updates(set).Error
+}
+
+// CreateToken makes an API token for a user and returns its secret, which is
+// shown once and never stored.
+func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (*APIToken, string, error) {
+	name = strings.TrimSpace(name)
+	v := validation{}
+	switch {
+	case name == "":
+		v.add("name", "Give the token a name, such as the script that will use it.")
+	case len([]rune(name)) > TokenNameMaxLen:
+		v.add("name", "A token name has at most 60 characters.")
+	}
+	if err := v.err(); err != nil {
+		return nil, "", err
+	}
+	secret := TokenPrefix + newSecret()
+	t := &APIToken{UserID: userID, Name: name, Hash: hashSecret(secret), CreatedAt: s.now()}
+	if err := s.db.WithContext(ctx).Create(t).Error; err != nil {
+		return nil, "", translate(err)
+	}
+	return t, secret, nil
+}
+
+// tokenTouchInterval limits how often a token's last use is written, so that
+// a busy script does not turn every read into a write.
+const tokenTouchInterval = time.Hour
+
+// UserByToken returns the user an API token acts as.
+func (s *Store) UserByToken(ctx context.Context, secret string) (*User, error) {
+	var t APIToken
+	if err := s.db.WithContext(ctx).Where("hash = ?", hashSecret(secret)).First(&t).Error; err != nil {
+		return nil, translate(err)
+	}
+	if t.RevokedAt != nil {
+		return nil, &RevokedError{Reason: t.RevokedReason}
+	}
+	now := s.now()
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > tokenTouchInterval {
+		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now).Error; err != nil {
+			return nil, err
+		}
+	}
+	return s.UserByID(ctx, t.UserID)
+}
+
+// ListTokens lists a user's live tokens, newest first.
+func (s *Store) ListTokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	var ts []APIToken
+	err := s.db.WithContext(ctx).Where("user_id = ? AND revoked_at IS NULL", userID).
+		Order("id DESC").Limit(MaxPerPage).Find(&ts).Error
+	return ts, err
+}
+
+// RevokeToken revokes one of the user's own tokens.
+func (s *Store) RevokeToken(ctx context.Context, userID, tokenID int64) error {
+	res := s.db.WithContext(ctx).Model(&APIToken{}).
+		Where("id = ? AND user_id = ? AND revoked_at IS NULL", tokenID, userID).
+		Updates(map[string]any{"revoked_at": s.now(), "revoked_reason": "revoked by its owner"})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// IsRevoked tells whether err says the credentials were revoked.
+func IsRevoked(err error) bool { return errors.Is(err, ErrRevoked) }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+type accountPage struct {
+	base
+	Email     string
+	Tokens    []models.APIToken
+	NewToken  string
+	TokenName string
+	Errors    map[string]string
+}
+
+// showAccount renders the account page with whatever the handler filled in.
+func (a *app) showAccount(c *gin.Context, status int, page *accountPage) {
+	tokens, err := a.store.ListTokens(c.Request.Context(), currentUser(c).ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	page.base = a.base(c, "Your account")
+	page.Tokens = tokens
+	if page.Email == "" {
+		page.Email = page.User.Email
+	}
+	a.renderPage(c, status, "account", page)
+}
+
+func (a *app) accountShow(c *gin.Context) {
+	a.showAccount(c, http.StatusOK, &accountPage{})
+}
+
+// accountEmail changes the email address; only that column is written.
+func (a *app) accountEmail(c *gin.Context) {
+	if err := parseForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	email := c.PostForm("email")
+	err := a.store.UpdateEmail(c.Request.Context(), currentUser(c).ID, email)
+	if fields := fieldErrors(err); fields != nil {
+		a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{Email: email, Errors: fields})
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, "/account", "Your email address is saved.")
+}
+
+// accountPassword changes the password, which ends every session and token
+// of the user; this browser gets a fresh session.
+func (a *app) accountPassword(c *gin.Context) {
+	if err := parseForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	u := currentUser(c)
+	err := a.store.ChangePassword(c.Request.Context(), u.ID, c.PostForm("current_password"), c.PostForm("new_password"))
+	if fields := fieldErrors(err); fields != nil {
+		a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{Errors: fields})
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := a.startSession(c, u.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, "/account", "Your password is changed. Other devices were logged out and your API tokens revoked.")
+}
+
+// tokenCreate makes an API token and shows it once, on this response only.
+func (a *app) tokenCreate(c *gin.Context) {
+	if err := parseForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	name := c.PostForm("name")
+	_, secret, err := a.store.CreateToken(c.Request.Context(), currentUser(c).ID, name)
+	if fields := fieldErrors(err); fields != nil {
+		a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{TokenName: name, Errors: fields})
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.showAccount(c, http.StatusCreated, &accountPage{NewToken: secret})
+}
+
+func (a *app) tokenRevoke(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err == nil {
+		err = a.store.RevokeToken(c.Request.Context(), currentUser(c).ID, id)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, "/account", "The token is revoked.")
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+type adminUsersPage struct {
+	base
+	Users      []models.User
+	Roles      []models.Role
+	Query      string
+	RoleFilter models.Role
+	Pager      pager
+	Error      string
+}
+
+// showUsers renders the user list for the current query.
+func (a *app) showUsers(c *gin.Context, status int, msg string) {
+	p, err := pageParam(c, 50)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	f := models.UserFilter{Query: c.Query("q"), Role: models.Role(c.Query("role"))}
+	if f.Role != "" && !f.Role.Valid() {
+		a.fail(c, badRequest("Unknown role filter."))
+		return
+	}
+	users, err := a.store.ListUsers(c.Request.Context(), f, p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.renderPage(c, status, "admin_users", &adminUsersPage{
+		base: a.base(c, "Users and roles"), Users: users.Items, Roles: models.Roles,
+		Query: f.Query, RoleFilter: f.Role, Pager: newPager(c, users.Page, users.HasNext), Error: msg,
+	})
+}
+
+func (a *app) adminUsers(c *gin.Context) { a.showUsers(c, http.StatusOK, "") }
+
+// adminUserRole changes a user's role; the Store enforces "not your own" and
+// "never the last admin" and revokes the user's sessions and tokens.
+func (a *app) adminUserRole(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err == nil {
+		err = parseForm(c)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	u, err := a.store.ChangeRole(c.Request.Context(), currentUser(c), id, models.Role(c.PostForm("role")))
+	if fields := fieldErrors(err); fields != nil {
+		a.showUsers(c, http.StatusUnprocessableEntity, fields["role"])
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, "/admin/users", u.Name+" is now "+string(u.Role)+"; their sessions and tokens were revoked.")
+}

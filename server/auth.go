@@ -1,0 +1,150 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+// signupForm is all a person may choose at sign-up; the role is never read
+// from the request.
+type signupForm struct {
+	Name, Email string
+}
+
+type signupPage struct {
+	base
+	Form   signupForm
+	Next   string
+	Errors map[string]string
+}
+
+func (a *app) signupShow(c *gin.Context) {
+	a.renderPage(c, http.StatusOK, "signup", &signupPage{base: a.base(c, "Sign up"), Next: safeNext(c.Query("next"))})
+}
+
+func (a *app) signupCreate(c *gin.Context) {
+	if err := parseForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	page := &signupPage{
+		base: a.base(c, "Sign up"),
+		Form: signupForm{Name: c.PostForm("name"), Email: c.PostForm("email")},
+		Next: safeNext(c.PostForm("next")),
+	}
+	ip := c.ClientIP()
+	if blocked, retry := a.signupByIP.Blocked(ip); blocked {
+		page.Errors = map[string]string{"name": "Too many accounts were created from your network. " + tryAgainIn(retry)}
+		a.renderLimited(c, retry, "signup", page)
+		return
+	}
+	password := c.PostForm("password")
+	if password != c.PostForm("password_confirm") {
+		page.Errors = map[string]string{"password_confirm": "The two passwords differ."}
+		a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
+		return
+	}
+	u, err := a.store.CreateUser(c.Request.Context(), models.NewUser{
+		Name: page.Form.Name, Email: page.Form.Email, Password: password, Role: models.RoleCustomer,
+	})
+	if fields := fieldErrors(err); fields != nil {
+		page.Errors = fields
+		a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.signupByIP.Add(ip)
+	if err := a.startSession(c, u.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, page.Next, "Welcome to Sitrep, "+u.Name+".")
+}
+
+type loginPage struct {
+	base
+	Login string
+	Next  string
+	Error string
+}
+
+func (a *app) loginShow(c *gin.Context) {
+	a.renderPage(c, http.StatusOK, "login", &loginPage{base: a.base(c, "Log in"), Next: safeNext(c.Query("next"))})
+}
+
+// loginCreate checks a password. Failures are counted per account and per
+// client IP (from the socket or a trusted proxy only); past either limit the
+// answer is 429 without checking the password at all.
+func (a *app) loginCreate(c *gin.Context) {
+	if err := parseForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	page := &loginPage{base: a.base(c, "Log in"), Login: c.PostForm("login"), Next: safeNext(c.PostForm("next"))}
+	account := "account:" + strings.ToLower(strings.TrimSpace(page.Login))
+	ip := "ip:" + c.ClientIP()
+	for _, check := range []struct {
+		l   *limiter
+		key string
+	}{{a.loginByAccount, account}, {a.loginByIP, ip}} {
+		if blocked, retry := check.l.Blocked(check.key); blocked {
+			page.Error = "Too many failed log-ins. " + tryAgainIn(retry)
+			a.renderLimited(c, retry, "login", page)
+			return
+		}
+	}
+	u, err := a.store.Authenticate(c.Request.Context(), page.Login, c.PostForm("password"))
+	if errors.Is(err, models.ErrBadCredentials) {
+		a.loginByAccount.Add(account)
+		a.loginByIP.Add(ip)
+		page.Error = "Unknown user or wrong password."
+		a.renderPage(c, http.StatusUnauthorized, "login", page)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.loginByAccount.Reset(account)
+	if err := a.startSession(c, u.ID); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, page.Next, "You are logged in as "+u.Name+".")
+}
+
+// logout ends the session on the server and clears the cookie.
+func (a *app) logout(c *gin.Context) {
+	if secret, err := c.Cookie(a.sessionCookieName()); err == nil && secret != "" {
+		if err := a.store.DeleteSession(c.Request.Context(), secret); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	a.setCookie(c, a.sessionCookieName(), "", -1)
+	a.redirect(c, "/", "You are logged out.")
+}
+
+// renderLimited shows a form again with 429 and Retry-After, keeping input.
+func (a *app) renderLimited(c *gin.Context, retry time.Duration, name string, page any) {
+	c.Header("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+	c.Header("Cache-Control", "no-store")
+	a.renderPage(c, http.StatusTooManyRequests, name, page)
+}
+
+func tryAgainIn(d time.Duration) string {
+	if d < time.Minute {
+		return "Try again in a minute."
+	}
+	return fmt.Sprintf("Try again in %d minutes.", int(d.Minutes()+0.999))
+}

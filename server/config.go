@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything `sitrep serve` can be told. Every flag has a SITREP_*
+// environment fallback; a flag given on the command line wins.
+type Config struct {
+	Addr           string
+	DB             string
+	BaseURL        string
+	TrustedProxies []string
+	MaxBodyBytes   int64
+	Demo           bool
+	ShutdownGrace  time.Duration
+	LogFormat      string
+}
+
+// envDefault returns the environment's value for key, or def.
+func envDefault(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+// dbFlag registers -db with its SITREP_DB fallback; every subcommand has it.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", envDefault("SITREP_DB", "sitrep.db"), "SQLite database file (env SITREP_DB)")
+}
+
+// parseServeFlags reads serve's flags, then validates the result once.
+func parseServeFlags(args []string) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var c Config
+	var proxies, maxBody, grace string
+	fs.StringVar(&c.Addr, "addr", envDefault("SITREP_ADDR", ":8080"), "listen address (env SITREP_ADDR)")
+	db := dbFlag(fs)
+	fs.StringVar(&c.BaseURL, "base-url", envDefault("SITREP_BASE_URL", ""), "public URL, e.g. https://status.example.com (env SITREP_BASE_URL)")
+	fs.StringVar(&proxies, "trusted-proxies", envDefault("SITREP_TRUSTED_PROXIES", ""), "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is believed (env SITREP_TRUSTED_PROXIES)")
+	fs.StringVar(&maxBody, "max-body", envDefault("SITREP_MAX_BODY", "1048576"), "largest request body in bytes (env SITREP_MAX_BODY)")
+	fs.BoolVar(&c.Demo, "demo", envDefault("SITREP_DEMO", "") == "true" || envDefault("SITREP_DEMO", "") == "1", "load the demo scenario when the database is empty (env SITREP_DEMO)")
+	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
+	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")
+	if err := parseFlags(fs, args, os.Stdout); err != nil {
+		return c, err
+	}
+	c.DB = *db
+	if err := c.validate(proxies, maxBody, grace); err != nil {
+		return c, usagef("serve: %v", err)
+	}
+	return c, nil
+}
+
+func (c *Config) validate(proxies, maxBody, grace string) error {
+	if c.DB == "" {
+		return errors.New("-db must name a file")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("-addr %q is not host:port", c.Addr)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-base-url %q is not an http(s) URL", c.BaseURL)
+		}
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return fmt.Errorf("-trusted-proxies: %q is not an IP or CIDR", p)
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	n, err := strconv.ParseInt(maxBody, 10, 64)
+	if err != nil || n < 1024 {
+		return fmt.Errorf("-max-body %q must be a number of bytes, at least 1024", maxBody)
+	}
+	c.MaxBodyBytes = n
+	d, err := time.ParseDuration(grace)
+	if err != nil || d < 0 {
+		return fmt.Errorf("-shutdown-grace %q is not a duration such as 20s", grace)
+	}
+	c.ShutdownGrace = d
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat)
+	}
+	return nil
+}
+
+// Secure tells whether the site is served over HTTPS, which switches the
+// session cookie to Secure with the __Host- prefix.
+func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }

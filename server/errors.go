@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+// httpError is an error with the status, machine code and human message the
+// client sees.
+type httpError struct {
+	Status  int
+	Code    string
+	Message string
+	// RetryAfter is sent as a Retry-After header (429, 503).
+	RetryAfter time.Duration
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+var (
+	errUnauthorized = &httpError{http.StatusUnauthorized, "unauthorized", "Log in to do this.", 0}
+	errForbidden    = &httpError{http.StatusForbidden, "forbidden", "You do not have permission to do this.", 0}
+	errNotFound     = &httpError{http.StatusNotFound, "not_found", "There is nothing here. The page may have moved, or the address may be mistyped.", 0}
+	errTooLarge     = &httpError{http.StatusRequestEntityTooLarge, "too_large", "The request is too large.", 0}
+	errCrossSite    = &httpError{http.StatusForbidden, "cross_site", "This request came from another site and was refused. Go back, reload the page and try again.", 0}
+	errBadJSON      = &httpError{http.StatusBadRequest, "bad_request", "The request body is not valid JSON.", 0}
+)
+
+func badRequest(msg string) *httpError {
+	return &httpError{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
+}
+
+func tooManyRequests(retry time.Duration, msg string) *httpError {
+	return &httpError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg, RetryAfter: retry}
+}
+
+// classify maps any error to what the client sees. Unknown errors are 500s
+// whose details stay in the log.
+func classify(err error) *httpError {
+	var he *httpError
+	var ve *models.ValidationError
+	var re *models.RevokedError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he
+	case errors.As(err, &ve):
+		return &httpError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: ve.Error()}
+	case errors.As(err, &re):
+		return &httpError{Status: http.StatusForbidden, Code: "revoked",
+			Message: "Your session or token was ended (" + re.Reason + "). Log in again."}
+	case errors.As(err, &mbe):
+		return errTooLarge
+	case errors.Is(err, models.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, models.ErrForbidden):
+		return errForbidden
+	case errors.Is(err, models.ErrConflict):
+		return &httpError{Status: http.StatusConflict, Code: "conflict", Message: "This conflicts with something that exists already."}
+	}
+	return &httpError{Status: http.StatusInternalServerError, Code: "internal",
+		Message: "Something went wrong on our side. It has been logged; please try again."}
+}
+
+// isAPI tells whether a request wants JSON answers.
+func isAPI(c *gin.Context) bool { return strings.HasPrefix(c.Request.URL.Path, "/api/") }
+
+// fail answers with the page or JSON for err and stops the handler chain.
+func (a *app) fail(c *gin.Context, err error) {
+	he := classify(err)
+	if he.Status >= 500 {
+		a.log.Error("request failed", "request_id", requestID(c), "method", c.Request.Method,
+			"path", c.Request.URL.Path, "error", err)
+	}
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-store")
+	if he.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((he.RetryAfter+time.Second-1)/time.Second)))
+	}
+	if isAPI(c) {
+		c.AbortWithStatusJSON(he.Status, gin.H{"error": gin.H{"code": he.Code, "message": he.Message}})
+		return
+	}
+	page := &errorPage{
+		base:      a.base(c, http.StatusText(he.Status)),
+		Heading:   errorHeading(he.Status),
+		Message:   he.Message,
+		ShowLogin: he.Status == http.StatusUnauthorized || he.Code == "revoked",
+	}
+	if he.Status >= 500 {
+		page.RequestID = requestID(c)
+	}
+	a.renderPage(c, he.Status, "error", page)
+	c.Abort()
+}
+
+type errorPage struct {
+	base
+	Heading   string
+	Message   string
+	ShowLogin bool
+	RequestID string
+}
+
+func errorHeading(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "Please log in"
+	case http.StatusForbidden:
+		return "Not allowed"
+	case http.StatusNotFound:
+		return "Page not found"
+	case http.StatusRequestEntityTooLarge:
+		return "Too large"
+	case http.StatusUnprocessableEntity:
+		return "Please check your input"
+	case http.StatusTooManyRequests:
+		return "Slow down"
+	case http.StatusServiceUnavailable:
+		return "Temporarily unavailable"
+	}
+	if status >= 500 {
+		return "Something went wrong"
+	}
+	return http.StatusText(status)
+}
+
+// logRenderFailure is used when even the error page cannot be rendered.
+func logRenderFailure(log *slog.Logger, c *gin.Context, err error) {
+	log.Error("render failed", "request_id", requestID(c), "path", c.Request.URL.Path, "error", err)
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+// parseForm parses a form body explicitly, so that a body over the limit is a
+// 413 rather than silently empty fields.
+func parseForm(c *gin.Context) error {
+	if err := c.Request.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return badRequest("The form could not be read.")
+	}
+	return nil
+}
+
+// decodeJSON reads a JSON body into a small request struct. Fields the struct
+// does not name are ignored, so extra fields such as "role" change nothing.
+func decodeJSON(c *gin.Context, dst any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	if err := dec.Decode(dst); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return errTooLarge
+		case errors.Is(err, io.EOF):
+			return badRequest("The request body is empty; send a JSON object.")
+		}
+		return errBadJSON
+	}
+	if dec.More() {
+		return errBadJSON
+	}
+	return nil
+}
+
+// pathID reads a positive integer path parameter; anything else is a 404.
+func pathID(c *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id < 1 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// pageParam reads ?page= (1-based) and ?per_page=, clamped by the Store.
+func pageParam(c *gin.Context, defaultPer int) (models.Page, error) {
+	p := models.Page{Number: 1, PerPage: defaultPer}
+	if v := c.Query("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return p, badRequest("page must be a whole number from 1.")
+		}
+		p.Number = n
+	}
+	if v := c.Query("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, badRequest("per_page must be a whole number from 1 (at most 100).")
+		}
+		p.PerPage = n
+	}
+	return p.Normalize(defaultPer), nil
+}
+
+// pager holds the links to the neighbouring pages of a list.
+type pager struct{ Prev, Next string }
+
+func newPager(c *gin.Context, p models.Page, hasNext bool) pager {
+	link := func(n int) string {
+		q := c.Request.URL.Query()
+		q.Set("page", strconv.Itoa(n))
+		return c.Request.URL.Path + "?" + q.Encode()
+	}
+	var pg pager
+	if p.Number > 1 {
+		pg.Prev = link(p.Number - 1)
+	}
+	if hasNext {
+		pg.Next = link(p.Number + 1)
+	}
+	return pg
+}
+
+// fieldErrors returns the per-field messages of a validation error, or nil.
+func fieldErrors(err error) map[string]string {
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields
+	}
+	return nil
+}
+
+// firstMessage joins field messages into one sentence for forms that show a
+// single message.
+func firstMessage(fields map[string]string) string {
+	msgs := make([]string, 0, len(fields))
+	for _, m := range fields {
+		msgs = append(msgs, m)
+	}
+	return strings.Join(msgs, " ")
+}
