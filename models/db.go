@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -24,6 +25,9 @@ type Store struct {
 	Now func() time.Time
 	// PasswordCost is the bcrypt cost for new password hashes.
 	PasswordCost int
+
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never

@@ -217,8 +217,14 @@ func (s *Store) UserByName(ctx context.Context, name string) (*User, error) {
 }
 
 // dummyHash is compared against when the user does not exist, so that an
-// unknown name takes as long to refuse as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), bcrypt.DefaultCost)
+// unknown name takes as long to refuse as a wrong password. It is made once,
+// at the store's cost.
+func (s *Store) dummyHash() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = bcrypt.GenerateFromPassword([]byte("not a real password"), s.PasswordCost)
+	})
+	return s.dummy
+}
 
 // ErrBadCredentials is the one answer for an unknown user and a wrong password.
 var ErrBadCredentials = errors.New("unknown user or wrong password")
@@ -230,7 +236,7 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (*User
 	err := s.db.WithContext(ctx).Where("name = ? OR email = ?", login, login).First(&u).Error
 	if err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+			_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 			return nil, ErrBadCredentials
 		}
 		return nil, err

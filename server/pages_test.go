@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+	"sitrep/static"
+	"sitrep/templates"
+)
+
+// TestEveryPageRenders requests each page template through the router; a new
+// template without a request here fails the test.
+func TestEveryPageRenders(t *testing.T) {
+	e := newTestEnv(t)
+	boss := e.user("boss", models.RoleAdmin)
+	if _, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"}); err != nil {
+		t.Fatal(err)
+	}
+	pages := map[string]struct {
+		r      req
+		status int
+		want   string
+	}{
+		"home":        {req{method: http.MethodGet, path: "/"}, http.StatusOK, "Mail &lt;b&gt;"},
+		"signup":      {req{method: http.MethodGet, path: "/signup"}, http.StatusOK, "<h1>Create an account</h1>"},
+		"login":       {req{method: http.MethodGet, path: "/login?next=/account"}, http.StatusOK, `name="next" value="/account"`},
+		"account":     {req{method: http.MethodGet, path: "/account", cookie: e.session(boss)}, http.StatusOK, "<h1>Your account</h1>"},
+		"admin_users": {req{method: http.MethodGet, path: "/admin/users", cookie: e.session(boss)}, http.StatusOK, "boss@example.com"},
+		"error":       {req{method: http.MethodGet, path: "/no/such/page"}, http.StatusNotFound, "Page not found"},
+	}
+	for _, name := range pageNames {
+		p, ok := pages[name]
+		if !ok {
+			t.Errorf("page template %s is rendered by no test", name)
+			continue
+		}
+		w := e.do(p.r)
+		wantStatus(t, w, p.status)
+		body := w.Body.String()
+		if !strings.Contains(body, p.want) || !strings.HasSuffix(strings.TrimSpace(body), "</html>") {
+			t.Errorf("%s: %q missing or page incomplete", name, p.want)
+		}
+		if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("%s: content type %q", name, ct)
+		}
+	}
+}
+
+func TestEmbeddedFiles(t *testing.T) {
+	for _, name := range []string{"css/site.css", "js/site.js", "img/favicon.svg"} {
+		if b, err := fs.ReadFile(static.FS, name); err != nil || len(b) < 50 {
+			t.Errorf("static %s: %d bytes, %v", name, len(b), err)
+		}
+	}
+	for _, name := range append([]string{"layout.html", "partials/widgets.html"}, pageNamesAsFiles()...) {
+		if b, err := fs.ReadFile(templates.FS, name); err != nil || len(b) == 0 {
+			t.Errorf("template %s: %v", name, err)
+		}
+	}
+}
+
+func pageNamesAsFiles() []string {
+	var out []string
+	for _, n := range pageNames {
+		out = append(out, "pages/"+n+".html")
+	}
+	return out
+}
+
+func TestStaticAssetsCacheBusting(t *testing.T) {
+	e := newTestEnv(t)
+	u, err := e.app.assets.url("css/site.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.do(req{method: http.MethodGet, path: u})
+	wantStatus(t, w, http.StatusOK)
+	if cc := w.Header().Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Errorf("versioned asset Cache-Control %q", cc)
+	}
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/css") {
+		t.Errorf("css served as %q", ct)
+	}
+	w = e.do(req{method: http.MethodGet, path: u, header: map[string]string{"If-None-Match": w.Header().Get("ETag")}})
+	wantStatus(t, w, http.StatusNotModified)
+	if w := e.do(req{method: http.MethodGet, path: "/static/css/site.css?v=old"}); w.Header().Get("Cache-Control") == "public, max-age=31536000, immutable" {
+		t.Error("a stale version is cached forever")
+	}
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/static/nope.css"}), http.StatusNotFound)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/static/../go.mod"}), http.StatusNotFound)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/favicon.ico"}), http.StatusMovedPermanently)
+	if _, err := e.app.assets.url("css/missing.css"); err == nil {
+		t.Error("a missing asset got a URL")
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	e := newTestEnv(t)
+	cookie := e.session(e.user("alice", models.RoleCustomer))
+	for _, r := range []req{
+		{method: http.MethodGet, path: "/"},
+		{method: http.MethodGet, path: "/account", cookie: cookie},
+		{method: http.MethodGet, path: "/missing"},
+		{method: http.MethodGet, path: "/api/v1/me"},
+	} {
+		w := e.do(r)
+		h := w.Header()
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s: CSP %q", r.path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Request-ID") == "" {
+			t.Errorf("%s: headers %v", r.path, h)
+		}
+		if body := w.Body.String(); strings.Contains(body, "<script>") || strings.Contains(body, " onclick=") || strings.Contains(body, "style=") {
+			t.Errorf("%s: inline script or style in the page", r.path)
+		}
+	}
+	// Personal pages and errors are never cached.
+	for _, r := range []req{{method: http.MethodGet, path: "/account", cookie: cookie}, {method: http.MethodGet, path: "/missing"}, {method: http.MethodGet, path: "/api/v1/me"}} {
+		if cc := e.do(r).Header().Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", r.path, cc)
+		}
+	}
+}
+
+func TestErrorResponses(t *testing.T) {
+	e := newTestEnv(t)
+	r := e.handler.(*gin.Engine)
+	r.GET("/test-panic", func(c *gin.Context) { panic("secret detail 42") })
+	w := e.do(req{method: http.MethodGet, path: "/test-panic"})
+	wantStatus(t, w, http.StatusInternalServerError)
+	body := w.Body.String()
+	if strings.Contains(body, "secret detail") || !strings.Contains(body, w.Header().Get("X-Request-ID")) {
+		t.Errorf("500 page leaks the error or lacks the request id: %s", body)
+	}
+
+	wantStatus(t, e.do(req{method: http.MethodDelete, path: "/login"}), http.StatusMethodNotAllowed)
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/nothing"})
+	wantStatus(t, w, http.StatusNotFound)
+	assertJSONError(t, w, "not_found")
+
+	// A database failure is a 500 with a request id, never the driver's text.
+	e.store.Close()
+	w = e.do(req{method: http.MethodGet, path: "/"})
+	wantStatus(t, w, http.StatusInternalServerError)
+	if strings.Contains(w.Body.String(), "sql:") || !strings.Contains(w.Body.String(), "Request id") {
+		t.Errorf("500 body: %s", w.Body.String())
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := newTestEnv(t)
+	big := strings.Repeat("x", 2<<20)
+	// Declared length over the limit.
+	w := e.do(req{method: http.MethodPost, path: "/signup", form: url.Values{"name": {big}}})
+	wantStatus(t, w, http.StatusRequestEntityTooLarge)
+	// Undeclared length (chunked): refused while reading, not silently empty.
+	hr := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("login="+big))
+	hr.ContentLength = -1
+	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hr.Header.Set("Sec-Fetch-Site", "same-origin")
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, hr)
+	wantStatus(t, rec, http.StatusRequestEntityTooLarge)
+	// And in JSON.
+	cookie := e.session(e.user("alice", models.RoleCustomer))
+	w = e.do(req{method: http.MethodPatch, path: "/api/v1/me", cookie: cookie, json: `{"email":"` + big + `"}`})
+	wantStatus(t, w, http.StatusRequestEntityTooLarge)
+	assertJSONError(t, w, "too_large")
+}
+
+func TestFlashIsSignedAndShownOnce(t *testing.T) {
+	e := newTestEnv(t)
+	w := e.do(req{method: http.MethodPost, path: "/logout"})
+	c := findCookie(w, flashCookie)
+	if c == nil {
+		t.Fatal("no flash cookie")
+	}
+	w = e.do(req{method: http.MethodGet, path: "/", cookie: c})
+	if !strings.Contains(w.Body.String(), "You are logged out.") {
+		t.Fatal("flash not shown")
+	}
+	if cleared := findCookie(w, flashCookie); cleared == nil || cleared.MaxAge >= 0 {
+		t.Error("flash not cleared after showing")
+	}
+	forged := &http.Cookie{Name: flashCookie, Value: "c3VjY2VzcwpZb3Ugd29uIQ.AAAA"}
+	if strings.Contains(e.do(req{method: http.MethodGet, path: "/", cookie: forged}).Body.String(), "You won") {
+		t.Error("forged flash shown")
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	e := newTestEnv(t)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/healthz"}), http.StatusOK)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/readyz"}), http.StatusOK)
+	e.app.ready.Store(false)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/readyz"}), http.StatusServiceUnavailable)
+	e.app.ready.Store(true)
+	e.store.Close()
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/readyz"}), http.StatusServiceUnavailable)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/healthz"}), http.StatusOK)
+}
+
+// TestGracefulShutdown: when the context ends, readiness turns 503 and an
+// in-flight request still completes before serve returns.
+func TestGracefulShutdown(t *testing.T) {
+	e := newTestEnv(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	r := e.handler.(*gin.Engine)
+	r.GET("/test-slow", func(c *gin.Context) {
+		close(started)
+		<-release
+		c.String(http.StatusOK, "finished")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.app.serve(ctx, ln, e.handler) }()
+
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Get("http://" + ln.Addr().String() + "/test-slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer res.Body.Close()
+		got <- res.Status
+	}()
+	<-started
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.app.ready.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if e.app.ready.Load() {
+		t.Fatal("still ready after shutdown began")
+	}
+	close(release)
+	if s := <-got; s != "200 OK" {
+		t.Fatalf("in-flight request: %s", s)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("serve: %v", err)
+	}
+}
