@@ -52,7 +52,7 @@ func Open(path string) (*Store, error) {
 		return nil, errors.New("database path is empty")
 	}
 	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost}
-	db, err := gorm.Open(sqlite.Open(dsn(path)), &gorm.Config{
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path)}), &gorm.Config{
 		Logger:         logger.Discard,
 		TranslateError: true,
 		NowFunc:        func() time.Time { return s.now() },

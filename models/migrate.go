@@ -60,6 +60,62 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX services_position ON services(position, id)`,
 	}},
+	{2, "forum: threads, posts, revisions, affected marks, search", []string{
+		`CREATE TABLE threads (
+			id INTEGER PRIMARY KEY,
+			title TEXT NOT NULL,
+			author_id INTEGER NOT NULL REFERENCES users(id),
+			service_id INTEGER REFERENCES services(id) ON DELETE SET NULL,
+			locked INTEGER NOT NULL DEFAULT 0,
+			lock_reason TEXT NOT NULL DEFAULT '',
+			pinned INTEGER NOT NULL DEFAULT 0,
+			post_count INTEGER NOT NULL DEFAULT 0,
+			affected_count INTEGER NOT NULL DEFAULT 0,
+			last_activity_at DATETIME NOT NULL,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX threads_activity ON threads(pinned DESC, last_activity_at DESC, id DESC)`,
+		`CREATE INDEX threads_service_activity ON threads(service_id, last_activity_at DESC, id DESC)`,
+		`CREATE INDEX threads_author ON threads(author_id)`,
+		`CREATE TABLE posts (
+			id INTEGER PRIMARY KEY,
+			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+			author_id INTEGER NOT NULL REFERENCES users(id),
+			source TEXT NOT NULL,
+			html TEXT NOT NULL,
+			official INTEGER NOT NULL DEFAULT 0,
+			submit_key TEXT,
+			edited_at DATETIME,
+			hidden_at DATETIME,
+			hidden_by_id INTEGER REFERENCES users(id),
+			hidden_reason TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX posts_thread ON posts(thread_id, id)`,
+		`CREATE INDEX posts_author_created ON posts(author_id, created_at)`,
+		`CREATE UNIQUE INDEX posts_submit_key ON posts(author_id, submit_key) WHERE submit_key IS NOT NULL`,
+		`CREATE TABLE post_revisions (
+			id INTEGER PRIMARY KEY,
+			post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+			editor_id INTEGER NOT NULL REFERENCES users(id),
+			source TEXT NOT NULL,
+			html TEXT NOT NULL,
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX post_revisions_post ON post_revisions(post_id, id)`,
+		`CREATE TABLE affected_marks (
+			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			created_at DATETIME NOT NULL,
+			PRIMARY KEY (thread_id, user_id)
+		) WITHOUT ROWID`,
+		`CREATE INDEX affected_marks_user ON affected_marks(user_id)`,
+		// One row per post, docid = posts.id; the first post of a thread
+		// also carries the thread's title.
+		`CREATE VIRTUAL TABLE post_search USING fts4(title, body, tokenize=unicode61)`,
+	}},
 }
 
 // schemaMigration records an applied step.

@@ -50,9 +50,15 @@ func classify(err error) *httpError {
 	var ve *models.ValidationError
 	var re *models.RevokedError
 	var mbe *http.MaxBytesError
+	var rl *models.RateLimitError
+	var le *models.LockedError
 	switch {
 	case errors.As(err, &he):
 		return he
+	case errors.As(err, &rl):
+		return tooManyRequests(rl.RetryAfter, rl.Message)
+	case errors.As(err, &le):
+		return &httpError{Status: http.StatusForbidden, Code: "locked", Message: le.Error()}
 	case errors.As(err, &ve):
 		return &httpError{Status: http.StatusUnprocessableEntity, Code: "invalid", Message: ve.Error()}
 	case errors.As(err, &re):

@@ -32,6 +32,7 @@ Commands:
   token add print a new API token for a user
   demo      load the demo scenario into an empty database
   backup    write a consistent, verified copy of the database
+  rerender  render every post again after a change of the Markdown policy
 
 Run "sitrep COMMAND -h" for a command's flags.
 `
@@ -90,11 +91,13 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdDemo(ctx, args, stdout)
 	case "backup":
 		return cmdBackup(ctx, args, stdout)
+	case "rerender":
+		return cmdRerender(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup)", cmd)
+	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, rerender)", cmd)
 }
 
 // parseFlags parses a subcommand's flags; -h prints them. Positional
@@ -253,6 +256,25 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "backup written to %s and verified\n", *to)
+	return nil
+}
+
+func cmdRerender(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("rerender", flag.ContinueOnError)
+	db := dbFlag(fs)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	store, _, err := openMigrated(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.RerenderPosts(ctx)
+	if err != nil {
+		return fmt.Errorf("rerender: %w", err)
+	}
+	fmt.Fprintf(stdout, "re-rendered posts and revisions: %d changed\n", n)
 	return nil
 }
 

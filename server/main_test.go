@@ -29,7 +29,7 @@ func TestCLI(t *testing.T) {
 		code     int
 		out, err string // substrings
 	}{
-		{"migrate", "", []string{"migrate", "-db", db}, 0, "applied 1 migration(s)", ""},
+		{"migrate", "", []string{"migrate", "-db", db}, 0, "applied 2 migration(s)", ""},
 		{"migrate again", "", []string{"migrate", "-db", db}, 0, "applied 0 migration(s)", ""},
 		{"user add", "s3cret password\n", []string{"user", "add", "-db", db, "-name", "Support", "-email", "help@example.com", "-role", "staff"}, 0, "created staff Support", ""},
 		{"user add no newline", "another password", []string{"user", "add", "-db", db, "-name", "bob", "-email", "bob@example.com"}, 0, "created customer bob", ""},
@@ -52,6 +52,7 @@ func TestCLI(t *testing.T) {
 		{"serve bad addr", "", []string{"serve", "-db", db, "-addr", "nonsense"}, 2, "", "-addr"},
 		{"serve bad base url", "", []string{"-db", db, "-base-url", "ftp://x"}, 2, "", "-base-url"},
 		{"serve bad proxy", "", []string{"-db", db, "-trusted-proxies", "10.0.0.0/99"}, 2, "", "-trusted-proxies"},
+		{"rerender", "", []string{"rerender", "-db", db}, 0, "0 changed", ""},
 		{"help", "", []string{"help"}, 0, "Commands:", ""},
 		{"flag help", "", []string{"backup", "-h"}, 0, "-to", ""},
 	}
@@ -134,7 +135,7 @@ func TestEnvironmentFallbacks(t *testing.T) {
 		t.Fatalf("flag should win over env: %+v %v", cfg, err)
 	}
 	code, out, _ := cli(t, "", "migrate")
-	if code != 0 || !strings.Contains(out, "applied 1") {
+	if code != 0 || !strings.Contains(out, "applied 2") {
 		t.Fatalf("migrate with SITREP_DB: %d %q", code, out)
 	}
 	if _, err := os.Stat(os.Getenv("SITREP_DB")); err != nil {

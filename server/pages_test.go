@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -27,17 +28,34 @@ func TestEveryPageRenders(t *testing.T) {
 	if _, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"}); err != nil {
 		t.Fatal(err)
 	}
+	alice := e.user("alice", models.RoleCustomer)
+	e.clock.Advance(48 * time.Hour)
+	th, _, err := e.store.CreateThread(context.Background(), alice, models.NewThread{Title: "Calendar <i>broken</i>", Body: "It is _broken_."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: th.ID}, models.Page{})
+	post := posts.Items[0].ID
+	if _, err := e.store.EditPost(context.Background(), alice, post, "It is **very** broken."); err != nil {
+		t.Fatal(err)
+	}
 	pages := map[string]struct {
 		r      req
 		status int
 		want   string
 	}{
-		"home":        {req{method: http.MethodGet, path: "/"}, http.StatusOK, "Mail &lt;b&gt;"},
-		"signup":      {req{method: http.MethodGet, path: "/signup"}, http.StatusOK, "<h1>Create an account</h1>"},
-		"login":       {req{method: http.MethodGet, path: "/login?next=/account"}, http.StatusOK, `name="next" value="/account"`},
-		"account":     {req{method: http.MethodGet, path: "/account", cookie: e.session(boss)}, http.StatusOK, "<h1>Your account</h1>"},
-		"admin_users": {req{method: http.MethodGet, path: "/admin/users", cookie: e.session(boss)}, http.StatusOK, "boss@example.com"},
-		"error":       {req{method: http.MethodGet, path: "/no/such/page"}, http.StatusNotFound, "Page not found"},
+		"home":           {req{method: http.MethodGet, path: "/"}, http.StatusOK, "Mail &lt;b&gt;"},
+		"signup":         {req{method: http.MethodGet, path: "/signup"}, http.StatusOK, "<h1>Create an account</h1>"},
+		"login":          {req{method: http.MethodGet, path: "/login?next=/account"}, http.StatusOK, `name="next" value="/account"`},
+		"account":        {req{method: http.MethodGet, path: "/account", cookie: e.session(boss)}, http.StatusOK, "<h1>Your account</h1>"},
+		"admin_users":    {req{method: http.MethodGet, path: "/admin/users", cookie: e.session(boss)}, http.StatusOK, "boss@example.com"},
+		"error":          {req{method: http.MethodGet, path: "/no/such/page"}, http.StatusNotFound, "Page not found"},
+		"thread_list":    {req{method: http.MethodGet, path: "/threads"}, http.StatusOK, "Calendar &lt;i&gt;broken&lt;/i&gt;"},
+		"thread_new":     {req{method: http.MethodGet, path: "/threads/new", cookie: e.session(alice)}, http.StatusOK, `name="submit_key"`},
+		"thread_show":    {req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID)}, http.StatusOK, "<strong>very</strong>"},
+		"post_edit":      {req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/edit", post), cookie: e.session(alice)}, http.StatusOK, "It is **very** broken."},
+		"post_revisions": {req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", post)}, http.StatusOK, "<em>broken</em>"},
+		"search":         {req{method: http.MethodGet, path: "/search?q=broken"}, http.StatusOK, "<mark>broken</mark>"},
 	}
 	for _, name := range pageNames {
 		p, ok := pages[name]

@@ -32,6 +32,20 @@ func (a *app) routes() []route {
 		{http.MethodPost, "/login", public, a.loginCreate},
 		{http.MethodPost, "/logout", public, a.logout},
 
+		// Forum.
+		{http.MethodGet, "/threads", public, a.threadList},
+		{http.MethodGet, "/threads/new", signedIn, a.threadNew},
+		{http.MethodPost, "/threads", signedIn, a.threadCreate},
+		{http.MethodGet, "/threads/:id", public, a.threadShow},
+		{http.MethodGet, "/threads/:id/feed.atom", public, a.threadFeed},
+		{http.MethodPost, "/threads/:id/posts", signedIn, a.replyCreate},
+		{http.MethodPost, "/threads/:id/affected", signedIn, a.threadAffected},
+		{http.MethodGet, "/posts/:id", public, a.postShow},
+		{http.MethodGet, "/posts/:id/edit", signedIn, a.postEdit},
+		{http.MethodPost, "/posts/:id", signedIn, a.postUpdate},
+		{http.MethodGet, "/posts/:id/revisions", public, a.postRevisions},
+		{http.MethodGet, "/search", public, a.searchShow},
+
 		// Signed in.
 		{http.MethodGet, "/account", signedIn, a.accountShow},
 		{http.MethodPost, "/account/email", signedIn, a.accountEmail},
@@ -46,6 +60,15 @@ func (a *app) routes() []route {
 		// JSON API.
 		{http.MethodGet, "/api/v1/me", signedIn, a.apiMe},
 		{http.MethodPatch, "/api/v1/me", signedIn, a.apiMeUpdate},
+		{http.MethodGet, "/api/v1/threads", public, a.apiThreadList},
+		{http.MethodPost, "/api/v1/threads", signedIn, a.apiThreadCreate},
+		{http.MethodGet, "/api/v1/threads/:id", public, a.apiThreadShow},
+		{http.MethodPost, "/api/v1/threads/:id/posts", signedIn, a.apiReplyCreate},
+		{http.MethodPut, "/api/v1/threads/:id/affected", signedIn, a.apiAffected},
+		{http.MethodDelete, "/api/v1/threads/:id/affected", signedIn, a.apiAffected},
+		{http.MethodPatch, "/api/v1/posts/:id", signedIn, a.apiPostUpdate},
+		{http.MethodGet, "/api/v1/posts/:id/revisions", public, a.apiPostRevisions},
+		{http.MethodGet, "/api/v1/search", public, a.apiSearch},
 	}
 }
 

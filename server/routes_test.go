@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"sitrep/models"
 )
@@ -27,8 +28,10 @@ var actors = []actor{visitor, owner, customer, staff, moderator, admin}
 
 // fixture is the data every matrix cell starts from.
 type fixture struct {
-	users   map[actor]*models.User
-	tokenID int64 // an API token of owner
+	users    map[actor]*models.User
+	tokenID  int64 // an API token of owner
+	threadID int64 // a thread started by owner
+	postID   int64 // its first post
 }
 
 func newFixture(e *testEnv) *fixture {
@@ -44,6 +47,19 @@ func newFixture(e *testEnv) *fixture {
 		e.t.Fatal(err)
 	}
 	f.tokenID = tok.ID
+	// Accounts are two days old, so the new-account posting interval is
+	// past; the clock moves on after the thread so nobody posts too soon.
+	e.clock.Advance(48 * time.Hour)
+	th, _, err := e.store.CreateThread(context.Background(), f.users[owner], models.NewThread{Title: "Mail is down for me", Body: "Since 9:00."})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	posts, err := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: th.ID}, models.Page{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.threadID, f.postID = th.ID, posts.Items[0].ID
+	e.clock.Advance(time.Hour)
 	return f
 }
 
@@ -90,6 +106,24 @@ func matrix(f *fixture) map[string]matrixRow {
 			want: all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, admin: http.StatusSeeOther})},
 		"GET /api/v1/me":   {want: signedIn(http.StatusOK)},
 		"PATCH /api/v1/me": {json: `{"email":"api@example.com"}`, want: signedIn(http.StatusOK)},
+
+		"GET /threads/new": {want: pageSignedIn(http.StatusOK)},
+		"POST /threads":    {form: url.Values{"title": {"Calendar is slow"}, "body": {"Very slow."}}, want: signedIn(http.StatusSeeOther)},
+		"POST /threads/:id/posts": {path: fmt.Sprintf("/threads/%d/posts", f.threadID), form: url.Values{"body": {"Same here."}},
+			want: signedIn(http.StatusSeeOther)},
+		"POST /threads/:id/affected": {path: fmt.Sprintf("/threads/%d/affected", f.threadID), form: url.Values{"affected": {"1"}},
+			want: signedIn(http.StatusSeeOther)},
+		"GET /posts/:id/edit": {path: fmt.Sprintf("/posts/%d/edit", f.postID),
+			want: all(http.StatusForbidden, map[actor]int{visitor: http.StatusSeeOther, owner: http.StatusOK, moderator: http.StatusOK, admin: http.StatusOK})},
+		"POST /posts/:id": {path: fmt.Sprintf("/posts/%d", f.postID), form: url.Values{"body": {"Edited text."}},
+			want: all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusSeeOther, moderator: http.StatusSeeOther, admin: http.StatusSeeOther})},
+		"POST /api/v1/threads": {json: `{"title":"Calendar is slow","body":"Very slow."}`, want: signedIn(http.StatusCreated)},
+		"POST /api/v1/threads/:id/posts": {path: fmt.Sprintf("/api/v1/threads/%d/posts", f.threadID), json: `{"body":"Same."}`,
+			want: signedIn(http.StatusCreated)},
+		"PUT /api/v1/threads/:id/affected":    {path: fmt.Sprintf("/api/v1/threads/%d/affected", f.threadID), want: signedIn(http.StatusOK)},
+		"DELETE /api/v1/threads/:id/affected": {path: fmt.Sprintf("/api/v1/threads/%d/affected", f.threadID), want: signedIn(http.StatusOK)},
+		"PATCH /api/v1/posts/:id": {path: fmt.Sprintf("/api/v1/posts/%d", f.postID), json: `{"body":"Edited."}`,
+			want: all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusOK, moderator: http.StatusOK, admin: http.StatusOK})},
 	}
 }
 
@@ -113,6 +147,7 @@ func TestRoleMatrix(t *testing.T) {
 		}
 		for _, who := range actors {
 			t.Run(strings.ReplaceAll(key, "/", "_")+"/"+string(who), func(t *testing.T) {
+				t.Parallel()
 				e := newTestEnv(t)
 				f := newFixture(e)
 				r := req{method: method, path: path, form: row.form, json: row.json}

@@ -21,7 +21,8 @@ import (
 )
 
 // pageNames lists every page template (templates/pages/NAME.html).
-var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error"}
+var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
+	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search"}
 
 // views holds one parsed template set per page: layout + partials + the page,
 // so that pages cannot clash over block names.

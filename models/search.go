@@ -1,0 +1,124 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"math"
+	"strings"
+	"unicode"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// driverName is SQLite with Sitrep's ranking function registered on every
+// connection. FTS4 is built into the driver (FTS5 would need a build tag on
+// every go command); FTS4 has no ranking of its own, hence searchRank.
+const driverName = "sqlite3_sitrep"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+			return conn.RegisterFunc("search_rank", searchRank, true)
+		},
+	})
+}
+
+// searchRank scores a row from FTS4's matchinfo(t, 'pcnalx') with Okapi BM25
+// (k1 = 1.2, b = 0.75); a hit in the title (column 0) weighs three times a
+// hit in the body.
+func searchRank(info []byte) float64 {
+	u := func(i int) float64 { return float64(binary.NativeEndian.Uint32(info[i*4:])) }
+	if len(info) < 12 {
+		return 0
+	}
+	phrases, cols := int(u(0)), int(u(1))
+	docs := u(2)
+	if len(info) < (3+2*cols+3*phrases*cols)*4 {
+		return 0
+	}
+	avgLen := func(c int) float64 { return u(3 + c) }
+	docLen := func(c int) float64 { return u(3 + cols + c) }
+	x := 3 + 2*cols
+	const k1, b = 1.2, 0.75
+	score := 0.0
+	for p := 0; p < phrases; p++ {
+		for c := 0; c < cols; c++ {
+			base := x + 3*(p*cols+c)
+			hits, withHits := u(base), u(base+2)
+			if hits == 0 {
+				continue
+			}
+			idf := math.Log(1 + (docs-withHits+0.5)/(withHits+0.5))
+			norm := 1 - b + b*docLen(c)/math.Max(avgLen(c), 1)
+			weight := 1.0
+			if c == 0 {
+				weight = 3
+			}
+			score += weight * idf * hits * (k1 + 1) / (hits + k1*norm)
+		}
+	}
+	return score
+}
+
+// SearchResult is one hit: a thread (its title or first post matched) or a
+// reply.
+type SearchResult struct {
+	Type     string // "thread" or "post"
+	PostID   int64
+	ThreadID int64
+	Title    string
+	// Snippet is plain text around the hits, with the hits between
+	// SnippetOpen and SnippetClose; the view escapes it and marks the hits.
+	Snippet string
+}
+
+// Snippet markers: control characters that never survive in stored text.
+const (
+	SnippetOpen  = "\x02"
+	SnippetClose = "\x03"
+)
+
+// SearchQueryMaxLen bounds a search query.
+const SearchQueryMaxLen = 200
+
+// ftsQuery turns what a person typed into an FTS4 query: every word must
+// match (prefix match on the last one), and no operator syntax leaks through.
+func ftsQuery(q string) string {
+	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	if len(words) > 12 {
+		words = words[:12]
+	}
+	for i, w := range words {
+		if i == len(words)-1 {
+			w += "*"
+		}
+		words[i] = `"` + w + `"`
+	}
+	return strings.Join(words, " ")
+}
+
+// Search finds threads and posts by relevance. Posts the viewer may not read
+// are never returned.
+func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
+	p = p.Normalize(20)
+	match := ftsQuery(query)
+	if match == "" {
+		return Paged[SearchResult]{Page: p}, nil
+	}
+	cond, args := visibleSQL("p", viewer)
+	var rows []SearchResult
+	err := s.db.WithContext(ctx).Raw(`
+		SELECT CASE WHEN p.id = (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'thread' ELSE 'post' END AS type,
+		       p.id AS post_id, t.id AS thread_id, t.title AS title,
+		       snippet(post_search, ?, ?, '…', 1, 24) AS snippet
+		FROM post_search
+		JOIN posts p ON p.id = post_search.docid
+		JOIN threads t ON t.id = p.thread_id
+		WHERE post_search MATCH ? AND `+cond+`
+		ORDER BY search_rank(matchinfo(post_search, 'pcnalx')) DESC, p.id DESC
+		LIMIT ? OFFSET ?`,
+		append(append([]any{SnippetOpen, SnippetClose, match}, args...), p.PerPage+1, p.offset())...).
+		Scan(&rows).Error
+	return paged(rows, p), err
+}

@@ -1,0 +1,334 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// oldUser is a customer whose account is older than a day, so the stricter
+// new-account interval does not apply.
+func oldUser(t *testing.T, s *Store, name string) *User {
+	t.Helper()
+	u := mustUser(t, s, name, RoleCustomer)
+	u.CreatedAt = u.CreatedAt.Add(-48 * time.Hour)
+	s.db.Model(&User{}).Where("id = ?", u.ID).Update("created_at", u.CreatedAt)
+	return u
+}
+
+func mustThread(t *testing.T, s *Store, author *User, title, body string) *Thread {
+	t.Helper()
+	th, _, err := s.CreateThread(context.Background(), author, NewThread{Title: title, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+// advance moves the store's clock forward past any posting interval.
+func advance(s *Store, d time.Duration) {
+	now := s.now().Add(d)
+	s.Now = func() time.Time { return now }
+}
+
+func TestThreadAndReplyCounters(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice, bob := oldUser(t, s, "alice"), oldUser(t, s, "bob")
+	th := mustThread(t, s, alice, "Mail is down", "Cannot send **anything**.")
+	advance(s, time.Minute)
+	p, created, err := s.CreateReply(ctx, bob, th.ID, NewPost{Body: "Same here"})
+	if err != nil || !created {
+		t.Fatal(err)
+	}
+	got, _ := s.ThreadByID(ctx, th.ID)
+	if got.PostCount != 2 || got.AffectedCount != 1 || !got.LastActivityAt.Equal(p.CreatedAt) || got.Author.Name != "alice" {
+		t.Fatalf("thread after reply: %+v", got)
+	}
+	posts, _ := s.ListPosts(ctx, PostQuery{ThreadID: th.ID}, Page{})
+	if len(posts.Items) != 2 || !strings.Contains(string(posts.Items[0].HTML), "<strong>anything</strong>") || posts.Items[1].Author.Name != "bob" {
+		t.Fatalf("posts: %+v", posts.Items)
+	}
+	for _, bad := range []NewThread{{Title: "", Body: "x"}, {Title: "Mail", Body: "x"}, {Title: "Mail is down", Body: "  "},
+		{Title: strings.Repeat("t", 151), Body: "x"}, {Title: "Mail is\x00 down", Body: "x"}, {Title: "Mail is down", Body: strings.Repeat("x", 33<<10)}} {
+		if _, _, err := s.CreateThread(ctx, alice, bad); err == nil {
+			t.Errorf("accepted %.40q / %d bytes", bad.Title, len(bad.Body))
+		}
+	}
+	if _, _, err := s.CreateReply(ctx, bob, 999, NewPost{Body: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("reply to a missing thread: %v", err)
+	}
+	bad := int64(999)
+	var ve *ValidationError
+	if _, _, err := s.CreateThread(ctx, alice, NewThread{Title: "Unknown service", Body: "x", ServiceID: &bad}); !errors.As(err, &ve) {
+		t.Errorf("unknown service: %v", err)
+	}
+}
+
+func TestPostingPace(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	fresh := mustUser(t, s, "fresh", RoleCustomer)
+	old := oldUser(t, s, "old")
+	staff := mustUser(t, s, "helper", RoleStaff)
+	th := mustThread(t, s, old, "Calendar sync broken", "since 9:00")
+	var rl *RateLimitError
+	if _, _, err := s.CreateReply(ctx, old, th.ID, NewPost{Body: "more"}); !errors.As(err, &rl) || rl.RetryAfter > PostInterval {
+		t.Fatalf("old account posting at once: %v", err)
+	}
+	advance(s, PostInterval)
+	if _, _, err := s.CreateReply(ctx, old, th.ID, NewPost{Body: "more"}); err != nil {
+		t.Fatalf("after the interval: %v", err)
+	}
+	if _, _, err := s.CreateReply(ctx, fresh, th.ID, NewPost{Body: "me too"}); err != nil {
+		t.Fatal(err)
+	}
+	advance(s, PostInterval)
+	if _, _, err := s.CreateReply(ctx, fresh, th.ID, NewPost{Body: "again"}); !errors.As(err, &rl) {
+		t.Fatalf("new account is held to the longer interval: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, _, err := s.CreateReply(ctx, staff, th.ID, NewPost{Body: fmt.Sprint("update ", i)}); err != nil {
+			t.Fatalf("staff limited: %v", err)
+		}
+	}
+}
+
+func TestDuplicateSubmitCreatesOnePost(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	th1, created1, err1 := s.CreateThread(ctx, alice, NewThread{Title: "Web portal 502", Body: "x", SubmitKey: "k1"})
+	th2, created2, err2 := s.CreateThread(ctx, alice, NewThread{Title: "Web portal 502", Body: "x", SubmitKey: "k1"})
+	if err1 != nil || err2 != nil || !created1 || created2 || th1.ID != th2.ID {
+		t.Fatalf("double thread submit: %v %v %v %v", err1, err2, created1, created2)
+	}
+	advance(s, time.Minute)
+	var wg sync.WaitGroup
+	results := make([]*Post, 5)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], _, _ = s.CreateReply(ctx, alice, th1.ID, NewPost{Body: "once", SubmitKey: "k2"})
+		}()
+	}
+	wg.Wait()
+	var n int64
+	s.db.Model(&Post{}).Where("thread_id = ?", th1.ID).Count(&n)
+	if n != 2 {
+		t.Fatalf("%d posts after 5 identical submits, want 2", n)
+	}
+	for _, p := range results {
+		if p == nil || p.ID != results[0].ID {
+			t.Fatalf("submits answered with different posts: %v", results)
+		}
+	}
+}
+
+// TestAffectedConcurrent: 50 users marking at once give 51 (with the author);
+// one user marking twice counts once; unmarking is idempotent.
+func TestAffectedConcurrent(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	author := oldUser(t, s, "author")
+	th := mustThread(t, s, author, "Mail is down", "x")
+	users := make([]*User, 50)
+	for i := range users {
+		users[i] = mustUser(t, s, fmt.Sprintf("user%02d", i), RoleCustomer)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for _, u := range users {
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.SetAffected(ctx, u, th.ID, true); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, _ := s.ThreadByID(ctx, th.ID)
+	if got.AffectedCount != 51 {
+		t.Fatalf("affected count %d, want 51", got.AffectedCount)
+	}
+	for range 2 {
+		if n, err := s.SetAffected(ctx, users[0], th.ID, false); err != nil || n != 50 {
+			t.Fatalf("unmark: %d %v", n, err)
+		}
+	}
+	if on, _ := s.IsAffected(ctx, users[0].ID, th.ID); on {
+		t.Error("still marked")
+	}
+	if _, err := s.SetAffected(ctx, users[0], 999, true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing thread: %v", err)
+	}
+}
+
+func TestEditKeepsRevisions(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice, bob := oldUser(t, s, "alice"), oldUser(t, s, "bob")
+	mod := mustUser(t, s, "keeper", RoleModerator)
+	th := mustThread(t, s, alice, "Mail is down", "first text")
+	posts, _ := s.ListPosts(ctx, PostQuery{ThreadID: th.ID}, Page{})
+	p := posts.Items[0]
+	if _, err := s.EditPost(ctx, bob, p.ID, "vandalised"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("another customer edited: %v", err)
+	}
+	if _, err := s.EditPost(ctx, alice, p.ID, "second text"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EditPost(ctx, mod, p.ID, "third text"); err != nil {
+		t.Fatalf("moderator edit: %v", err)
+	}
+	got, revs, err := s.PostRevisions(ctx, p.ID, nil)
+	if err != nil || got.EditedAt == nil || got.Source != "third text" || len(revs) != 2 ||
+		revs[0].Source != "second text" || revs[1].Source != "first text" || revs[0].Editor.Name != "keeper" {
+		t.Fatalf("revisions: %+v %+v %v", got, revs, err)
+	}
+	// The search index follows the edit.
+	r, _ := s.Search(ctx, "third", nil, Page{})
+	if len(r.Items) != 1 {
+		t.Fatalf("edited text not found: %+v", r.Items)
+	}
+	if r, _ := s.Search(ctx, "first", nil, Page{}); len(r.Items) != 0 {
+		t.Fatalf("old text still found: %+v", r.Items)
+	}
+}
+
+func TestSearchRanksAndRespectsVisibility(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice, bob := oldUser(t, s, "alice"), oldUser(t, s, "bob")
+	mod := mustUser(t, s, "keeper", RoleModerator)
+	a := mustThread(t, s, alice, "Outlook sync fails", "The calendar shows nothing.")
+	advance(s, time.Minute)
+	b := mustThread(t, s, bob, "Billing question", "My invoice mentions sync twice: sync sync.")
+	advance(s, time.Minute)
+	reply, _, _ := s.CreateReply(ctx, bob, a.ID, NewPost{Body: "Secret <b>token</b> abc123 leaked"})
+
+	r, err := s.Search(ctx, "sync", nil, Page{})
+	if err != nil || len(r.Items) != 2 || r.Items[0].ThreadID != a.ID || r.Items[0].Type != "thread" {
+		t.Fatalf("title hit should rank first: %+v %v", r.Items, err)
+	}
+	_ = b
+	r, _ = s.Search(ctx, "abc12", nil, Page{}) // prefix match on the last word
+	if len(r.Items) != 1 || r.Items[0].Type != "post" || r.Items[0].PostID != reply.ID ||
+		!strings.Contains(r.Items[0].Snippet, SnippetOpen+"abc123"+SnippetClose) {
+		t.Fatalf("reply hit: %+v", r.Items)
+	}
+	// Operators and quotes in the query are words, not syntax.
+	for _, q := range []string{`"`, `sync OR`, `NEAR(a b)`, `*`, `-sync`, `title:sync`, `') DROP TABLE posts; --`} {
+		if _, err := s.Search(ctx, q, nil, Page{}); err != nil {
+			t.Errorf("query %q: %v", q, err)
+		}
+	}
+	// Hide the reply: gone for visitors and other customers, there for its
+	// author and moderators.
+	now := s.now()
+	s.db.Model(&Post{}).Where("id = ?", reply.ID).Updates(map[string]any{"hidden_at": now, "hidden_by_id": mod.ID})
+	for viewer, want := range map[*User]int{nil: 0, alice: 0, bob: 1, mod: 1} {
+		r, _ := s.Search(ctx, "abc123", viewer, Page{})
+		if len(r.Items) != want {
+			t.Errorf("viewer %v sees %d hidden hits, want %d", viewer, len(r.Items), want)
+		}
+	}
+	all, _ := s.ListPosts(ctx, PostQuery{ThreadID: a.ID, Viewer: alice, Placeholders: true}, Page{})
+	if len(all.Items) != 2 || all.Items[1].HTML != "" || all.Items[1].Source != "" {
+		t.Fatalf("placeholder keeps text: %+v", all.Items)
+	}
+	visible, _ := s.ListPosts(ctx, PostQuery{ThreadID: a.ID, Viewer: alice}, Page{})
+	if len(visible.Items) != 1 {
+		t.Fatalf("hidden post listed: %+v", visible.Items)
+	}
+	if _, _, err := s.PostRevisions(ctx, reply.ID, alice); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revisions of a hidden post: %v", err)
+	}
+	if _, err := s.EditPost(ctx, alice, reply.ID, "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("edit of a hidden post by another: %v", err)
+	}
+}
+
+func TestLockedThreadRefusesReplies(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	th := mustThread(t, s, alice, "Mail is down", "x")
+	s.db.Model(&Thread{}).Where("id = ?", th.ID).Updates(map[string]any{"locked": true, "lock_reason": "duplicate of #1"})
+	advance(s, time.Minute)
+	_, _, err := s.CreateReply(ctx, alice, th.ID, NewPost{Body: "hello?"})
+	var le *LockedError
+	if !errors.As(err, &le) || !strings.Contains(le.Error(), "duplicate of #1") {
+		t.Fatalf("reply to locked thread: %v", err)
+	}
+}
+
+func TestListThreadsOrderAndPages(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	svc, _ := s.CreateService(ctx, NewService{Name: "Mail"})
+	var ids []int64
+	for i := 0; i < 7; i++ {
+		advance(s, time.Minute)
+		in := NewThread{Title: fmt.Sprintf("Thread number %d", i), Body: "x"}
+		if i%2 == 0 {
+			in.ServiceID = &svc.ID
+		}
+		th, _, err := s.CreateThread(ctx, alice, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, th.ID)
+	}
+	p1, _ := s.ListThreads(ctx, ThreadFilter{}, Page{Number: 1, PerPage: 3})
+	if len(p1.Items) != 3 || !p1.HasNext || p1.Items[0].ID != ids[6] || p1.Items[0].Author == nil {
+		t.Fatalf("page 1: %+v", p1)
+	}
+	p3, _ := s.ListThreads(ctx, ThreadFilter{}, Page{Number: 3, PerPage: 3})
+	if len(p3.Items) != 1 || p3.HasNext || p3.Items[0].ID != ids[0] {
+		t.Fatalf("page 3: %+v", p3)
+	}
+	bySvc, _ := s.ListThreads(ctx, ThreadFilter{ServiceID: &svc.ID}, Page{})
+	if len(bySvc.Items) != 4 || bySvc.Items[0].Service.Name != "Mail" {
+		t.Fatalf("by service: %d", len(bySvc.Items))
+	}
+	// A reply moves a thread to the top.
+	advance(s, time.Minute)
+	s.CreateReply(ctx, alice, ids[0], NewPost{Body: "bump"})
+	p1, _ = s.ListThreads(ctx, ThreadFilter{}, Page{Number: 1, PerPage: 3})
+	if p1.Items[0].ID != ids[0] {
+		t.Fatalf("bumped thread not first: %d", p1.Items[0].ID)
+	}
+}
+
+func TestRerender(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	th := mustThread(t, s, alice, "Mail is down", "**bold**")
+	s.db.Exec("UPDATE posts SET html = '<p>stale</p>' WHERE thread_id = ?", th.ID)
+	n, err := s.RerenderPosts(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("rerender: %d %v", n, err)
+	}
+	posts, _ := s.ListPosts(ctx, PostQuery{ThreadID: th.ID}, Page{})
+	if !strings.Contains(string(posts.Items[0].HTML), "<strong>bold</strong>") {
+		t.Fatalf("html after rerender: %s", posts.Items[0].HTML)
+	}
+	if n, _ := s.RerenderPosts(ctx); n != 0 {
+		t.Errorf("second rerender changed %d rows", n)
+	}
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+	"sitrep/server/markup"
+)
+
+// searchHit is one result as pages and the API show it.
+type searchHit struct {
+	Type    string        `json:"type"`
+	ID      int64         `json:"id"`
+	Title   string        `json:"title"`
+	Snippet template.HTML `json:"snippet"` // escaped text, hits in <mark>
+	URL     string        `json:"url"`
+}
+
+// search runs a query for the current viewer; the page and the API share it.
+func (a *app) search(c *gin.Context) (string, []searchHit, models.Paged[models.SearchResult], error) {
+	q := strings.TrimSpace(c.Query("q"))
+	if len([]rune(q)) > models.SearchQueryMaxLen {
+		return q, nil, models.Paged[models.SearchResult]{}, badRequest("A search has at most 200 characters.")
+	}
+	p, err := pageParam(c, 20)
+	if err != nil {
+		return q, nil, models.Paged[models.SearchResult]{}, err
+	}
+	res, err := a.store.Search(c.Request.Context(), q, currentUser(c), p)
+	if err != nil {
+		return q, nil, res, err
+	}
+	hits := make([]searchHit, 0, len(res.Items))
+	for _, r := range res.Items {
+		h := searchHit{Type: r.Type, Title: r.Title, Snippet: markup.Highlight(r.Snippet, models.SnippetOpen, models.SnippetClose)}
+		if r.Type == "thread" {
+			h.ID, h.URL = r.ThreadID, threadURL(r.ThreadID)
+		} else {
+			h.ID, h.URL = r.PostID, postURL(r.PostID)
+		}
+		hits = append(hits, h)
+	}
+	return q, hits, res, nil
+}
+
+type searchPage struct {
+	base
+	Query string
+	Hits  []searchHit
+	Pager pager
+}
+
+func (a *app) searchShow(c *gin.Context) {
+	q, hits, res, err := a.search(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	title := "Search"
+	if q != "" {
+		title = "Search: " + q
+	}
+	a.renderPage(c, http.StatusOK, "search", &searchPage{base: a.base(c, title), Query: q, Hits: hits, Pager: newPager(c, res.Page, res.HasNext)})
+}
+
+func (a *app) apiSearch(c *gin.Context) {
+	_, hits, res, err := a.search(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"results": hits, "page": res.Page.Number, "has_more": res.HasNext})
+}

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+	"sitrep/server/markup"
+)
+
+// postForm is a Markdown form's state: what was typed, its preview, and
+// what was wrong with it. A refused post always comes back with its text.
+type postForm struct {
+	Title     string
+	ServiceID int64
+	Body      string
+	SubmitKey string
+	Preview   template.HTML
+	Errors    map[string]string
+	Message   string // a refusal that is not about one field (429, locked)
+}
+
+// newSubmitKey makes the hidden key that lets the server recognise the same
+// form submitted twice.
+func newSubmitKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// readPostForm reads a Markdown form; with the Preview button it also renders
+// the preview with the same function that renders posts.
+func readPostForm(c *gin.Context) (postForm, bool, error) {
+	if err := parseForm(c); err != nil {
+		return postForm{}, false, err
+	}
+	f := postForm{Title: c.PostForm("title"), Body: c.PostForm("body"), SubmitKey: c.PostForm("submit_key")}
+	if v := c.PostForm("service_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return f, false, badRequest("Unknown service.")
+		}
+		f.ServiceID = id
+	}
+	if c.PostForm("preview") == "" {
+		return f, false, nil
+	}
+	html, err := markup.Render(f.Body)
+	if err != nil {
+		f.Errors = map[string]string{"body": err.Error()}
+	}
+	f.Preview = html
+	return f, true, nil
+}
+
+// refuse fills the form with why a write was refused and returns the status
+// to show it with; ok is false for errors that are not about the input.
+func (f *postForm) refuse(err error) (status int, ok bool) {
+	var rl *models.RateLimitError
+	var le *models.LockedError
+	switch {
+	case fieldErrors(err) != nil:
+		f.Errors = fieldErrors(err)
+		return http.StatusUnprocessableEntity, true
+	case errors.As(err, &rl):
+		f.Message = rl.Message
+		return http.StatusTooManyRequests, true
+	case errors.As(err, &le):
+		f.Message = le.Error()
+		return http.StatusForbidden, true
+	}
+	return 0, false
+}
+
+type threadListPage struct {
+	base
+	Threads   []models.Thread
+	Services  []models.Service
+	ServiceID int64
+	OpenOnly  bool
+	Pager     pager
+}
+
+// threadFilter reads the list's filters from the query string.
+func threadFilter(c *gin.Context) (models.ThreadFilter, error) {
+	var f models.ThreadFilter
+	if v := c.Query("service"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return f, badRequest("service must be a service id.")
+		}
+		f.ServiceID = &id
+	}
+	switch c.Query("open") {
+	case "", "0", "false":
+	case "1", "true", "on":
+		f.OpenOnly = true
+	default:
+		return f, badRequest("open must be true or false.")
+	}
+	return f, nil
+}
+
+func (a *app) threadList(c *gin.Context) {
+	f, err := threadFilter(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	p, err := pageParam(c, models.ThreadsPerPage)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	threads, err := a.store.ListThreads(c.Request.Context(), f, p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	services, err := a.store.ListServices(c.Request.Context())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	page := &threadListPage{base: a.base(c, "Forum"), Threads: threads.Items, Services: services,
+		OpenOnly: f.OpenOnly, Pager: newPager(c, threads.Page, threads.HasNext)}
+	if f.ServiceID != nil {
+		page.ServiceID = *f.ServiceID
+	}
+	a.renderPage(c, http.StatusOK, "thread_list", page)
+}
+
+type threadNewPage struct {
+	base
+	Form     postForm
+	Services []models.Service
+}
+
+func (a *app) showThreadForm(c *gin.Context, status int, f postForm) {
+	services, err := a.store.ListServices(c.Request.Context())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if f.SubmitKey == "" {
+		f.SubmitKey = newSubmitKey()
+	}
+	a.renderPage(c, status, "thread_new", &threadNewPage{base: a.base(c, "New thread"), Form: f, Services: services})
+}
+
+func (a *app) threadNew(c *gin.Context) {
+	f := postForm{Title: c.Query("title")}
+	if id, err := strconv.ParseInt(c.Query("service"), 10, 64); err == nil {
+		f.ServiceID = id
+	}
+	a.showThreadForm(c, http.StatusOK, f)
+}
+
+func (a *app) threadCreate(c *gin.Context) {
+	f, preview, err := readPostForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if preview {
+		a.showThreadForm(c, http.StatusOK, f)
+		return
+	}
+	th, created, err := a.store.CreateThread(c.Request.Context(), currentUser(c), newThreadInput(f))
+	if status, ok := f.refuse(err); ok {
+		a.showThreadForm(c, status, f)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	msg := "Your thread is posted."
+	if !created {
+		msg = "This was already posted; here it is."
+	}
+	a.redirect(c, threadURL(th.ID), msg)
+}
+
+func newThreadInput(f postForm) models.NewThread {
+	in := models.NewThread{Title: f.Title, Body: f.Body, SubmitKey: f.SubmitKey}
+	if f.ServiceID != 0 {
+		in.ServiceID = &f.ServiceID
+	}
+	return in
+}
+
+func threadURL(id int64) string { return "/threads/" + strconv.FormatInt(id, 10) }
+
+func postURL(id int64) string { return "/posts/" + strconv.FormatInt(id, 10) }
+
+// postView is a post as the viewer may see it.
+type postView struct {
+	models.Post
+	Visible bool
+	CanEdit bool
+}
+
+type threadPage struct {
+	base
+	Thread   *models.Thread
+	Posts    []postView
+	Pager    pager
+	Affected bool
+	Reply    postForm
+	FeedURL  string
+}
+
+// showThread renders a thread page; reply carries a refused or previewed
+// reply back into the form.
+func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postForm) {
+	ctx := c.Request.Context()
+	th, err := a.store.ThreadByID(ctx, threadID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	p, err := pageParam(c, models.PostsPerPage)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	viewer := currentUser(c)
+	posts, err := a.store.ListPosts(ctx, models.PostQuery{ThreadID: th.ID, Viewer: viewer, Placeholders: true}, p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if len(posts.Items) == 0 && p.Number > 1 {
+		a.fail(c, errNotFound)
+		return
+	}
+	page := &threadPage{base: a.base(c, th.Title), Thread: th, Pager: newPager(c, posts.Page, posts.HasNext),
+		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom"}
+	for _, po := range posts.Items {
+		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer)})
+	}
+	if viewer != nil {
+		if page.Affected, err = a.store.IsAffected(ctx, viewer.ID, th.ID); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
+	if page.Reply.SubmitKey == "" {
+		page.Reply.SubmitKey = newSubmitKey()
+	}
+	a.renderPage(c, status, "thread_show", page)
+}
+
+func (a *app) threadShow(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.showThread(c, http.StatusOK, id, postForm{})
+}
+
+func (a *app) replyCreate(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	f, preview, err := readPostForm(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if preview {
+		a.showThread(c, http.StatusOK, id, f)
+		return
+	}
+	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
+	if status, ok := f.refuse(err); ok {
+		a.showThread(c, status, id, f)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	msg := "Your reply is posted."
+	if !created {
+		msg = "This was already posted."
+	}
+	a.redirectToPost(c, p, msg)
+}
+
+// redirectToPost sends the browser to the page of the thread that shows p.
+func (a *app) redirectToPost(c *gin.Context, p *models.Post, msg string) {
+	n, err := a.store.PostPosition(c.Request.Context(), p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	to := threadURL(p.ThreadID)
+	if n > 1 {
+		to += "?page=" + strconv.Itoa(n)
+	}
+	a.redirect(c, fmt.Sprintf("%s#post-%d", to, p.ID), msg)
+}
+
+// threadAffected sets or clears the viewer's "I'm affected" mark (form field
+// affected=1 or 0); both are idempotent.
+func (a *app) threadAffected(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err == nil {
+		err = parseForm(c)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	on := c.PostForm("affected") == "1"
+	if _, err := a.store.SetAffected(c.Request.Context(), currentUser(c), id, on); err != nil {
+		a.fail(c, err)
+		return
+	}
+	msg := "You are no longer marked as affected."
+	if on {
+		msg = "You are marked as affected."
+	}
+	a.redirect(c, threadURL(id)+"#affected", msg)
+}
