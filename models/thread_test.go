@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // oldUser is a customer whose account is older than a day, so the stricter
@@ -330,5 +332,75 @@ func TestRerender(t *testing.T) {
 	}
 	if n, _ := s.RerenderPosts(ctx); n != 0 {
 		t.Errorf("second rerender changed %d rows", n)
+	}
+}
+
+// TestThreadPageQueries: a page of posts costs two queries whatever the
+// number of posts and authors (posts, then their authors in one preload).
+func TestThreadPageQueries(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	author := oldUser(t, s, "author")
+	th := mustThread(t, s, author, "Mail is down", "x")
+	for i := 0; i < 60; i++ {
+		u := mustUser(t, s, fmt.Sprintf("staff%02d", i), RoleStaff)
+		if _, _, err := s.CreateReply(ctx, u, th.ID, NewPost{Body: "reply"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queries := 0
+	if err := s.db.Callback().Query().After("gorm:query").Register("test:count", func(*gorm.DB) { queries++ }); err != nil {
+		t.Fatal(err)
+	}
+	for _, page := range []int{1, 2} {
+		queries = 0
+		posts, err := s.ListPosts(ctx, PostQuery{ThreadID: th.ID, Placeholders: true}, Page{Number: page})
+		if err != nil || len(posts.Items) == 0 || posts.Items[0].Author == nil {
+			t.Fatal(err)
+		}
+		if queries != 2 {
+			t.Errorf("page %d of posts took %d queries, want 2", page, queries)
+		}
+	}
+	queries = 0
+	if _, err := s.ListThreads(ctx, ThreadFilter{}, Page{}); err != nil {
+		t.Fatal(err)
+	}
+	if queries > 3 {
+		t.Errorf("thread list took %d queries, want at most 3", queries)
+	}
+}
+
+// BenchmarkThreadListDeepPage lists page 1,000 of 25,000 threads: the page
+// of ids comes from the index, so it costs about what page 1 costs.
+func BenchmarkThreadListDeepPage(b *testing.B) {
+	s, err := Open(b.TempDir() + "/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	u := &User{Name: "author", Email: "a@example.com", PasswordHash: "x", Role: RoleCustomer}
+	s.db.Create(u)
+	// Bulk rows straight into the table: the benchmark is about reading.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = s.db.Exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
+		INSERT INTO threads (title, author_id, post_count, affected_count, last_activity_at, created_at, updated_at)
+		SELECT 'Thread ' || i, ?, 1, 0, datetime(?, '+' || i || ' minutes'), ?, ? FROM n`, u.ID, start, start, start).Error
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, page := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("page%d", page), func(b *testing.B) {
+			for b.Loop() {
+				r, err := s.ListThreads(ctx, ThreadFilter{}, Page{Number: page})
+				if err != nil || len(r.Items) != ThreadsPerPage {
+					b.Fatal(err, len(r.Items))
+				}
+			}
+		})
 	}
 }
