@@ -285,6 +285,7 @@ func TestPathological(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // also exercises concurrent use of Render
 			if len(tt.source) > MaxSourceBytes {
 				t.Fatalf("test input is %d bytes, over the cap", len(tt.source))
 			}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/html"
 )
 
 // xssCorpus is shared with the handler tests; the shared folder sits beside
@@ -113,4 +115,44 @@ func FuzzRender(f *testing.F) {
 		}
 		_ = Text(out)
 	})
+}
+
+// TestCheckSafeOnExtractedBody follows what handler tests do: take a post
+// body out of a whole parsed page, serialize it again with x/net/html, and
+// check it. Serialization differences must not make CheckSafe fail.
+func TestCheckSafeOnExtractedBody(t *testing.T) {
+	out, err := Render(strings.Join(readXSSCorpus(t), "\n\n") + "\n\n- [x] done\n\n| a |\n|--:|\n| 1 |\n\n![i](https://e.com/a.png \"t\")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := `<!doctype html><html><head><title>t</title></head><body><main><div class="post-body">` + string(out) + `</div></main></body></html>`
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body *html.Node
+	var find func(n *html.Node)
+	find = func(n *html.Node) {
+		for _, a := range n.Attr {
+			if n.Data == "div" && a.Key == "class" && a.Val == "post-body" {
+				body = n
+			}
+		}
+		for c := n.FirstChild; c != nil && body == nil; c = c.NextSibling {
+			find(c)
+		}
+	}
+	find(doc)
+	if body == nil {
+		t.Fatal("post body not found in page")
+	}
+	var b strings.Builder
+	for c := body.FirstChild; c != nil; c = c.NextSibling {
+		if err := html.Render(&b, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := CheckSafe(b.String()); err != nil {
+		t.Errorf("CheckSafe on re-serialized body: %v", err)
+	}
 }
