@@ -116,6 +116,62 @@ var migrations = []migration{
 		// also carries the thread's title.
 		`CREATE VIRTUAL TABLE post_search USING fts4(title, body, tokenize=unicode61)`,
 	}},
+	{3, "incidents, official updates, maintenance, service status history, thread links", []string{
+		`CREATE TABLE incidents (
+			id INTEGER PRIMARY KEY,
+			thread_id INTEGER NOT NULL UNIQUE REFERENCES threads(id),
+			kind TEXT NOT NULL CHECK (kind IN ('incident','maintenance')),
+			title TEXT NOT NULL,
+			status TEXT NOT NULL CHECK (status IN ('investigating','identified','monitoring','resolved','scheduled','in_progress','verifying','completed')),
+			impact TEXT NOT NULL CHECK (impact IN ('none','minor','major','critical','maintenance')),
+			next_update_at DATETIME,
+			started_at DATETIME NOT NULL,
+			monitoring_at DATETIME,
+			resolved_at DATETIME,
+			scheduled_for DATETIME,
+			scheduled_until DATETIME,
+			postmortem TEXT NOT NULL DEFAULT '',
+			postmortem_html TEXT NOT NULL DEFAULT '',
+			postmortem_at DATETIME,
+			created_by_id INTEGER NOT NULL REFERENCES users(id),
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX incidents_started ON incidents(started_at DESC, id DESC)`,
+		`CREATE INDEX incidents_open ON incidents(resolved_at, kind)`,
+		`CREATE TABLE incident_services (
+			incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+			service_id INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+			status TEXT NOT NULL CHECK (status IN ('operational','degraded_performance','partial_outage','major_outage','under_maintenance')),
+			PRIMARY KEY (incident_id, service_id)
+		) WITHOUT ROWID`,
+		`CREATE INDEX incident_services_service ON incident_services(service_id)`,
+		`CREATE TABLE incident_updates (
+			id INTEGER PRIMARY KEY,
+			incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,
+			post_id INTEGER NOT NULL UNIQUE REFERENCES posts(id),
+			status TEXT NOT NULL,
+			next_update_at DATETIME,
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX incident_updates_incident ON incident_updates(incident_id, id)`,
+		`CREATE TABLE update_transitions (
+			update_id INTEGER NOT NULL REFERENCES incident_updates(id) ON DELETE CASCADE,
+			service_id INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+			old_status TEXT NOT NULL,
+			new_status TEXT NOT NULL,
+			PRIMARY KEY (update_id, service_id)
+		) WITHOUT ROWID`,
+		`CREATE TABLE service_status_changes (
+			id INTEGER PRIMARY KEY,
+			service_id INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+			status TEXT NOT NULL,
+			changed_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX service_status_changes_service ON service_status_changes(service_id, changed_at)`,
+		`ALTER TABLE threads ADD COLUMN incident_id INTEGER REFERENCES incidents(id)`,
+		`CREATE INDEX threads_incident ON threads(incident_id, last_activity_at DESC, id DESC)`,
+	}},
 }
 
 // schemaMigration records an applied step.

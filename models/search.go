@@ -82,9 +82,15 @@ const (
 // SearchQueryMaxLen bounds a search query.
 const SearchQueryMaxLen = 200
 
-// ftsQuery turns what a person typed into an FTS4 query: every word must
-// match (prefix match on the last one), and no operator syntax leaks through.
-func ftsQuery(q string) string {
+// How ftsQuery joins words: every word must match, or any of them.
+const (
+	allWords = " "
+	anyWord  = " OR "
+)
+
+// ftsQuery turns what a person typed into an FTS4 query joined by join
+// (prefix match on the last word), and no operator syntax leaks through.
+func ftsQuery(q, join string) string {
 	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 	if len(words) > 12 {
 		words = words[:12]
@@ -95,14 +101,14 @@ func ftsQuery(q string) string {
 		}
 		words[i] = `"` + w + `"`
 	}
-	return strings.Join(words, " ")
+	return strings.Join(words, join)
 }
 
 // Search finds threads and posts by relevance. Posts the viewer may not read
 // are never returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
 	p = p.Normalize(20)
-	match := ftsQuery(query)
+	match := ftsQuery(query, allWords)
 	if match == "" {
 		return Paged[SearchResult]{Page: p}, nil
 	}

@@ -23,6 +23,7 @@ type Thread struct {
 	Author         *User `gorm:"foreignKey:AuthorID"`
 	ServiceID      *int64
 	Service        *Service `gorm:"foreignKey:ServiceID"`
+	IncidentID     *int64   // the incident it belongs to or is linked to
 	Locked         bool
 	LockReason     string
 	Pinned         bool
