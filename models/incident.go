@@ -257,7 +257,7 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 	}
 	v := validation{}
 	title := cleanTitle(v, in.Title)
-	html := renderBody(v, in.Body)
+	html := renderBody(v, &in.Body)
 	now := s.now()
 	inc := &Incident{Kind: in.Kind, Title: title, Status: in.Status, Impact: in.Impact, StartedAt: now, CreatedByID: author.ID}
 	switch in.Kind {
@@ -383,7 +383,7 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 		return nil, ErrForbidden
 	}
 	v := validation{}
-	html := renderBody(v, in.Body)
+	html := renderBody(v, &in.Body)
 	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
 	var u *IncidentUpdate
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -410,7 +410,9 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	if err != nil {
 		return nil, translate(err)
 	}
-	return u, nil
+	var out IncidentUpdate
+	err = s.db.WithContext(ctx).Preload("Post.Author").Preload("Transitions.Service").First(&out, u.ID).Error
+	return &out, translate(err)
 }
 
 // applyUpdate moves inc to the update's status and services and writes the
@@ -485,7 +487,7 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 		return nil, ErrForbidden
 	}
 	v := validation{}
-	html := renderBody(v, body)
+	html := renderBody(v, &body)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -526,7 +528,7 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 		if inc.ScheduledUntil.After(now) {
 			in = NewUpdate{Status: StatusInProgress, Body: "The scheduled maintenance is in progress."}
 		}
-		html := renderBody(validation{}, in.Body)
+		html := renderBody(validation{}, &in.Body)
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			// Read again under the write lock: a person may have moved it.
 			var fresh Incident
@@ -831,16 +833,76 @@ func (s *Store) LinkThread(ctx context.Context, actor *User, threadID, incidentI
 	return s.ThreadByID(ctx, threadID)
 }
 
-// MatchingIncidents finds open incidents whose title shares words with the
-// text a customer is typing, newest first.
-func (s *Store) MatchingIncidents(ctx context.Context, text string, limit int) ([]Incident, error) {
+// SuggestThreads finds threads a customer about to report a problem may
+// want to join: open threads and open incidents' threads whose title or
+// posts share a word with what they typed, open incidents first.
+func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]Thread, error) {
 	match := ftsQuery(text, anyWord)
 	if match == "" {
 		return nil, nil
 	}
-	var out []Incident
-	err := s.db.WithContext(ctx).Where(`resolved_at IS NULL AND thread_id IN (SELECT p.thread_id FROM posts p
-		WHERE p.id IN (SELECT docid FROM post_search WHERE post_search MATCH ?))`, match).
-		Order("started_at DESC").Limit(limit).Find(&out).Error
+	var out []Thread
+	err := s.db.WithContext(ctx).Preload("Service").
+		Where(`locked = 0 AND id IN (SELECT p.thread_id FROM post_search JOIN posts p ON p.id = post_search.docid
+			WHERE post_search MATCH ? AND p.hidden_at IS NULL)`, match).
+		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
+		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error
 	return out, err
+}
+
+// Indicator is the overall status in Statuspage's terms.
+type Indicator string
+
+const (
+	IndicatorNone        Indicator = "none"
+	IndicatorMinor       Indicator = "minor"
+	IndicatorMajor       Indicator = "major"
+	IndicatorCritical    Indicator = "critical"
+	IndicatorMaintenance Indicator = "maintenance"
+)
+
+// Description is Statuspage's sentence for the indicator.
+func (i Indicator) Description() string {
+	switch i {
+	case IndicatorMinor:
+		return "Minor Service Outage"
+	case IndicatorMajor:
+		return "Partial System Outage"
+	case IndicatorCritical:
+		return "Major System Outage"
+	case IndicatorMaintenance:
+		return "Service Under Maintenance"
+	}
+	return "All Systems Operational"
+}
+
+// OverallIndicator sums up the site: the worst of the open incidents'
+// impacts and of the services' statuses (degraded performance counts as
+// minor, a partial outage as major, a major outage as critical). When that
+// is none but a service is under maintenance, the answer is maintenance.
+func OverallIndicator(open []Incident, statuses map[int64]ComponentStatus) Indicator {
+	levels := []Indicator{IndicatorNone, IndicatorMinor, IndicatorMajor, IndicatorCritical}
+	worst, maintenance := 0, false
+	raise := func(i Indicator) { worst = max(worst, slices.Index(levels, i)) }
+	for _, inc := range open {
+		if inc.Kind == KindIncident && inc.IsOpen() {
+			raise(Indicator(inc.Impact))
+		}
+	}
+	for _, st := range statuses {
+		switch st {
+		case DegradedPerformance:
+			raise(IndicatorMinor)
+		case PartialOutage:
+			raise(IndicatorMajor)
+		case MajorOutage:
+			raise(IndicatorCritical)
+		case UnderMaintenance:
+			maintenance = true
+		}
+	}
+	if worst == 0 && maintenance {
+		return IndicatorMaintenance
+	}
+	return levels[worst]
 }

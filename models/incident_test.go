@@ -289,6 +289,30 @@ func TestDailyStatuses(t *testing.T) {
 	}
 }
 
+func TestOverallIndicator(t *testing.T) {
+	open := func(impact string) Incident { return Incident{Kind: KindIncident, Impact: impact} }
+	for _, tt := range []struct {
+		name     string
+		open     []Incident
+		statuses map[int64]ComponentStatus
+		want     Indicator
+	}{
+		{"quiet", nil, nil, IndicatorNone},
+		{"impact none, degraded", []Incident{open("none")}, map[int64]ComponentStatus{1: DegradedPerformance}, IndicatorMinor},
+		{"impact major", []Incident{open("major")}, map[int64]ComponentStatus{1: DegradedPerformance}, IndicatorMajor},
+		{"partial outage", []Incident{open("minor")}, map[int64]ComponentStatus{1: PartialOutage}, IndicatorMajor},
+		{"major outage", []Incident{open("minor")}, map[int64]ComponentStatus{1: MajorOutage, 2: UnderMaintenance}, IndicatorCritical},
+		{"maintenance only", []Incident{{Kind: KindMaintenance, Impact: "maintenance"}}, map[int64]ComponentStatus{2: UnderMaintenance}, IndicatorMaintenance},
+	} {
+		if got := OverallIndicator(tt.open, tt.statuses); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if IndicatorNone.Description() != "All Systems Operational" || IndicatorCritical.Description() != "Major System Outage" {
+		t.Error("descriptions differ from Statuspage's")
+	}
+}
+
 func TestLinkingAndAffectedRollUp(t *testing.T) {
 	f := newIncidentFixture(t)
 	ctx := context.Background()
@@ -328,8 +352,14 @@ func TestLinkingAndAffectedRollUp(t *testing.T) {
 	if len(list) != 1 || list[0].ID != th.ID {
 		t.Fatalf("linked threads: %+v", list)
 	}
-	found, _ := f.s.MatchingIncidents(ctx, "delivery problems", 5)
-	if len(found) != 2 {
-		t.Fatalf("matching incidents for 'delivery': %+v", found)
+	found, _ := f.s.SuggestThreads(ctx, "delivery bounces", 5)
+	if len(found) != 3 || found[2].ID != th.ID || found[0].IncidentID == nil {
+		t.Fatalf("suggestions for 'delivery bounces' (incidents first): %+v", found)
+	}
+	if _, err := f.s.PostUpdate(ctx, f.staff, other.ID, NewUpdate{Status: StatusResolved, Body: "Fixed."}); err != nil {
+		t.Fatal(err)
+	}
+	if found, _ := f.s.SuggestThreads(ctx, "delivery", 5); len(found) != 1 || found[0].ID != inc.ThreadID {
+		t.Fatalf("a resolved incident is still suggested: %+v", found)
 	}
 }

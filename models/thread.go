@@ -159,8 +159,12 @@ func cleanTitle(v validation, title string) string {
 	return title
 }
 
-// renderBody validates and renders a post's Markdown.
-func renderBody(v validation, body string) template.HTML {
+// renderBody validates and renders a post's Markdown. It first turns the
+// CRLF line breaks browsers send into LF, so that the stored source is the
+// same whether it came from a form or the API.
+func renderBody(v validation, src *string) template.HTML {
+	*src = strings.ReplaceAll(*src, "\r\n", "\n")
+	body := *src
 	if strings.TrimSpace(body) == "" {
 		v.add("body", "Write something first.")
 		return ""
@@ -225,7 +229,7 @@ func findSubmitted(tx *gorm.DB, authorID int64, key *string) (*Post, error) {
 func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (th *Thread, created bool, err error) {
 	v := validation{}
 	title := cleanTitle(v, in.Title)
-	html := renderBody(v, in.Body)
+	html := renderBody(v, &in.Body)
 	key := cleanSubmitKey(v, in.SubmitKey)
 	if err := v.err(); err != nil {
 		return nil, false, err
@@ -274,7 +278,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 // activity time in the same transaction.
 func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, in NewPost) (p *Post, created bool, err error) {
 	v := validation{}
-	html := renderBody(v, in.Body)
+	html := renderBody(v, &in.Body)
 	key := cleanSubmitKey(v, in.SubmitKey)
 	if err := v.err(); err != nil {
 		return nil, false, err
@@ -334,7 +338,7 @@ func (p *Post) CanEdit(user *User) bool {
 // EditPost replaces a post's text, keeping the previous text as a revision.
 func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body string) (*Post, error) {
 	v := validation{}
-	html := renderBody(v, body)
+	html := renderBody(v, &body)
 	if err := v.err(); err != nil {
 		return nil, err
 	}

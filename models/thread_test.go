@@ -404,3 +404,23 @@ func BenchmarkThreadListDeepPage(b *testing.B) {
 		})
 	}
 }
+
+// TestLineEndingsNormalized: a browser sends CRLF from a text box; the stored
+// source is the same as the API's LF.
+func TestLineEndingsNormalized(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	th := mustThread(t, s, alice, "Mail is down", "line one\r\nline two\r\n")
+	posts, _ := s.ListPosts(ctx, PostQuery{ThreadID: th.ID}, Page{})
+	if got := posts.Items[0].Source; got != "line one\nline two\n" {
+		t.Fatalf("stored source %q", got)
+	}
+	p, err := s.EditPost(ctx, alice, posts.Items[0].ID, "line one\nline two\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, revs, _ := s.PostRevisions(ctx, p.ID, alice); len(revs) != 0 {
+		t.Fatalf("an edit that only changes line endings made %d revision(s)", len(revs))
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -64,4 +66,56 @@ func (a *app) adminUserRole(c *gin.Context) {
 		return
 	}
 	a.redirect(c, "/admin/users", u.Name+" is now "+string(u.Role)+"; their sessions and tokens were revoked.")
+}
+
+type adminServicesPage struct {
+	base
+	Services []models.Service
+	Form     serviceForm
+}
+
+type serviceForm struct {
+	Name, Description, Group string
+	Position                 int
+	Errors                   map[string]string
+}
+
+func (a *app) showServices(c *gin.Context, status int, f serviceForm) {
+	services, err := a.store.ListServices(c.Request.Context())
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.renderPage(c, status, "admin_services", &adminServicesPage{base: a.base(c, "Services"), Services: services, Form: f})
+}
+
+func (a *app) adminServices(c *gin.Context) { a.showServices(c, http.StatusOK, serviceForm{}) }
+
+// adminServiceCreate adds a service to the catalogue.
+func (a *app) adminServiceCreate(c *gin.Context) {
+	if err := parseForm(c); err != nil {
+		a.fail(c, err)
+		return
+	}
+	f := serviceForm{Name: c.PostForm("name"), Description: c.PostForm("description"), Group: c.PostForm("group")}
+	if v := strings.TrimSpace(c.PostForm("position")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.Errors = map[string]string{"position": "Position is a whole number."}
+			a.showServices(c, http.StatusUnprocessableEntity, f)
+			return
+		}
+		f.Position = n
+	}
+	svc, err := a.store.CreateService(c.Request.Context(), models.NewService{Name: f.Name, Description: f.Description, Group: f.Group, Position: f.Position})
+	if fe := fieldErrors(err); fe != nil {
+		f.Errors = fe
+		a.showServices(c, http.StatusUnprocessableEntity, f)
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.redirect(c, "/admin/services", svc.Name+" is added to the catalogue.")
 }

@@ -92,7 +92,7 @@ type apiRevision struct {
 }
 
 func toAPIThread(t *models.Thread) apiThread {
-	out := apiThread{ID: t.ID, Title: t.Title, ServiceID: t.ServiceID, Locked: t.Locked, LockReason: t.LockReason,
+	out := apiThread{ID: t.ID, Title: t.Title, ServiceID: t.ServiceID, IncidentID: t.IncidentID, Locked: t.Locked, LockReason: t.LockReason,
 		Pinned: t.Pinned, PostCount: t.PostCount, AffectedCount: t.AffectedCount,
 		LastActivityAt: t.LastActivityAt.UTC(), CreatedAt: t.CreatedAt.UTC(), URL: threadURL(t.ID)}
 	if t.Author != nil {

@@ -88,6 +88,8 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Screenshots keep the window's width whatever the page's height.
+		chromedp.Flag("hide-scrollbars", true),
 		// Resolve no host but the test server's: nothing leaves the machine.
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.CombinedOutput(&output),

@@ -123,7 +123,13 @@ func loadDemo(ctx context.Context, store *models.Store) error {
 		serviceIDs[s.Name] = created.ID
 	}
 
-	clock = realNow().Add(-3 * time.Hour)
+	at := func(d time.Duration) { clock = realNow().Add(d) }
+	if err := demoHistory(ctx, store, at, users["sam.support"], serviceIDs); err != nil {
+		return err
+	}
+
+	at(-3 * time.Hour)
+	var threadIDs []int64
 	for _, dt := range demoThreads {
 		clock = clock.Add(7 * time.Minute)
 		sid := serviceIDs[dt.service]
@@ -131,6 +137,7 @@ func loadDemo(ctx context.Context, store *models.Store) error {
 		if err != nil {
 			return fmt.Errorf("demo thread %q: %w", dt.title, err)
 		}
+		threadIDs = append(threadIDs, th.ID)
 		for _, r := range dt.replies {
 			clock = clock.Add(4 * time.Minute)
 			if _, _, err := store.CreateReply(ctx, users[r.author], th.ID, models.NewPost{Body: r.body}); err != nil {
@@ -143,5 +150,109 @@ func loadDemo(ctx context.Context, store *models.Store) error {
 			}
 		}
 	}
-	return nil
+	return demoOutage(ctx, store, at, users, serviceIDs, threadIDs[:2])
+}
+
+// demoHistory tells what happened before today: a resolved API incident
+// three weeks ago with its postmortem, maintenance ten days ago, and
+// maintenance planned for the day after tomorrow.
+func demoHistory(ctx context.Context, store *models.Store, at func(time.Duration), staff *models.User, svc map[string]int64) error {
+	day := 24 * time.Hour
+	at(-20*day - 3*time.Hour)
+	next := store.Now().Add(time.Hour)
+	inc, err := store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: "Slow API responses",
+		Impact: "minor", Status: models.StatusInvestigating, NextUpdateAt: &next,
+		Body:     "API calls take up to 10 seconds. We are investigating.",
+		Services: []models.ServiceChange{{ServiceID: svc["API"], Status: models.DegradedPerformance}}})
+	if err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
+	at(-20*day - time.Hour)
+	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusResolved,
+		Body: "A slow database query was fixed; response times are back to normal."}); err != nil {
+		return err
+	}
+	if _, err := store.SetPostmortem(ctx, staff, inc.ID, "## What happened\n\nA new report ran an unindexed query on the primary database for two hours.\n\n"+
+		"## What we changed\n\n- The query now uses an index.\n- Reports run on a replica."); err != nil {
+		return err
+	}
+
+	at(-11 * day)
+	from, until := store.Now().Add(day), store.Now().Add(day+90*time.Minute)
+	m, err := store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindMaintenance, Title: "Web portal database upgrade",
+		Body:     "The web portal is read-only during the upgrade.",
+		Services: []models.ServiceChange{{ServiceID: svc["Web portal"], Status: models.UnderMaintenance}}, ScheduledFor: &from, ScheduledUntil: &until})
+	if err != nil {
+		return err
+	}
+	for _, d := range []time.Duration{-10 * day, -10*day + 90*time.Minute} {
+		at(d)
+		if _, err := store.AdvanceMaintenance(ctx); err != nil {
+			return fmt.Errorf("demo maintenance %d: %w", m.ID, err)
+		}
+	}
+
+	at(-time.Hour)
+	from, until = store.Now().Add(2*day+time.Hour), store.Now().Add(2*day+3*time.Hour)
+	_, err = store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindMaintenance, Title: "Calendar storage migration",
+		Body:     "Calendars move to new storage. Invitations may be delayed by a few minutes; nothing is lost.",
+		Services: []models.ServiceChange{{ServiceID: svc["Calendar"], Status: models.UnderMaintenance}}, ScheduledFor: &from, ScheduledUntil: &until})
+	return err
+}
+
+// demoOutage is today's story: customers report first, staff declare the
+// incident (the status dashboard is hit too), link the customer threads,
+// post updates with promises, and customers answer on the incident.
+func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration), users map[string]*models.User, svc map[string]int64, complaints []int64) error {
+	staff := users["sam.support"]
+	at(-2*time.Hour - 15*time.Minute)
+	next := store.Now().Add(30 * time.Minute)
+	inc, err := store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident,
+		Title: "Outgoing mail failing; status dashboard unavailable", Impact: "major", Status: models.StatusInvestigating, NextUpdateAt: &next,
+		Body: "Customers cannot send mail (error `451 4.7.0`); incoming mail is delayed. " +
+			"The status dashboard was unreachable too, which is why this first word comes late. We are investigating.",
+		Services: []models.ServiceChange{{ServiceID: svc["Mail"], Status: models.MajorOutage},
+			{ServiceID: svc["Calendar"], Status: models.DegradedPerformance},
+			{ServiceID: svc["Status dashboard"], Status: models.PartialOutage}}})
+	if err != nil {
+		return fmt.Errorf("demo incident: %w", err)
+	}
+	at(-2*time.Hour - 10*time.Minute)
+	for _, id := range complaints {
+		if _, err := store.LinkThread(ctx, staff, id, inc.ID); err != nil {
+			return err
+		}
+	}
+	at(-time.Hour - 50*time.Minute)
+	next = store.Now().Add(40 * time.Minute)
+	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, NextUpdateAt: &next,
+		Body: "We found the cause: a certificate on the outbound mail relays expired at 06:12 UTC, and the dashboard's " +
+			"health checks used the same relays. A new certificate is being rolled out relay by relay.",
+		Services: []models.ServiceChange{{ServiceID: svc["Status dashboard"], Status: models.DegradedPerformance}}}); err != nil {
+		return err
+	}
+	replies := []demoReply{
+		{"casey", "Thanks, an actual cause and a time for the next word. That is all we needed."},
+		{"riley", "Will queued mail be sent once it is fixed, or do we have to send it again?"},
+	}
+	for i, r := range replies {
+		at(-time.Hour - 40*time.Minute + time.Duration(i)*5*time.Minute)
+		if _, _, err := store.CreateReply(ctx, users[r.author], inc.ThreadID, models.NewPost{Body: r.body}); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"casey", "riley", "jordan"} {
+		if _, err := store.SetAffected(ctx, users[name], inc.ThreadID, true); err != nil {
+			return err
+		}
+	}
+	at(-45 * time.Minute)
+	next = store.Now().Add(75 * time.Minute)
+	_, err = store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusMonitoring, NextUpdateAt: &next,
+		Body: "All relays have the new certificate and queued mail is being delivered: **you do not need to send it again**. " +
+			"Delivery is still slower than usual while the queue drains.",
+		Services: []models.ServiceChange{{ServiceID: svc["Mail"], Status: models.DegradedPerformance},
+			{ServiceID: svc["Calendar"], Status: models.Operational},
+			{ServiceID: svc["Status dashboard"], Status: models.Operational}}})
+	return err
 }

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"encoding/xml"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
 )
 
 // Atom (RFC 4287) documents, written with encoding/xml, which escapes every
@@ -46,6 +50,46 @@ type atomContent struct {
 
 func atomTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// RSS 2.0 documents (https://www.rssboard.org/rss-specification), likewise
+// escaped by encoding/xml.
+type rssFeed struct {
+	XMLName xml.Name   `xml:"rss"`
+	Version string     `xml:"version,attr"`
+	Channel rssChannel `xml:"channel"`
+}
+
+type rssChannel struct {
+	Title         string `xml:"title"`
+	Link          string `xml:"link"`
+	Description   string `xml:"description"`
+	LastBuildDate string `xml:"lastBuildDate"`
+	// Self is the feed's own address (atom:link rel="self"), which the
+	// RSS Advisory Board recommends.
+	Self  rssSelfLink `xml:"http://www.w3.org/2005/Atom link"`
+	Items []rssItem   `xml:"item"`
+}
+
+type rssSelfLink struct {
+	Href string `xml:"href,attr"`
+	Rel  string `xml:"rel,attr"`
+	Type string `xml:"type,attr"`
+}
+
+type rssItem struct {
+	Title       string  `xml:"title"`
+	Link        string  `xml:"link"`
+	Description string  `xml:"description"`
+	GUID        rssGUID `xml:"guid"`
+	PubDate     string  `xml:"pubDate"`
+}
+
+type rssGUID struct {
+	IsPermaLink bool   `xml:"isPermaLink,attr"`
+	Value       string `xml:",chardata"`
+}
+
+func rssTime(t time.Time) string { return t.UTC().Format(time.RFC1123Z) }
+
 // absURL makes a link absolute with the configured base URL, or the
 // request's host when none is configured.
 func (a *app) absURL(c *gin.Context, path string) string {
@@ -62,6 +106,15 @@ func (a *app) writeAtom(c *gin.Context, f *atomFeed) {
 		return
 	}
 	c.Data(http.StatusOK, "application/atom+xml; charset=utf-8", append([]byte(xml.Header), body...))
+}
+
+func (a *app) writeRSS(c *gin.Context, f *rssFeed) {
+	body, err := xml.MarshalIndent(f, "", "  ")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/rss+xml; charset=utf-8", append([]byte(xml.Header), body...))
 }
 
 // feedSize is how many entries a feed carries.
@@ -101,4 +154,178 @@ func (a *app) threadFeed(c *gin.Context) {
 		})
 	}
 	a.writeAtom(c, f)
+}
+
+// historyEntry is one official update of an incident or maintenance, as a
+// feed entry.
+type historyEntry struct {
+	inc *models.Incident
+	u   *models.IncidentUpdate
+}
+
+func (e historyEntry) title() string { return e.inc.Title + ": " + label(e.u.Status) }
+
+func (e historyEntry) updated() time.Time {
+	if e.u.Post != nil && e.u.Post.EditedAt != nil {
+		return *e.u.Post.EditedAt
+	}
+	return e.u.CreatedAt
+}
+
+func (e historyEntry) html() string {
+	if e.u.Post == nil {
+		return ""
+	}
+	return string(e.u.Post.HTML)
+}
+
+func (e historyEntry) author() string {
+	if e.u.Post == nil || e.u.Post.Author == nil {
+		return spPageName
+	}
+	return e.u.Post.Author.Name
+}
+
+// historyEntries is the newest feedSize official updates of all incidents
+// and maintenances, newest first, as a visitor sees them (hidden posts are
+// left out). Updates come from the open incidents and the feedSize most
+// recent ones, which hold every recent update: an old incident that gets a
+// new update is open again.
+func (a *app) historyEntries(c *gin.Context) ([]historyEntry, error) {
+	ctx := c.Request.Context()
+	yes := true
+	open, err := a.store.ListIncidents(ctx, models.IncidentFilter{Open: &yes}, models.Page{PerPage: models.MaxPerPage})
+	if err != nil {
+		return nil, err
+	}
+	recent, err := a.store.ListIncidents(ctx, models.IncidentFilter{}, models.Page{PerPage: feedSize})
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]*models.Incident{}
+	var ids []int64
+	for _, list := range [][]models.Incident{open.Items, recent.Items} {
+		for i := range list {
+			if byID[list[i].ID] == nil {
+				byID[list[i].ID] = &list[i]
+				ids = append(ids, list[i].ID)
+			}
+		}
+	}
+	updates, err := a.store.IncidentUpdates(ctx, nil, feedSize, ids...)
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]historyEntry, len(updates))
+	for i := range updates {
+		entries[i] = historyEntry{inc: byID[updates[i].IncidentID], u: &updates[i]}
+	}
+	slices.SortFunc(entries, func(x, y historyEntry) int {
+		if c := y.u.CreatedAt.Compare(x.u.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.u.ID, x.u.ID)
+	})
+	return entries[:min(len(entries), feedSize)], nil
+}
+
+// entryID is an update's permanent address: its official post.
+func (a *app) entryID(c *gin.Context, e historyEntry) string { return a.absURL(c, postURL(e.u.PostID)) }
+
+func (a *app) atomEntries(c *gin.Context, entries []historyEntry) []atomEntry {
+	out := make([]atomEntry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, atomEntry{
+			ID: a.entryID(c, e), Title: e.title(), Updated: atomTime(e.updated()), Published: atomTime(e.u.CreatedAt),
+			Author: atomPerson{Name: e.author()},
+			Link:   atomLink{Href: a.absURL(c, incidentURL(e.inc.ID)), Rel: "alternate", Type: "text/html"},
+			// Sanitized HTML, escaped once more by encoding/xml.
+			Content: atomContent{Type: "html", Body: e.html()},
+		})
+	}
+	return out
+}
+
+// feedUpdated is the newest entry's time, or fallback without entries.
+func feedUpdated(entries []historyEntry, fallback time.Time) time.Time {
+	t := fallback
+	for _, e := range entries {
+		t = latest(t, e.updated())
+	}
+	return t
+}
+
+// historyAtom is the Atom feed of every incident's official updates.
+func (a *app) historyAtom(c *gin.Context) {
+	entries, err := a.historyEntries(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	home := a.absURL(c, "/")
+	fallback := time.Time{}
+	if len(entries) == 0 {
+		fallback = a.now()
+	}
+	a.writeAtom(c, &atomFeed{ID: a.absURL(c, "/history.atom"), Title: spPageName + " incident history",
+		Updated: atomTime(feedUpdated(entries, fallback)),
+		Links: []atomLink{{Href: home, Rel: "alternate", Type: "text/html"},
+			{Href: a.absURL(c, c.Request.URL.Path), Rel: "self", Type: "application/atom+xml"}},
+		Entries: a.atomEntries(c, entries)})
+}
+
+// historyRSS is the same history as RSS 2.0.
+func (a *app) historyRSS(c *gin.Context) {
+	entries, err := a.historyEntries(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	fallback := time.Time{}
+	if len(entries) == 0 {
+		fallback = a.now()
+	}
+	f := &rssFeed{Version: "2.0", Channel: rssChannel{
+		Title: spPageName + " incident history", Link: a.absURL(c, "/"),
+		Description:   "Official updates on incidents and scheduled maintenance, newest first.",
+		LastBuildDate: rssTime(feedUpdated(entries, fallback)),
+		Self:          rssSelfLink{Href: a.absURL(c, c.Request.URL.Path), Rel: "self", Type: "application/rss+xml"},
+	}}
+	for _, e := range entries {
+		id := a.entryID(c, e)
+		f.Channel.Items = append(f.Channel.Items, rssItem{
+			Title: e.title(), Link: a.absURL(c, incidentURL(e.inc.ID)), Description: e.html(),
+			GUID: rssGUID{IsPermaLink: true, Value: id}, PubDate: rssTime(e.u.CreatedAt),
+		})
+	}
+	a.writeRSS(c, f)
+}
+
+// incidentFeed is the Atom feed of one incident's official updates.
+func (a *app) incidentFeed(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	inc, err := a.store.IncidentByID(ctx, id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	updates, err := a.store.IncidentUpdates(ctx, nil, feedSize, inc.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	entries := make([]historyEntry, len(updates))
+	for i := range updates {
+		entries[i] = historyEntry{inc: inc, u: &updates[i]}
+	}
+	link := a.absURL(c, incidentURL(inc.ID))
+	a.writeAtom(c, &atomFeed{ID: link, Title: inc.Title, Updated: atomTime(feedUpdated(entries, inc.UpdatedAt)),
+		Links: []atomLink{{Href: link, Rel: "alternate", Type: "text/html"},
+			{Href: a.absURL(c, c.Request.URL.Path), Rel: "self", Type: "application/atom+xml"}},
+		Entries: a.atomEntries(c, entries)})
 }

@@ -342,6 +342,9 @@ func (a *app) serve(ctx context.Context, ln net.Listener, handler http.Handler) 
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	workers, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	go a.advanceMaintenance(workers, maintenanceTick)
 	a.log.Info("listening", "addr", ln.Addr().String(), "db", a.cfg.DB)
 	select {
 	case err := <-errc:
@@ -357,4 +360,29 @@ func (a *app) serve(ctx context.Context, ln net.Listener, handler http.Handler) 
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// maintenanceTick is how often the server moves maintenance windows whose
+// start or end has come.
+const maintenanceTick = 15 * time.Second
+
+// advanceMaintenance moves maintenance windows into and out of progress at
+// their times, until ctx ends.
+func (a *app) advanceMaintenance(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := a.store.AdvanceMaintenance(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Error("maintenance: advance", "error", err)
+		case n > 0:
+			a.log.Info("maintenance: windows moved", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -25,7 +25,8 @@ import (
 func TestEveryPageRenders(t *testing.T) {
 	e := newTestEnv(t)
 	boss := e.user("boss", models.RoleAdmin)
-	if _, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"}); err != nil {
+	svc, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	alice := e.user("alice", models.RoleCustomer)
@@ -39,23 +40,36 @@ func TestEveryPageRenders(t *testing.T) {
 	if _, err := e.store.EditPost(context.Background(), alice, post, "It is **very** broken."); err != nil {
 		t.Fatal(err)
 	}
+	sam := e.user("sam", models.RoleStaff)
+	next := e.clock.Now().Add(30 * time.Minute)
+	if _, err := e.store.DeclareIncident(context.Background(), sam, models.NewIncident{Kind: models.KindIncident, Title: "Mail <script>down</script>",
+		Impact: "major", Status: models.StatusInvestigating, Body: "We are *on it*.", NextUpdateAt: &next,
+		Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
 	pages := map[string]struct {
 		r      req
 		status int
 		want   string
 	}{
-		"home":           {req{method: http.MethodGet, path: "/"}, http.StatusOK, "Mail &lt;b&gt;"},
-		"signup":         {req{method: http.MethodGet, path: "/signup"}, http.StatusOK, "<h1>Create an account</h1>"},
-		"login":          {req{method: http.MethodGet, path: "/login?next=/account"}, http.StatusOK, `name="next" value="/account"`},
-		"account":        {req{method: http.MethodGet, path: "/account", cookie: e.session(boss)}, http.StatusOK, "<h1>Your account</h1>"},
-		"admin_users":    {req{method: http.MethodGet, path: "/admin/users", cookie: e.session(boss)}, http.StatusOK, "boss@example.com"},
-		"error":          {req{method: http.MethodGet, path: "/no/such/page"}, http.StatusNotFound, "Page not found"},
-		"thread_list":    {req{method: http.MethodGet, path: "/threads"}, http.StatusOK, "Calendar &lt;i&gt;broken&lt;/i&gt;"},
-		"thread_new":     {req{method: http.MethodGet, path: "/threads/new", cookie: e.session(alice)}, http.StatusOK, `name="submit_key"`},
-		"thread_show":    {req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID)}, http.StatusOK, "<strong>very</strong>"},
-		"post_edit":      {req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/edit", post), cookie: e.session(alice)}, http.StatusOK, "It is **very** broken."},
-		"post_revisions": {req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", post)}, http.StatusOK, "<em>broken</em>"},
-		"search":         {req{method: http.MethodGet, path: "/search?q=broken"}, http.StatusOK, "<mark>broken</mark>"},
+		"home":             {req{method: http.MethodGet, path: "/"}, http.StatusOK, "Major System Outage"},
+		"signup":           {req{method: http.MethodGet, path: "/signup"}, http.StatusOK, "<h1>Create an account</h1>"},
+		"login":            {req{method: http.MethodGet, path: "/login?next=/account"}, http.StatusOK, `name="next" value="/account"`},
+		"account":          {req{method: http.MethodGet, path: "/account", cookie: e.session(boss)}, http.StatusOK, "<h1>Your account</h1>"},
+		"admin_users":      {req{method: http.MethodGet, path: "/admin/users", cookie: e.session(boss)}, http.StatusOK, "boss@example.com"},
+		"error":            {req{method: http.MethodGet, path: "/no/such/page"}, http.StatusNotFound, "Page not found"},
+		"thread_list":      {req{method: http.MethodGet, path: "/threads"}, http.StatusOK, "Calendar &lt;i&gt;broken&lt;/i&gt;"},
+		"thread_new":       {req{method: http.MethodGet, path: "/threads/new", cookie: e.session(alice)}, http.StatusOK, `name="submit_key"`},
+		"thread_show":      {req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID)}, http.StatusOK, "<strong>very</strong>"},
+		"post_edit":        {req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/edit", post), cookie: e.session(alice)}, http.StatusOK, "It is **very** broken."},
+		"post_revisions":   {req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", post)}, http.StatusOK, "<em>broken</em>"},
+		"search":           {req{method: http.MethodGet, path: "/search?q=broken"}, http.StatusOK, "<mark>broken</mark>"},
+		"incident_new":     {req{method: http.MethodGet, path: "/incidents/new", cookie: e.session(sam)}, http.StatusOK, "Declare incident"},
+		"incident_list":    {req{method: http.MethodGet, path: "/incidents"}, http.StatusOK, "Mail &lt;script&gt;down&lt;/script&gt;"},
+		"incident_overdue": {req{method: http.MethodGet, path: "/incidents/overdue", cookie: e.session(sam)}, http.StatusOK, "30 min"},
+		"report":           {req{method: http.MethodGet, path: "/report?title=mail+down"}, http.StatusOK, "Is it one of these?"},
+		"admin_services":   {req{method: http.MethodGet, path: "/admin/services", cookie: e.session(boss)}, http.StatusOK, "Email &amp; more"},
 	}
 	for _, name := range pageNames {
 		p, ok := pages[name]

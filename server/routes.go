@@ -45,6 +45,30 @@ func (a *app) routes() []route {
 		{http.MethodPost, "/posts/:id", signedIn, a.postUpdate},
 		{http.MethodGet, "/posts/:id/revisions", public, a.postRevisions},
 		{http.MethodGet, "/search", public, a.searchShow},
+		{http.MethodGet, "/report", public, a.report},
+
+		// Incidents.
+		{http.MethodGet, "/incidents", public, a.incidentList},
+		{http.MethodGet, "/incidents/new", staffOnly, a.incidentNew},
+		{http.MethodPost, "/incidents", staffOnly, a.incidentCreate},
+		{http.MethodGet, "/incidents/overdue", staffOnly, a.incidentOverdue},
+		{http.MethodGet, "/incidents/:id", public, a.incidentShow},
+		{http.MethodPost, "/incidents/:id/updates", staffOnly, a.incidentUpdate},
+		{http.MethodPost, "/incidents/:id/postmortem", staffOnly, a.incidentPostmortem},
+		{http.MethodPost, "/threads/:id/link", staffOnly, a.threadLink},
+
+		// Statuspage-compatible API and feeds: public, cacheable.
+		{http.MethodGet, "/api/v2/summary.json", public, a.spSummary},
+		{http.MethodGet, "/api/v2/status.json", public, a.spStatus},
+		{http.MethodGet, "/api/v2/components.json", public, a.spComponents},
+		{http.MethodGet, "/api/v2/incidents.json", public, a.spIncidents},
+		{http.MethodGet, "/api/v2/incidents/unresolved.json", public, a.spUnresolved},
+		{http.MethodGet, "/api/v2/scheduled-maintenances.json", public, a.spMaintenances},
+		{http.MethodGet, "/api/v2/scheduled-maintenances/upcoming.json", public, a.spUpcoming},
+		{http.MethodGet, "/api/v2/scheduled-maintenances/active.json", public, a.spActive},
+		{http.MethodGet, "/history.atom", public, a.historyAtom},
+		{http.MethodGet, "/history.rss", public, a.historyRSS},
+		{http.MethodGet, "/incidents/:id/feed.atom", public, a.incidentFeed},
 
 		// Signed in.
 		{http.MethodGet, "/account", signedIn, a.accountShow},
@@ -56,6 +80,8 @@ func (a *app) routes() []route {
 		// Admin.
 		{http.MethodGet, "/admin/users", adminOnly, a.adminUsers},
 		{http.MethodPost, "/admin/users/:id/role", adminOnly, a.adminUserRole},
+		{http.MethodGet, "/admin/services", adminOnly, a.adminServices},
+		{http.MethodPost, "/admin/services", adminOnly, a.adminServiceCreate},
 
 		// JSON API.
 		{http.MethodGet, "/api/v1/me", signedIn, a.apiMe},
@@ -69,6 +95,14 @@ func (a *app) routes() []route {
 		{http.MethodPatch, "/api/v1/posts/:id", signedIn, a.apiPostUpdate},
 		{http.MethodGet, "/api/v1/posts/:id/revisions", public, a.apiPostRevisions},
 		{http.MethodGet, "/api/v1/search", public, a.apiSearch},
+		{http.MethodGet, "/api/v1/services", public, a.apiServiceList},
+		{http.MethodPost, "/api/v1/services", adminOnly, a.apiServiceCreate},
+		{http.MethodGet, "/api/v1/incidents", public, a.apiIncidentList},
+		{http.MethodPost, "/api/v1/incidents", staffOnly, a.apiIncidentCreate},
+		{http.MethodGet, "/api/v1/incidents/:id", public, a.apiIncidentShow},
+		{http.MethodPost, "/api/v1/incidents/:id/updates", staffOnly, a.apiIncidentUpdate},
+		{http.MethodPost, "/api/v1/incidents/:id/postmortem", staffOnly, a.apiIncidentPostmortem},
+		{http.MethodPost, "/api/v1/threads/:id/link", staffOnly, a.apiThreadLink},
 	}
 }
 

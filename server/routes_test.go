@@ -32,6 +32,8 @@ type fixture struct {
 	tokenID  int64 // an API token of owner
 	threadID int64 // a thread started by owner
 	postID   int64 // its first post
+	// An open and a resolved incident declared by staff on serviceID.
+	serviceID, incidentID, resolvedID int64
 }
 
 func newFixture(e *testEnv) *fixture {
@@ -59,6 +61,23 @@ func newFixture(e *testEnv) *fixture {
 		e.t.Fatal(err)
 	}
 	f.threadID, f.postID = th.ID, posts.Items[0].ID
+	svc, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.serviceID = svc.ID
+	for _, id := range []*int64{&f.incidentID, &f.resolvedID} {
+		inc, err := e.store.DeclareIncident(context.Background(), f.users[staff], models.NewIncident{Kind: models.KindIncident,
+			Title: "Mail delivery delayed", Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
+			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		*id = inc.ID
+	}
+	if _, err := e.store.PostUpdate(context.Background(), f.users[staff], f.resolvedID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
+		e.t.Fatal(err)
+	}
 	e.clock.Advance(time.Hour)
 	return f
 }
@@ -89,7 +108,38 @@ func matrix(f *fixture) map[string]matrixRow {
 	signedIn := func(ok int) map[actor]int { return all(ok, map[actor]int{visitor: http.StatusUnauthorized}) }
 	pageSignedIn := func(ok int) map[actor]int { return all(ok, map[actor]int{visitor: http.StatusSeeOther}) }
 	adminPage := all(http.StatusForbidden, map[actor]int{visitor: http.StatusSeeOther, admin: http.StatusOK})
+	adminDo := func(ok int) map[actor]int {
+		return all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, admin: ok})
+	}
+	staffPage := all(http.StatusForbidden, map[actor]int{visitor: http.StatusSeeOther, staff: http.StatusOK, admin: http.StatusOK})
+	staffDo := func(ok int) map[actor]int {
+		return all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, staff: ok, admin: ok})
+	}
+	svc := fmt.Sprintf("service_%d", f.serviceID)
 	return map[string]matrixRow{
+		"GET /admin/services":   {want: adminPage},
+		"POST /admin/services":  {form: url.Values{"name": {"Calendar"}}, want: adminDo(http.StatusSeeOther)},
+		"POST /api/v1/services": {json: `{"name":"Calendar","group":"Communication"}`, want: adminDo(http.StatusCreated)},
+
+		"GET /incidents/new": {want: staffPage},
+		"POST /incidents": {form: url.Values{"kind": {"incident"}, "title": {"Calendar is down"}, "impact": {"major"},
+			"status": {"investigating"}, "body": {"Looking."}, svc: {"major_outage"}}, want: staffDo(http.StatusSeeOther)},
+		"GET /incidents/overdue": {want: staffPage},
+		"POST /incidents/:id/updates": {path: fmt.Sprintf("/incidents/%d/updates", f.incidentID),
+			form: url.Values{"status": {"identified"}, "body": {"Found it."}}, want: staffDo(http.StatusSeeOther)},
+		"POST /incidents/:id/postmortem": {path: fmt.Sprintf("/incidents/%d/postmortem", f.resolvedID),
+			form: url.Values{"postmortem": {"A disk filled up."}}, want: staffDo(http.StatusSeeOther)},
+		"POST /threads/:id/link": {path: fmt.Sprintf("/threads/%d/link", f.threadID),
+			form: url.Values{"incident_id": {fmt.Sprint(f.incidentID)}}, want: staffDo(http.StatusSeeOther)},
+		"POST /api/v1/incidents": {json: fmt.Sprintf(`{"title":"Calendar is down","impact":"major","status":"investigating","body":"Looking.","services":[{"id":%d,"status":"major_outage"}]}`, f.serviceID),
+			want: staffDo(http.StatusCreated)},
+		"POST /api/v1/incidents/:id/updates": {path: fmt.Sprintf("/api/v1/incidents/%d/updates", f.incidentID),
+			json: `{"status":"identified","body":"Found it."}`, want: staffDo(http.StatusCreated)},
+		"POST /api/v1/incidents/:id/postmortem": {path: fmt.Sprintf("/api/v1/incidents/%d/postmortem", f.resolvedID),
+			json: `{"postmortem":"A disk filled up."}`, want: staffDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/link": {path: fmt.Sprintf("/api/v1/threads/%d/link", f.threadID),
+			json: fmt.Sprintf(`{"incident_id":%d}`, f.incidentID), want: staffDo(http.StatusOK)},
+
 		"POST /signup": {form: url.Values{"name": {"newcomer"}, "email": {"new@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}},
 			want: all(http.StatusSeeOther, nil)},
 		"POST /login": {form: url.Values{"login": {"owner-user"}, "password": {testPassword}},

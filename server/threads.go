@@ -216,11 +216,17 @@ type threadPage struct {
 	Affected bool
 	Reply    postForm
 	FeedURL  string
+	// An incident's own thread carries the incident; a customer thread
+	// linked to one carries the banner; staff get link targets on others.
+	Incident    *incidentView
+	Tracked     *trackedView
+	LinkTargets []models.Incident
 }
 
-// showThread renders a thread page; reply carries a refused or previewed
-// reply back into the form.
-func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postForm) {
+// showThread renders a thread page (an incident's page when the thread is
+// an incident's); reply and update carry a refused or previewed reply or
+// official update back into their forms.
+func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postForm, update incidentForm) {
 	ctx := c.Request.Context()
 	th, err := a.store.ThreadByID(ctx, threadID)
 	if err != nil {
@@ -256,6 +262,10 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 	if page.Reply.SubmitKey == "" {
 		page.Reply.SubmitKey = newSubmitKey()
 	}
+	if err := a.loadIncidentParts(c, page, update); err != nil {
+		a.fail(c, err)
+		return
+	}
 	a.renderPage(c, status, "thread_show", page)
 }
 
@@ -265,7 +275,7 @@ func (a *app) threadShow(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.showThread(c, http.StatusOK, id, postForm{})
+	a.showThread(c, http.StatusOK, id, postForm{}, incidentForm{})
 }
 
 func (a *app) replyCreate(c *gin.Context) {
@@ -280,12 +290,12 @@ func (a *app) replyCreate(c *gin.Context) {
 		return
 	}
 	if preview {
-		a.showThread(c, http.StatusOK, id, f)
+		a.showThread(c, http.StatusOK, id, f, incidentForm{})
 		return
 	}
 	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
 	if status, ok := f.refuse(err); ok {
-		a.showThread(c, status, id, f)
+		a.showThread(c, status, id, f, incidentForm{})
 		return
 	}
 	if err != nil {

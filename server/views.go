@@ -22,7 +22,8 @@ import (
 
 // pageNames lists every page template (templates/pages/NAME.html).
 var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
-	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search"}
+	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
+	"incident_new", "incident_list", "incident_overdue", "report", "admin_services"}
 
 // views holds one parsed template set per page: layout + partials + the page,
 // so that pages cannot clash over block names.
@@ -37,6 +38,13 @@ func newViews(a *assets) (*views, error) {
 		"rfc3339":   rfc3339,
 		"humanTime": humanTime,
 		"roleTitle": roleTitle,
+		"label":     label,
+		"duration":  duration,
+		"formTime":  formTime,
+		"impacts":   func() []string { return models.Impacts },
+		"componentStatuses": func() []models.ComponentStatus {
+			return models.ComponentStatuses
+		},
 	}
 	v := &views{pages: map[string]*template.Template{}, assets: a}
 	for _, name := range pageNames {
@@ -69,6 +77,41 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // humanTime is the server's rendering of a time; site.js replaces it with the
 // reader's own time zone.
 func humanTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+
+// label turns a status value into words: "in_progress" is "In progress".
+func label(v any) string {
+	s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// duration writes a span the way a status page does: "12 min", "3 h 5 min",
+// "2 days".
+func duration(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "less than a minute"
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m < 48*60:
+		if m%60 == 0 {
+			return fmt.Sprintf("%d h", m/60)
+		}
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
+	}
+	return fmt.Sprintf("%d days", m/(24*60))
+}
+
+// formTime writes a time for an <input type="datetime-local"> in UTC.
+func formTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(formTimeLayout)
+}
 
 func roleTitle(r models.Role) string {
 	switch r {
