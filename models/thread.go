@@ -466,6 +466,7 @@ func (s *Store) PostRevisions(ctx context.Context, postID int64, viewer *User) (
 type ThreadFilter struct {
 	ServiceID *int64
 	OpenOnly  bool // leave out locked threads
+	Linked    bool // only threads of or linked to an incident
 }
 
 // ThreadsPerPage is the thread list's size.
@@ -481,6 +482,9 @@ func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[
 	}
 	if f.OpenOnly {
 		ids = ids.Where("locked = 0")
+	}
+	if f.Linked {
+		ids = ids.Where("incident_id IS NOT NULL")
 	}
 	ids = ids.Order("pinned DESC, last_activity_at DESC, id DESC").Offset(p.offset()).Limit(p.PerPage + 1)
 	var threads []Thread

@@ -97,6 +97,13 @@ func TestBrowserIncidentJourney(t *testing.T) {
 	if n := colours(img); n < 8 {
 		t.Errorf("dashboard screenshot has %d colours", n)
 	}
+	// "Report a problem" offers the incident while the customer types.
+	follow(t, ctx, srv.URL+"/report", chromedp.Click(link("Report a problem")))
+	browse(t, ctx, chromedp.SendKeys(chromedp.ID("report-title"), "cannot send mail"))
+	if got := textOf(t, ctx, chromedp.CSS(".suggestions h3")); got != "Outgoing mail failing" {
+		t.Errorf("while typing, the report form suggests %q", got)
+	}
+	open(t, ctx, srv.URL+"/")
 	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(link("Outgoing mail failing")))
 	inc, err := e.store.IncidentByID(bg, 1)
 	if err != nil {

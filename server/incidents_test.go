@@ -239,6 +239,11 @@ func TestIncidentAPI(t *testing.T) {
 	if !strings.Contains(w.Body.String(), fmt.Sprintf(`"incident_id":%d`, inc.ID)) {
 		t.Fatalf("thread JSON lacks the link: %s", w.Body)
 	}
+	other := postThread(t, e.testEnv, e.custCk, "How do I export contacts?", "Where is the button?")
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/threads?linked=true"})
+	if body := w.Body.String(); !strings.Contains(body, `"title":"Cannot send mail"`) || strings.Contains(body, fmt.Sprintf(`"id":%d,`, other)) {
+		t.Fatalf("linked filter: %s", body)
+	}
 	for _, q := range []struct {
 		query string
 		n     int

@@ -85,6 +85,7 @@ type threadListPage struct {
 	Services  []models.Service
 	ServiceID int64
 	OpenOnly  bool
+	Linked    bool
 	Pager     pager
 }
 
@@ -98,12 +99,14 @@ func threadFilter(c *gin.Context) (models.ThreadFilter, error) {
 		}
 		f.ServiceID = &id
 	}
-	switch c.Query("open") {
-	case "", "0", "false":
-	case "1", "true", "on":
-		f.OpenOnly = true
-	default:
-		return f, badRequest("open must be true or false.")
+	for name, dst := range map[string]*bool{"open": &f.OpenOnly, "linked": &f.Linked} {
+		switch c.Query(name) {
+		case "", "0", "false":
+		case "1", "true", "on":
+			*dst = true
+		default:
+			return f, badRequest(name + " must be true or false.")
+		}
 	}
 	return f, nil
 }
@@ -130,7 +133,7 @@ func (a *app) threadList(c *gin.Context) {
 		return
 	}
 	page := &threadListPage{base: a.base(c, "Forum"), Threads: threads.Items, Services: services,
-		OpenOnly: f.OpenOnly, Pager: newPager(c, threads.Page, threads.HasNext)}
+		OpenOnly: f.OpenOnly, Linked: f.Linked, Pager: newPager(c, threads.Page, threads.HasNext)}
 	if f.ServiceID != nil {
 		page.ServiceID = *f.ServiceID
 	}
