@@ -25,6 +25,9 @@ type Store struct {
 	Now func() time.Time
 	// PasswordCost is the bcrypt cost for new password hashes.
 	PasswordCost int
+	// FlagHideThreshold is how many people flagging a post hide it
+	// pending review.
+	FlagHideThreshold int
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -51,7 +54,7 @@ func Open(path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}
-	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost}
+	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold}
 	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path)}), &gorm.Config{
 		Logger:         logger.Discard,
 		TranslateError: true,

@@ -330,6 +330,9 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 		if _, err := s.addUpdate(tx, inc, author.ID, in.Body, html, trans, true); err != nil {
 			return err
 		}
+		if err := s.audit(tx, author, "incident.declare", "incident", inc.ID, "", "", inc.Status); err != nil {
+			return err
+		}
 		return s.recordServiceStatuses(tx)
 	})
 	if err != nil {
@@ -404,7 +407,7 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 			return err
 		}
 		var err error
-		u, err = s.applyUpdate(tx, &inc, author.ID, in, html)
+		u, err = s.applyUpdate(tx, &inc, author, author.ID, in, html)
 		return err
 	})
 	if err != nil {
@@ -420,8 +423,9 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 // incident makes each service show: an incident shows its services' statuses
 // while open, maintenance while in progress or verifying; otherwise they
 // show operational.
-func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, authorID int64, in NewUpdate, html template.HTML) (*IncidentUpdate, error) {
+func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID int64, in NewUpdate, html template.HTML) (*IncidentUpdate, error) {
 	now := s.now()
+	beforeStatus := inc.Status
 	before := map[int64]ComponentStatus{}
 	for _, is := range inc.Services {
 		before[is.ServiceID] = is.Status
@@ -476,6 +480,9 @@ func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, authorID int64, in NewUp
 	}
 	u, err := s.addUpdate(tx, inc, authorID, in.Body, html, trans, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(tx, actor, "incident.update", "incident", inc.ID, "", beforeStatus, inc.Status); err != nil {
 		return nil, err
 	}
 	return u, s.recordServiceStatuses(tx)
@@ -538,7 +545,7 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 			if fresh.Status != inc.Status || !fresh.IsOpen() {
 				return nil
 			}
-			_, err := s.applyUpdate(tx, &fresh, fresh.CreatedByID, in, html)
+			_, err := s.applyUpdate(tx, &fresh, nil, fresh.CreatedByID, in, html)
 			return err
 		})
 		if err != nil {
@@ -825,7 +832,14 @@ func (s *Store) LinkThread(ctx context.Context, actor *User, threadID, incidentI
 		if own > 0 {
 			return &ValidationError{Fields: map[string]string{"incident_id": "This is an incident's own thread."}}
 		}
-		return tx.Model(&th).Update("incident_id", incidentID).Error
+		before := "none"
+		if th.IncidentID != nil {
+			before = fmt.Sprintf("incident %d", *th.IncidentID)
+		}
+		if err := tx.Model(&th).Update("incident_id", incidentID).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, "thread.link", "thread", th.ID, "", before, fmt.Sprintf("incident %d", incidentID))
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -843,7 +857,7 @@ func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]T
 	}
 	var out []Thread
 	err := s.db.WithContext(ctx).Preload("Service").
-		Where(`locked = 0 AND id IN (SELECT p.thread_id FROM post_search JOIN posts p ON p.id = post_search.docid
+		Where(`locked = 0 AND merged_into_id IS NULL AND id IN (SELECT p.thread_id FROM post_search JOIN posts p ON p.id = post_search.docid
 			WHERE post_search MATCH ? AND p.hidden_at IS NULL)`, match).
 		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
 		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error

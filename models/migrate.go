@@ -172,6 +172,61 @@ var migrations = []migration{
 		`ALTER TABLE threads ADD COLUMN incident_id INTEGER REFERENCES incidents(id)`,
 		`CREATE INDEX threads_incident ON threads(incident_id, last_activity_at DESC, id DESC)`,
 	}},
+	{4, "moderation: flags, sanctions, audit log, slow mode, pin expiry, merges", []string{
+		`CREATE TABLE flags (
+			id INTEGER PRIMARY KEY,
+			post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			reason TEXT NOT NULL CHECK (reason IN ('spam','abuse','off_topic','other')),
+			note TEXT NOT NULL DEFAULT '',
+			state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','resolved','dismissed')),
+			handled_by_id INTEGER REFERENCES users(id),
+			handled_at DATETIME,
+			private_note TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL,
+			UNIQUE (post_id, user_id)
+		)`,
+		`CREATE INDEX flags_state ON flags(state, post_id)`,
+		`CREATE INDEX flags_user ON flags(user_id)`,
+		`CREATE TABLE sanctions (
+			id INTEGER PRIMARY KEY,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			kind TEXT NOT NULL CHECK (kind IN ('warning','silence','suspension')),
+			reason TEXT NOT NULL,
+			ends_at DATETIME,
+			created_by_id INTEGER NOT NULL REFERENCES users(id),
+			created_at DATETIME NOT NULL,
+			lifted_at DATETIME,
+			lifted_by_id INTEGER REFERENCES users(id)
+		)`,
+		`CREATE INDEX sanctions_user ON sanctions(user_id, id)`,
+		`ALTER TABLE users ADD COLUMN silenced_until DATETIME`,
+		`ALTER TABLE users ADD COLUMN suspended_until DATETIME`,
+		`ALTER TABLE users ADD COLUMN sanction_reason TEXT NOT NULL DEFAULT ''`,
+		`CREATE TABLE audit_entries (
+			id INTEGER PRIMARY KEY,
+			actor_id INTEGER REFERENCES users(id),
+			action TEXT NOT NULL,
+			target_type TEXT NOT NULL,
+			target_id INTEGER NOT NULL,
+			reason TEXT NOT NULL DEFAULT '',
+			before TEXT NOT NULL DEFAULT '',
+			after TEXT NOT NULL DEFAULT '',
+			request_id TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX audit_entries_action ON audit_entries(action, id)`,
+		`CREATE INDEX audit_entries_actor ON audit_entries(actor_id, id)`,
+		`CREATE INDEX audit_entries_target ON audit_entries(target_type, target_id, id)`,
+		// The log is append-only below the application too.
+		`CREATE TRIGGER audit_entries_no_update BEFORE UPDATE ON audit_entries
+			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+		`CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+		`ALTER TABLE threads ADD COLUMN slow_mode_seconds INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE threads ADD COLUMN pinned_until DATETIME`,
+		`ALTER TABLE threads ADD COLUMN merged_into_id INTEGER REFERENCES threads(id)`,
+	}},
 }
 
 // schemaMigration records an applied step.

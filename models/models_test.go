@@ -41,7 +41,8 @@ func mustUser(t *testing.T, s *Store, name string, role Role) *User {
 // here, and the drift test then checks its migration.
 var allModels = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigration{},
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
-	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{}}
+	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
+	&Flag{}, &Sanction{}, &AuditEntry{}}
 
 // TestSchemaMatchesModels fails when a migration and the Go structs disagree:
 // every model field has a column, every column has a field, and every table

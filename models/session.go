@@ -90,7 +90,7 @@ func (s *Store) UserBySession(ctx context.Context, secret string) (*User, error)
 	if !sess.ExpiresAt.After(s.now()) {
 		return nil, ErrNotFound
 	}
-	return s.UserByID(ctx, sess.UserID)
+	return s.activeUser(ctx, sess.UserID)
 }
 
 // revokeCredentials ends every session and token of a user, keeping the rows
@@ -145,7 +145,20 @@ func (s *Store) UserByToken(ctx context.Context, secret string) (*User, error) {
 			return nil, err
 		}
 	}
-	return s.UserByID(ctx, t.UserID)
+	return s.activeUser(ctx, t.UserID)
+}
+
+// activeUser is the user a session or token acts as, refused while the user
+// is suspended: a suspension takes effect on the very next request.
+func (s *Store) activeUser(ctx context.Context, id int64) (*User, error) {
+	u, err := s.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.Suspended(s.now()); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // ListTokens lists a user's live tokens, newest first.

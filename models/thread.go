@@ -17,21 +17,24 @@ import (
 
 // Thread is a forum topic: a customer's report, or an incident's thread.
 type Thread struct {
-	ID             int64
-	Title          string
-	AuthorID       int64
-	Author         *User `gorm:"foreignKey:AuthorID"`
-	ServiceID      *int64
-	Service        *Service `gorm:"foreignKey:ServiceID"`
-	IncidentID     *int64   // the incident it belongs to or is linked to
-	Locked         bool
-	LockReason     string
-	Pinned         bool
-	PostCount      int // posts everyone may read, the first one included
-	AffectedCount  int
-	LastActivityAt time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	ID              int64
+	Title           string
+	AuthorID        int64
+	Author          *User `gorm:"foreignKey:AuthorID"`
+	ServiceID       *int64
+	Service         *Service `gorm:"foreignKey:ServiceID"`
+	IncidentID      *int64   // the incident it belongs to or is linked to
+	Locked          bool
+	LockReason      string
+	Pinned          bool
+	PinnedUntil     *time.Time // nil: until unpinned
+	SlowModeSeconds int        // least time between one customer's posts here
+	MergedIntoID    *int64     // set when merged into another thread
+	PostCount       int        // posts everyone may read, the first one included
+	AffectedCount   int
+	LastActivityAt  time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Post is one message in a thread. Source is the author's Markdown; HTML is
@@ -189,9 +192,24 @@ func cleanSubmitKey(v validation, key string) *string {
 // checkPace refuses a post that comes too soon after the author's last one.
 // It runs inside the write transaction, so two concurrent posts cannot both
 // pass.
-func (s *Store) checkPace(tx *gorm.DB, author *User) error {
+func (s *Store) checkPace(tx *gorm.DB, author *User, th *Thread) error {
+	if err := author.Silenced(s.now()); err != nil {
+		return err
+	}
 	if author.Role != RoleCustomer {
 		return nil
+	}
+	if th != nil && th.SlowModeSeconds > 0 {
+		var last Post
+		err := tx.Select("created_at").Where("author_id = ? AND thread_id = ?", author.ID, th.ID).Order("id DESC").Limit(1).Find(&last).Error
+		if err != nil {
+			return err
+		}
+		if wait := last.CreatedAt.Add(time.Duration(th.SlowModeSeconds) * time.Second).Sub(s.now()); !last.CreatedAt.IsZero() && wait > 0 {
+			return &RateLimitError{RetryAfter: wait, Message: fmt.Sprintf(
+				"This thread is in slow mode: one post every %s. Please wait %d more second(s); your text is kept below.",
+				time.Duration(th.SlowModeSeconds)*time.Second, int(wait.Seconds()+0.999))}
+		}
 	}
 	interval := PostInterval
 	if s.now().Sub(author.CreatedAt) < NewAccountAge {
@@ -251,7 +269,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 				return &ValidationError{Fields: map[string]string{"service_id": "Choose a service from the list."}}
 			}
 		}
-		if err := s.checkPace(tx, author); err != nil {
+		if err := s.checkPace(tx, author, nil); err != nil {
 			return err
 		}
 		th = &Thread{Title: title, AuthorID: author.ID, ServiceID: in.ServiceID, PostCount: 1, AffectedCount: 1, LastActivityAt: now}
@@ -292,10 +310,13 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 			p = prev
 			return err
 		}
+		if th.MergedIntoID != nil {
+			return &ConflictError{Message: fmt.Sprintf("This thread was merged into thread %d; reply there.", *th.MergedIntoID)}
+		}
 		if th.Locked {
 			return &LockedError{Reason: th.LockReason}
 		}
-		if err := s.checkPace(tx, author); err != nil {
+		if err := s.checkPace(tx, author, &th); err != nil {
 			return err
 		}
 		p = &Post{ThreadID: th.ID, AuthorID: author.ID, Source: in.Body, HTML: html, SubmitKey: key}
@@ -353,10 +374,13 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 		if !p.CanEdit(editor) {
 			return ErrForbidden
 		}
+		if err := editor.Silenced(s.now()); err != nil {
+			return err
+		}
 		if p.Source == body {
 			return nil // nothing changed: no revision
 		}
-		now := s.now()
+		now, prev := s.now(), p.Source
 		if err := tx.Create(&PostRevision{PostID: p.ID, EditorID: editor.ID, Source: p.Source, HTML: p.HTML, CreatedAt: now}).Error; err != nil {
 			return err
 		}
@@ -369,6 +393,11 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 		var title string
 		if err := tx.Raw("SELECT title FROM post_search WHERE docid = ?", p.ID).Scan(&title).Error; err != nil {
 			return err
+		}
+		if p.Official {
+			if err := s.audit(tx, editor, "update.edit", "post", p.ID, "", prev, body); err != nil {
+				return err
+			}
 		}
 		return indexPost(tx, p.ID, title, html)
 	})
@@ -476,7 +505,7 @@ const ThreadsPerPage = 25
 // of ids comes from the index alone, so deep pages stay cheap.
 func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[Thread], error) {
 	p = p.Normalize(ThreadsPerPage)
-	ids := s.db.WithContext(ctx).Model(&Thread{}).Select("id")
+	ids := s.db.WithContext(ctx).Model(&Thread{}).Select("id").Where("merged_into_id IS NULL")
 	if f.ServiceID != nil {
 		ids = ids.Where("service_id = ?", *f.ServiceID)
 	}

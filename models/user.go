@@ -54,8 +54,13 @@ type User struct {
 	Email        string
 	PasswordHash string
 	Role         Role
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// The user's current silence or suspension, kept here so that every
+	// request sees it with the user row; the history is in sanctions.
+	SilencedUntil  *time.Time
+	SuspendedUntil *time.Time
+	SanctionReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Field limits.
@@ -244,6 +249,9 @@ func (s *Store) Authenticate(ctx context.Context, login, password string) (*User
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
 		return nil, ErrBadCredentials
 	}
+	if err := u.Suspended(s.now()); err != nil {
+		return nil, err
+	}
 	return &u, nil
 }
 
@@ -327,7 +335,11 @@ func (s *Store) ChangeRole(ctx context.Context, actor *User, userID int64, role 
 			Updates(map[string]any{"role": role, "updated_at": s.now()}).Error; err != nil {
 			return err
 		}
+		before := target.Role
 		target.Role = role
+		if err := s.audit(tx, actor, "user.role", "user", target.ID, "", string(before), string(role)); err != nil {
+			return err
+		}
 		return s.revokeCredentials(tx, target.ID, "role changed to "+string(role))
 	})
 	if err != nil {
