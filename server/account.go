@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,6 +16,10 @@ type accountPage struct {
 	NewToken  string
 	TokenName string
 	Errors    map[string]string
+	// Sanctions are the moderators' warnings, silences and suspensions,
+	// each with its reason, shown to the user.
+	Sanctions []models.Sanction
+	Now       time.Time
 }
 
 // showAccount renders the account page with whatever the handler filled in.
@@ -24,8 +29,13 @@ func (a *app) showAccount(c *gin.Context, status int, page *accountPage) {
 		a.fail(c, err)
 		return
 	}
+	sanctions, err := a.store.Sanctions(c.Request.Context(), currentUser(c).ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
 	page.base = a.base(c, "Your account")
-	page.Tokens = tokens
+	page.Tokens, page.Sanctions, page.Now = tokens, sanctions, a.now().UTC()
 	if page.Email == "" {
 		page.Email = page.User.Email
 	}

@@ -29,6 +29,11 @@ type app struct {
 	loginByIP      *limiter
 	signupByIP     *limiter
 
+	// shed bounds the requests in flight and cache holds visitors' pages
+	// for a few seconds (overload.go); either is nil when turned off.
+	shed  *shedder
+	cache *responseCache
+
 	// flashKey signs flash cookies. It lives in memory: a restart between a
 	// redirect and the next page only loses one message.
 	flashKey []byte
@@ -58,6 +63,8 @@ func newApp(cfg Config, store *models.Store, log *slog.Logger) (*app, error) {
 	for _, l := range []*limiter{a.loginByAccount, a.loginByIP, a.signupByIP} {
 		l.now = func() time.Time { return a.now() }
 	}
+	a.shed = newShedder(cfg.MaxInFlight, shedWait)
+	a.cache = newResponseCache(cfg.CacheTTL, cfg.CacheEntries, cacheMaxBytes, func() time.Time { return a.now() })
 	a.ready.Store(true)
 	return a, nil
 }

@@ -111,6 +111,12 @@ func (a *app) loginCreate(c *gin.Context) {
 		a.renderPage(c, http.StatusUnauthorized, "login", page)
 		return
 	}
+	var se *models.SanctionedError
+	if errors.As(err, &se) {
+		page.Error = se.Error()
+		a.renderPage(c, http.StatusForbidden, "login", page)
+		return
+	}
 	if err != nil {
 		a.fail(c, err)
 		return

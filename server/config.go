@@ -23,6 +23,11 @@ type Config struct {
 	Demo           bool
 	ShutdownGrace  time.Duration
 	LogFormat      string
+	// MaxInFlight bounds the requests worked on at once; 0 turns shedding off.
+	MaxInFlight int
+	// CacheTTL is how long visitors' pages stay in the micro-cache; 0 turns it off.
+	CacheTTL     time.Duration
+	CacheEntries int
 }
 
 // envDefault returns the environment's value for key, or def.
@@ -51,6 +56,10 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.Demo, "demo", envDefault("SITREP_DEMO", "") == "true" || envDefault("SITREP_DEMO", "") == "1", "load the demo scenario when the database is empty (env SITREP_DEMO)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")
+	var inflight, cacheTTL, cacheEntries string
+	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(defaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
+	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' dashboard, incident, thread and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
+	fs.StringVar(&cacheEntries, "cache-entries", envDefault("SITREP_CACHE_ENTRIES", strconv.Itoa(defaultCacheEntries)), "most answers the cache holds (env SITREP_CACHE_ENTRIES)")
 	if err := parseFlags(fs, args, os.Stdout); err != nil {
 		return c, err
 	}
@@ -58,7 +67,29 @@ func parseServeFlags(args []string) (Config, error) {
 	if err := c.validate(proxies, maxBody, grace); err != nil {
 		return c, usagef("serve: %v", err)
 	}
+	if err := c.validateLoad(inflight, cacheTTL, cacheEntries); err != nil {
+		return c, usagef("serve: %v", err)
+	}
 	return c, nil
+}
+
+// validateLoad checks the overload settings: the in-flight bound and the
+// visitors' micro-cache.
+func (c *Config) validateLoad(inflight, cacheTTL, cacheEntries string) error {
+	n, err := strconv.Atoi(inflight)
+	if err != nil || n < 0 {
+		return fmt.Errorf("-max-inflight %q must be a number of requests, or 0 for no limit", inflight)
+	}
+	c.MaxInFlight = n
+	d, err := time.ParseDuration(cacheTTL)
+	if err != nil || d < 0 || d > time.Minute {
+		return fmt.Errorf("-cache-ttl %q must be a duration from 0 (off) to 1m, such as 5s", cacheTTL)
+	}
+	c.CacheTTL = d
+	if c.CacheEntries, err = strconv.Atoi(cacheEntries); err != nil || c.CacheEntries < 1 {
+		return fmt.Errorf("-cache-entries %q must be a number, at least 1", cacheEntries)
+	}
+	return nil
 }
 
 func (c *Config) validate(proxies, maxBody, grace string) error {

@@ -52,6 +52,9 @@ func classify(err error) *httpError {
 	var mbe *http.MaxBytesError
 	var rl *models.RateLimitError
 	var le *models.LockedError
+	var de *models.DeniedError
+	var ce *models.ConflictError
+	var se *models.SanctionedError
 	switch {
 	case errors.As(err, &he):
 		return he
@@ -66,6 +69,16 @@ func classify(err error) *httpError {
 			Message: "Your session or token was ended (" + re.Reason + "). Log in again."}
 	case errors.As(err, &mbe):
 		return errTooLarge
+	case errors.As(err, &de):
+		return &httpError{Status: http.StatusForbidden, Code: "forbidden", Message: de.Message}
+	case errors.As(err, &ce):
+		return &httpError{Status: http.StatusConflict, Code: "conflict", Message: ce.Message}
+	case errors.As(err, &se):
+		code := "silenced"
+		if se.Kind == models.SanctionSuspension {
+			code = "suspended"
+		}
+		return &httpError{Status: http.StatusForbidden, Code: code, Message: se.Error()}
 	case errors.Is(err, models.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, models.ErrForbidden):

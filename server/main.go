@@ -344,7 +344,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener, handler http.Handler) 
 	go func() { errc <- srv.Serve(ln) }()
 	workers, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
-	go a.advanceMaintenance(workers, maintenanceTick)
+	go a.housekeeping(workers, housekeepingTick)
 	a.log.Info("listening", "addr", ln.Addr().String(), "db", a.cfg.DB)
 	select {
 	case err := <-errc:
@@ -362,22 +362,26 @@ func (a *app) serve(ctx context.Context, ln net.Listener, handler http.Handler) 
 	return nil
 }
 
-// maintenanceTick is how often the server moves maintenance windows whose
-// start or end has come.
-const maintenanceTick = 15 * time.Second
+// housekeepingTick is how often the server moves maintenance windows whose
+// start or end has come and unpins threads whose pin has ended.
+const housekeepingTick = 15 * time.Second
 
-// advanceMaintenance moves maintenance windows into and out of progress at
-// their times, until ctx ends.
-func (a *app) advanceMaintenance(ctx context.Context, every time.Duration) {
+// housekeeping runs the time-driven changes until ctx ends.
+func (a *app) housekeeping(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := a.store.AdvanceMaintenance(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.log.Error("maintenance: advance", "error", err)
-		case n > 0:
-			a.log.Info("maintenance: windows moved", "count", n)
+		for name, run := range map[string]func(context.Context) (int, error){
+			"maintenance windows moved": a.store.AdvanceMaintenance,
+			"pins expired":              a.store.ExpirePins,
+		} {
+			n, err := run(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				a.log.Error("housekeeping", "task", name, "error", err)
+			case n > 0:
+				a.log.Info("housekeeping: "+name, "count", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -40,6 +40,8 @@ func (a *app) requestLog(c *gin.Context) {
 	id := hex.EncodeToString(b)
 	c.Set(ctxRequestID, id)
 	c.Header("X-Request-ID", id)
+	// The Store records it in audit entries.
+	c.Request = c.Request.WithContext(models.WithRequestID(c.Request.Context(), id))
 	start := time.Now()
 	c.Next()
 	attrs := []any{
@@ -137,8 +139,11 @@ func (a *app) loadUser(c *gin.Context) {
 		}
 	}
 	var re *models.RevokedError
+	var se *models.SanctionedError
 	switch {
-	case errors.As(err, &re):
+	case errors.As(err, &re), errors.As(err, &se):
+		// Credentials that no longer work: a visitor on public pages, a
+		// 403 with the reason everywhere else.
 		c.Set(ctxRevoked, err)
 	case err != nil:
 		a.fail(c, err)

@@ -48,6 +48,10 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Hour)
+	mia := e.user("mia", models.RoleModerator)
+	if _, err := e.store.FlagPost(context.Background(), sam, post, "other", "Looks <b>odd</b>"); err != nil {
+		t.Fatal(err)
+	}
 	pages := map[string]struct {
 		r      req
 		status int
@@ -69,6 +73,9 @@ func TestEveryPageRenders(t *testing.T) {
 		"incident_list":    {req{method: http.MethodGet, path: "/incidents"}, http.StatusOK, "Mail &lt;script&gt;down&lt;/script&gt;"},
 		"incident_overdue": {req{method: http.MethodGet, path: "/incidents/overdue", cookie: e.session(sam)}, http.StatusOK, "30 min"},
 		"report":           {req{method: http.MethodGet, path: "/report?title=mail+down"}, http.StatusOK, "Is it one of these?"},
+		"mod_flags":        {req{method: http.MethodGet, path: "/mod/flags", cookie: e.session(mia)}, http.StatusOK, "Looks &lt;b&gt;odd&lt;/b&gt;"},
+		"mod_user":         {req{method: http.MethodGet, path: fmt.Sprintf("/mod/users/%d", alice.ID), cookie: e.session(mia)}, http.StatusOK, "Record sanction"},
+		"mod_audit":        {req{method: http.MethodGet, path: "/mod/audit", cookie: e.session(mia)}, http.StatusOK, "incident.declare"},
 		"admin_services":   {req{method: http.MethodGet, path: "/admin/services", cookie: e.session(boss)}, http.StatusOK, "Email &amp; more"},
 	}
 	for _, name := range pageNames {

@@ -70,6 +70,24 @@ func (a *app) routes() []route {
 		{http.MethodGet, "/history.rss", public, a.historyRSS},
 		{http.MethodGet, "/incidents/:id/feed.atom", public, a.incidentFeed},
 
+		// Moderation.
+		{http.MethodPost, "/posts/:id/flags", signedIn, a.flagCreate},
+		{http.MethodGet, "/mod/flags", moderatorOnly, a.modQueue},
+		{http.MethodPost, "/mod/flags/:id/resolve", moderatorOnly, a.modResolve},
+		{http.MethodPost, "/threads/:id/lock", moderatorOnly, a.threadTool},
+		{http.MethodPost, "/threads/:id/unlock", moderatorOnly, a.threadTool},
+		{http.MethodPost, "/threads/:id/pin", moderatorOnly, a.threadTool},
+		{http.MethodPost, "/threads/:id/unpin", moderatorOnly, a.threadTool},
+		{http.MethodPost, "/threads/:id/slow-mode", moderatorOnly, a.threadTool},
+		{http.MethodPost, "/threads/:id/merge", moderatorOnly, a.threadTool},
+		{http.MethodPost, "/posts/:id/hide", moderatorOnly, a.postTool},
+		{http.MethodPost, "/posts/:id/unhide", moderatorOnly, a.postTool},
+		{http.MethodPost, "/posts/:id/move", moderatorOnly, a.postTool},
+		{http.MethodGet, "/mod/users/:id", moderatorOnly, a.modUser},
+		{http.MethodPost, "/mod/users/:id/sanctions", moderatorOnly, a.modSanction},
+		{http.MethodPost, "/mod/users/:id/lift", moderatorOnly, a.modSanction},
+		{http.MethodGet, "/mod/audit", moderatorOnly, a.modAudit},
+
 		// Signed in.
 		{http.MethodGet, "/account", signedIn, a.accountShow},
 		{http.MethodPost, "/account/email", signedIn, a.accountEmail},
@@ -103,6 +121,23 @@ func (a *app) routes() []route {
 		{http.MethodPost, "/api/v1/incidents/:id/updates", staffOnly, a.apiIncidentUpdate},
 		{http.MethodPost, "/api/v1/incidents/:id/postmortem", staffOnly, a.apiIncidentPostmortem},
 		{http.MethodPost, "/api/v1/threads/:id/link", staffOnly, a.apiThreadLink},
+		{http.MethodPost, "/api/v1/posts/:id/flags", signedIn, a.apiFlagCreate},
+		{http.MethodGet, "/api/v1/flags", moderatorOnly, a.apiFlagList},
+		{http.MethodPost, "/api/v1/flags/:id/resolve", moderatorOnly, a.apiFlagResolve},
+		{http.MethodPost, "/api/v1/threads/:id/lock", moderatorOnly, a.apiThreadTool},
+		{http.MethodPost, "/api/v1/threads/:id/unlock", moderatorOnly, a.apiThreadTool},
+		{http.MethodPost, "/api/v1/threads/:id/pin", moderatorOnly, a.apiThreadTool},
+		{http.MethodPost, "/api/v1/threads/:id/unpin", moderatorOnly, a.apiThreadTool},
+		{http.MethodPost, "/api/v1/threads/:id/slow-mode", moderatorOnly, a.apiThreadTool},
+		{http.MethodPost, "/api/v1/threads/:id/merge", moderatorOnly, a.apiThreadTool},
+		{http.MethodPost, "/api/v1/posts/:id/hide", moderatorOnly, a.apiPostTool},
+		{http.MethodPost, "/api/v1/posts/:id/unhide", moderatorOnly, a.apiPostTool},
+		{http.MethodPost, "/api/v1/posts/:id/move", moderatorOnly, a.apiPostTool},
+		{http.MethodPost, "/api/v1/users/:id/warn", moderatorOnly, a.apiUserSanction},
+		{http.MethodPost, "/api/v1/users/:id/silence", moderatorOnly, a.apiUserSanction},
+		{http.MethodPost, "/api/v1/users/:id/suspend", moderatorOnly, a.apiUserSanction},
+		{http.MethodPost, "/api/v1/users/:id/lift", moderatorOnly, a.apiUserSanction},
+		{http.MethodGet, "/api/v1/audit", moderatorOnly, a.apiAudit},
 	}
 }
 
@@ -114,7 +149,7 @@ func (a *app) router() (*gin.Engine, error) {
 		return nil, err
 	}
 	r.HandleMethodNotAllowed = true
-	r.Use(a.requestLog, a.recoverPanic, securityHeaders, a.limitBody, a.crossOrigin(), a.loadUser)
+	r.Use(a.requestLog, a.recoverPanic, securityHeaders, a.microCache, a.shedLoad, a.limitBody, a.crossOrigin(), a.loadUser)
 	for _, rt := range a.routes() {
 		r.Handle(rt.method, rt.path, a.guard(rt.access), rt.handle)
 	}

@@ -34,6 +34,10 @@ type fixture struct {
 	postID   int64 // its first post
 	// An open and a resolved incident declared by staff on serviceID.
 	serviceID, incidentID, resolvedID int64
+	// Moderation: another customer's locked and pinned thread whose first
+	// post is hidden; a reply by that customer in owner's thread, newer than
+	// it; a flag on owner's post; a silenced user.
+	lockedID, hiddenPostID, replyID, flagID, silencedID int64
 }
 
 func newFixture(e *testEnv) *fixture {
@@ -78,8 +82,44 @@ func newFixture(e *testEnv) *fixture {
 	if _, err := e.store.PostUpdate(context.Background(), f.users[staff], f.resolvedID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
 		e.t.Fatal(err)
 	}
+	f.moderationFixture(e)
 	e.clock.Advance(time.Hour)
 	return f
+}
+
+func (f *fixture) moderationFixture(e *testEnv) {
+	ctx := context.Background()
+	must := func(err error) {
+		if err != nil {
+			e.t.Helper()
+			e.t.Fatal(err)
+		}
+	}
+	admin, cust := f.users[admin], f.users[customer]
+	locked, _, err := e.store.CreateThread(ctx, cust, models.NewThread{Title: "Calendar invites vanish", Body: "Gone."})
+	must(err)
+	f.lockedID = locked.ID
+	posts, err := e.store.ListPosts(ctx, models.PostQuery{ThreadID: locked.ID}, models.Page{})
+	must(err)
+	f.hiddenPostID = posts.Items[0].ID
+	_, err = e.store.HidePost(ctx, admin, f.hiddenPostID, "off-topic")
+	must(err)
+	_, err = e.store.SetLocked(ctx, admin, locked.ID, true, "duplicate")
+	must(err)
+	_, err = e.store.SetPinned(ctx, admin, locked.ID, true, nil, "")
+	must(err)
+	e.clock.Advance(time.Minute)
+	reply, _, err := e.store.CreateReply(ctx, cust, f.threadID, models.NewPost{Body: "Same here."})
+	must(err)
+	f.replyID = reply.ID
+	flag, err := e.store.FlagPost(ctx, cust, f.postID, "spam", "")
+	must(err)
+	f.flagID = flag.ID
+	quiet := e.user("quiet-user", models.RoleCustomer)
+	until := e.clock.Now().Add(24 * time.Hour)
+	_, err = e.store.SanctionUser(ctx, admin, quiet.ID, models.SanctionSilence, "spam", &until)
+	must(err)
+	f.silencedID = quiet.ID
 }
 
 // matrixRow says what each actor gets from one route, with a body that is
@@ -116,7 +156,36 @@ func matrix(f *fixture) map[string]matrixRow {
 		return all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, staff: ok, admin: ok})
 	}
 	svc := fmt.Sprintf("service_%d", f.serviceID)
+	modPage := all(http.StatusForbidden, map[actor]int{visitor: http.StatusSeeOther, moderator: http.StatusOK, admin: http.StatusOK})
+	modDo := func(ok int) map[actor]int {
+		return all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, moderator: ok, admin: ok})
+	}
+	thread := func(id int64, tool string) string { return fmt.Sprintf("/threads/%d/%s", id, tool) }
+	post := func(id int64, tool string) string { return fmt.Sprintf("/posts/%d/%s", id, tool) }
+	reason := url.Values{"reason": {"cool down"}}
 	return map[string]matrixRow{
+		"POST /posts/:id/flags": {path: post(f.postID, "flags"), form: url.Values{"reason": {"abuse"}},
+			want: all(http.StatusSeeOther, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusUnprocessableEntity, customer: http.StatusConflict})},
+		"GET /mod/flags": {want: modPage},
+		"POST /mod/flags/:id/resolve": {path: fmt.Sprintf("/mod/flags/%d/resolve", f.flagID), form: url.Values{"action": {"dismiss"}},
+			want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/lock":      {path: thread(f.threadID, "lock"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/unlock":    {path: thread(f.lockedID, "unlock"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/pin":       {path: thread(f.threadID, "pin"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/unpin":     {path: thread(f.lockedID, "unpin"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/slow-mode": {path: thread(f.threadID, "slow-mode"), form: url.Values{"seconds": {"30"}}, want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/merge": {path: thread(f.lockedID, "merge"), form: url.Values{"into_id": {fmt.Sprint(f.threadID)}},
+			want: modDo(http.StatusSeeOther)},
+		"POST /posts/:id/hide":   {path: post(f.postID, "hide"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /posts/:id/unhide": {path: post(f.hiddenPostID, "unhide"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /posts/:id/move": {path: post(f.replyID, "move"), form: url.Values{"thread_id": {fmt.Sprint(f.lockedID)}},
+			want: modDo(http.StatusSeeOther)},
+		"GET /mod/users/:id": {path: fmt.Sprintf("/mod/users/%d", f.users[owner].ID), want: modPage},
+		"POST /mod/users/:id/sanctions": {path: fmt.Sprintf("/mod/users/%d/sanctions", f.users[owner].ID),
+			form: url.Values{"kind": {"warning"}, "reason": {"be nice"}}, want: modDo(http.StatusSeeOther)},
+		"POST /mod/users/:id/lift": {path: fmt.Sprintf("/mod/users/%d/lift", f.silencedID), form: reason, want: modDo(http.StatusSeeOther)},
+		"GET /mod/audit":           {want: modPage},
+
 		"GET /admin/services":   {want: adminPage},
 		"POST /admin/services":  {form: url.Values{"name": {"Calendar"}}, want: adminDo(http.StatusSeeOther)},
 		"POST /api/v1/services": {json: `{"name":"Calendar","group":"Communication"}`, want: adminDo(http.StatusCreated)},
@@ -174,6 +243,41 @@ func matrix(f *fixture) map[string]matrixRow {
 		"DELETE /api/v1/threads/:id/affected": {path: fmt.Sprintf("/api/v1/threads/%d/affected", f.threadID), want: signedIn(http.StatusOK)},
 		"PATCH /api/v1/posts/:id": {path: fmt.Sprintf("/api/v1/posts/%d", f.postID), json: `{"body":"Edited."}`,
 			want: all(http.StatusForbidden, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusOK, moderator: http.StatusOK, admin: http.StatusOK})},
+
+		// Moderation API, on the fixture's flag, locked and pinned thread,
+		// hidden post, movable reply and silenced user.
+		"POST /api/v1/posts/:id/flags": {path: fmt.Sprintf("/api/v1/posts/%d/flags", f.postID), json: `{"reason":"spam"}`,
+			want: all(http.StatusCreated, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusUnprocessableEntity, customer: http.StatusConflict})},
+		"GET /api/v1/flags": {want: modDo(http.StatusOK)},
+		"POST /api/v1/flags/:id/resolve": {path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.flagID), json: `{"action":"dismiss"}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/lock": {path: fmt.Sprintf("/api/v1/threads/%d/lock", f.threadID), json: `{"reason":"Heated"}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/unlock": {path: fmt.Sprintf("/api/v1/threads/%d/unlock", f.lockedID), json: `{}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/pin": {path: fmt.Sprintf("/api/v1/threads/%d/pin", f.threadID), json: `{"until":"2030-01-01T00:00:00Z"}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/unpin": {path: fmt.Sprintf("/api/v1/threads/%d/unpin", f.lockedID), json: `{}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/slow-mode": {path: fmt.Sprintf("/api/v1/threads/%d/slow-mode", f.threadID), json: `{"seconds":60}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/merge": {path: fmt.Sprintf("/api/v1/threads/%d/merge", f.lockedID), json: fmt.Sprintf(`{"into_id":%d}`, f.threadID),
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/posts/:id/hide": {path: fmt.Sprintf("/api/v1/posts/%d/hide", f.postID), json: `{"reason":"Spam"}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/posts/:id/unhide": {path: fmt.Sprintf("/api/v1/posts/%d/unhide", f.hiddenPostID), json: `{}`,
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/posts/:id/move": {path: fmt.Sprintf("/api/v1/posts/%d/move", f.replyID), json: fmt.Sprintf(`{"thread_id":%d}`, f.lockedID),
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/users/:id/warn": {path: fmt.Sprintf("/api/v1/users/%d/warn", f.users[owner].ID), json: `{"reason":"Be civil"}`,
+			want: modDo(http.StatusCreated)},
+		"POST /api/v1/users/:id/silence": {path: fmt.Sprintf("/api/v1/users/%d/silence", f.users[owner].ID), json: `{"reason":"Cool down","until":"2030-01-01T00:00:00Z"}`,
+			want: modDo(http.StatusCreated)},
+		"POST /api/v1/users/:id/suspend": {path: fmt.Sprintf("/api/v1/users/%d/suspend", f.users[owner].ID), json: `{"reason":"Spam","until":"2030-01-01T00:00:00Z"}`,
+			want: modDo(http.StatusCreated)},
+		"POST /api/v1/users/:id/lift": {path: fmt.Sprintf("/api/v1/users/%d/lift", f.silencedID), json: `{"reason":"Appeal"}`,
+			want: modDo(http.StatusOK)},
+		"GET /api/v1/audit": {want: modDo(http.StatusOK)},
 	}
 }
 

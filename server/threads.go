@@ -65,7 +65,11 @@ func readPostForm(c *gin.Context) (postForm, bool, error) {
 func (f *postForm) refuse(err error) (status int, ok bool) {
 	var rl *models.RateLimitError
 	var le *models.LockedError
+	var se *models.SanctionedError
 	switch {
+	case errors.As(err, &se):
+		f.Message = se.Error()
+		return http.StatusForbidden, true
 	case fieldErrors(err) != nil:
 		f.Errors = fieldErrors(err)
 		return http.StatusUnprocessableEntity, true
@@ -209,6 +213,7 @@ type postView struct {
 	models.Post
 	Visible bool
 	CanEdit bool
+	CanFlag bool
 }
 
 type threadPage struct {
@@ -224,6 +229,11 @@ type threadPage struct {
 	Incident    *incidentView
 	Tracked     *trackedView
 	LinkTargets []models.Incident
+	// Moderators get the thread and post tools.
+	Moderator   bool
+	FlagReasons []string
+	// Silenced tells a silenced viewer why they cannot post.
+	Silenced error
 }
 
 // showThread renders a thread page (an incident's page when the thread is
@@ -234,6 +244,11 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 	th, err := a.store.ThreadByID(ctx, threadID)
 	if err != nil {
 		a.fail(c, err)
+		return
+	}
+	if th.MergedIntoID != nil {
+		// A merged thread's address keeps working.
+		c.Redirect(http.StatusMovedPermanently, threadURL(*th.MergedIntoID))
 		return
 	}
 	p, err := pageParam(c, models.PostsPerPage)
@@ -253,8 +268,14 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 	}
 	page := &threadPage{base: a.base(c, th.Title), Thread: th, Pager: newPager(c, posts.Page, posts.HasNext),
 		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom"}
+	page.Moderator = viewer != nil && viewer.Role.CanModerate()
+	page.FlagReasons = models.FlagReasons
+	if viewer != nil {
+		page.Silenced = viewer.Silenced(a.now())
+	}
 	for _, po := range posts.Items {
-		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer)})
+		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer),
+			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil})
 	}
 	if viewer != nil {
 		if page.Affected, err = a.store.IsAffected(ctx, viewer.ID, th.ID); err != nil {

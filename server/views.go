@@ -23,7 +23,14 @@ import (
 // pageNames lists every page template (templates/pages/NAME.html).
 var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
 	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
-	"incident_new", "incident_list", "incident_overdue", "report", "admin_services"}
+	"incident_new", "incident_list", "incident_overdue", "report", "admin_services",
+	"mod_flags", "mod_user", "mod_audit"}
+
+// flagArgs is what the flag form under a post needs.
+type flagArgs struct {
+	Post    postView
+	Reasons []string
+}
 
 // views holds one parsed template set per page: layout + partials + the page,
 // so that pages cannot clash over block names.
@@ -34,14 +41,17 @@ type views struct {
 
 func newViews(a *assets) (*views, error) {
 	funcs := template.FuncMap{
-		"asset":     a.url,
-		"rfc3339":   rfc3339,
-		"humanTime": humanTime,
-		"roleTitle": roleTitle,
-		"label":     label,
-		"duration":  duration,
-		"formTime":  formTime,
-		"impacts":   func() []string { return models.Impacts },
+		"asset":        a.url,
+		"rfc3339":      rfc3339,
+		"humanTime":    humanTime,
+		"roleTitle":    roleTitle,
+		"label":        label,
+		"duration":     duration,
+		"formTime":     formTime,
+		"impacts":      func() []string { return models.Impacts },
+		"seconds":      func(n int) time.Duration { return time.Duration(n) * time.Second },
+		"auditTargets": func() []string { return []string{"incident", "post", "thread", "user"} },
+		"flagArgs":     func(p postView, reasons []string) flagArgs { return flagArgs{Post: p, Reasons: reasons} },
 		"componentStatuses": func() []models.ComponentStatus {
 			return models.ComponentStatuses
 		},
