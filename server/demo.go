@@ -23,6 +23,7 @@ var demoUsers = []struct {
 	{"casey", models.RoleCustomer},
 	{"riley", models.RoleCustomer},
 	{"jordan", models.RoleCustomer},
+	{"deal.hunter", models.RoleCustomer},
 }
 
 var demoServices = []models.NewService{
@@ -243,6 +244,22 @@ func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration)
 	}
 	for _, name := range []string{"casey", "riley", "jordan"} {
 		if _, err := store.SetAffected(ctx, users[name], inc.ThreadID, true); err != nil {
+			return err
+		}
+	}
+	// The moderator pins the incident in the forum; a spammer shows up and
+	// two customers flag the post, which waits in the moderators' queue.
+	if _, err := store.SetPinned(ctx, users["morgan.mod"], inc.ThreadID, true, nil, "the outage everyone asks about"); err != nil {
+		return err
+	}
+	at(-time.Hour - 20*time.Minute)
+	spam, _, err := store.CreateReply(ctx, users["deal.hunter"], complaints[0], models.NewPost{
+		Body: "Mail down? Switch to **SuperMail Pro** today, 90% off for the next hour only!"})
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"casey", "jordan"} {
+		if _, err := store.FlagPost(ctx, users[name], spam.ID, "spam", ""); err != nil {
 			return err
 		}
 	}

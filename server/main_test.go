@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sitrep/models"
 )
@@ -112,6 +113,32 @@ func TestCLIDemo(t *testing.T) {
 	services, _ := store.ListServices(ctx)
 	if len(services) != len(demoServices) {
 		t.Errorf("%d services, want %d", len(services), len(demoServices))
+	}
+	// The story: one open incident in monitoring with a kept promise, linked
+	// complaints, a resolved one with a postmortem, maintenance done and
+	// planned, the incident pinned in the forum, a spam post in the queue.
+	open := true
+	incidents, _ := store.ListIncidents(ctx, models.IncidentFilter{Kind: models.KindIncident, Open: &open}, models.Page{})
+	if len(incidents.Items) != 1 || incidents.Items[0].Status != models.StatusMonitoring || incidents.Items[0].Overdue(time.Now()) != 0 {
+		t.Fatalf("open incidents: %+v", incidents.Items)
+	}
+	inc := incidents.Items[0]
+	if linked, _ := store.LinkedThreads(ctx, &inc); len(linked) != 2 {
+		t.Errorf("%d linked threads, want 2", len(linked))
+	}
+	if ups, _ := store.IncidentUpdates(ctx, nil, 0, inc.ID); len(ups) != 3 {
+		t.Errorf("%d official updates, want 3", len(ups))
+	}
+	all, _ := store.ListIncidents(ctx, models.IncidentFilter{}, models.Page{})
+	if len(all.Items) != 4 {
+		t.Errorf("%d incidents and maintenance windows, want 4", len(all.Items))
+	}
+	threads, _ := store.ListThreads(ctx, models.ThreadFilter{}, models.Page{})
+	if len(threads.Items) == 0 || threads.Items[0].ID != inc.ThreadID || !threads.Items[0].Pinned {
+		t.Errorf("the incident is not pinned on top of the forum")
+	}
+	if flags, _ := store.OpenFlags(ctx, models.Page{}); len(flags.Items) != 1 {
+		t.Errorf("%d flagged posts in the queue, want 1", len(flags.Items))
 	}
 	if code, _, errOut := cli(t, "", "demo", "-db", db); code == 0 || !strings.Contains(errOut, "not empty") {
 		t.Errorf("demo twice: %d %q", code, errOut)
