@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sitrep/models"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,8 @@ type Config struct {
 	// CacheTTL is how long visitors' pages stay in the micro-cache; 0 turns it off.
 	CacheTTL     time.Duration
 	CacheEntries int
+	// FlagThreshold is how many people flagging a post hide it pending review.
+	FlagThreshold int
 }
 
 // envDefault returns the environment's value for key, or def.
@@ -56,6 +59,9 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.Demo, "demo", envDefault("SITREP_DEMO", "") == "true" || envDefault("SITREP_DEMO", "") == "1", "load the demo scenario when the database is empty (env SITREP_DEMO)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")
+	var flagThreshold string
+	fs.StringVar(&flagThreshold, "flag-threshold", envDefault("SITREP_FLAG_THRESHOLD", strconv.Itoa(models.DefaultFlagHideThreshold)),
+		"how many people flagging a post hide it pending review (env SITREP_FLAG_THRESHOLD)")
 	var inflight, cacheTTL, cacheEntries string
 	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(defaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
 	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' dashboard, incident, thread and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
@@ -70,6 +76,11 @@ func parseServeFlags(args []string) (Config, error) {
 	if err := c.validateLoad(inflight, cacheTTL, cacheEntries); err != nil {
 		return c, usagef("serve: %v", err)
 	}
+	n, err := strconv.Atoi(flagThreshold)
+	if err != nil || n < 1 {
+		return c, usagef("serve: -flag-threshold %q must be a whole number, at least 1", flagThreshold)
+	}
+	c.FlagThreshold = n
 	return c, nil
 }
 

@@ -312,6 +312,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Info("demo loaded", "accounts", strings.Join(demoUserNames(), ","), "password", demoPassword)
 		}
 	}
+	store.FlagHideThreshold = cfg.FlagThreshold
 	a, err := newApp(cfg, store, log)
 	if err != nil {
 		return err
