@@ -61,12 +61,13 @@ func searchRank(info []byte) float64 {
 	return score
 }
 
-// SearchResult is one hit: a thread (its title or first post matched) or a
-// reply.
+// SearchResult is one hit: a thread or an incident (its title or first post
+// matched) or a reply.
 type SearchResult struct {
-	Type     string // "thread" or "post"
-	PostID   int64
-	ThreadID int64
+	Type       string // "thread", "incident" or "post"
+	PostID     int64
+	ThreadID   int64
+	IncidentID int64 // for Type "incident"
 	Title    string
 	// Snippet is plain text around the hits, with the hits between
 	// SnippetOpen and SnippetClose; the view escapes it and marks the hits.
@@ -115,12 +116,14 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 	cond, args := visibleSQL("p", viewer)
 	var rows []SearchResult
 	err := s.db.WithContext(ctx).Raw(`
-		SELECT CASE WHEN p.id = (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'thread' ELSE 'post' END AS type,
-		       p.id AS post_id, t.id AS thread_id, t.title AS title,
+		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
+		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
+		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title,
 		       snippet(post_search, ?, ?, '…', 1, 24) AS snippet
 		FROM post_search
 		JOIN posts p ON p.id = post_search.docid
 		JOIN threads t ON t.id = p.thread_id
+		LEFT JOIN incidents i ON i.thread_id = t.id
 		WHERE post_search MATCH ? AND `+cond+`
 		ORDER BY search_rank(matchinfo(post_search, 'pcnalx')) DESC, p.id DESC
 		LIMIT ? OFFSET ?`,

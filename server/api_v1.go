@@ -53,20 +53,22 @@ func (a *app) apiMeUpdate(c *gin.Context) {
 // JSON shapes of the forum (names from the API contract).
 
 type apiThread struct {
-	ID             int64     `json:"id"`
-	Title          string    `json:"title"`
-	Author         string    `json:"author"`
-	ServiceID      *int64    `json:"service_id"`
-	IncidentID     *int64    `json:"incident_id"`
-	Locked         bool      `json:"locked"`
-	LockReason     string    `json:"lock_reason,omitempty"`
-	Pinned         bool      `json:"pinned"`
-	PostCount      int       `json:"post_count"`
-	AffectedCount  int       `json:"affected_count"`
-	LastActivityAt time.Time `json:"last_activity_at"`
-	CreatedAt      time.Time `json:"created_at"`
-	URL            string    `json:"url"`
-	Posts          []apiPost `json:"posts,omitempty"`
+	ID             int64      `json:"id"`
+	Title          string     `json:"title"`
+	Author         string     `json:"author"`
+	ServiceID      *int64     `json:"service_id"`
+	IncidentID     *int64     `json:"incident_id"`
+	Locked         bool       `json:"locked"`
+	LockReason     string     `json:"lock_reason,omitempty"`
+	Pinned         bool       `json:"pinned"`
+	PinnedUntil    *time.Time `json:"pinned_until"`
+	SlowMode       int        `json:"slow_mode_seconds"`
+	PostCount      int        `json:"post_count"`
+	AffectedCount  int        `json:"affected_count"`
+	LastActivityAt time.Time  `json:"last_activity_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+	URL            string     `json:"url"`
+	Posts          []apiPost  `json:"posts,omitempty"`
 }
 
 type apiPost struct {
@@ -93,7 +95,7 @@ type apiRevision struct {
 
 func toAPIThread(t *models.Thread) apiThread {
 	out := apiThread{ID: t.ID, Title: t.Title, ServiceID: t.ServiceID, IncidentID: t.IncidentID, Locked: t.Locked, LockReason: t.LockReason,
-		Pinned: t.Pinned, PostCount: t.PostCount, AffectedCount: t.AffectedCount,
+		Pinned: t.Pinned, PinnedUntil: utcPtr(t.PinnedUntil), SlowMode: t.SlowModeSeconds, PostCount: t.PostCount, AffectedCount: t.AffectedCount,
 		LastActivityAt: t.LastActivityAt.UTC(), CreatedAt: t.CreatedAt.UTC(), URL: threadURL(t.ID)}
 	if t.Author != nil {
 		out.Author = t.Author.Name

@@ -235,6 +235,10 @@ func TestIncidentAPI(t *testing.T) {
 		len(got.LinkedThreads) != 1 || got.LinkedThreads[0].ID != th || got.ThreadID == 0 {
 		t.Fatalf("incident: %s", w.Body)
 	}
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=delivery"})
+	if body := w.Body.String(); !strings.Contains(body, fmt.Sprintf(`"type":"incident","id":%d`, inc.ID)) || !strings.Contains(body, incidentURL(inc.ID)) {
+		t.Fatalf("search for an incident: %s", body)
+	}
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/threads/" + fmt.Sprint(th)})
 	if !strings.Contains(w.Body.String(), fmt.Sprintf(`"incident_id":%d`, inc.ID)) {
 		t.Fatalf("thread JSON lacks the link: %s", w.Body)

@@ -37,9 +37,12 @@ func (a *app) search(c *gin.Context) (string, []searchHit, models.Paged[models.S
 	hits := make([]searchHit, 0, len(res.Items))
 	for _, r := range res.Items {
 		h := searchHit{Type: r.Type, Title: r.Title, Snippet: markup.Highlight(r.Snippet, models.SnippetOpen, models.SnippetClose)}
-		if r.Type == "thread" {
+		switch r.Type {
+		case "thread":
 			h.ID, h.URL = r.ThreadID, threadURL(r.ThreadID)
-		} else {
+		case "incident":
+			h.ID, h.URL = r.IncidentID, incidentURL(r.IncidentID)
+		default:
 			h.ID, h.URL = r.PostID, postURL(r.PostID)
 		}
 		hits = append(hits, h)
