@@ -68,7 +68,7 @@ type SearchResult struct {
 	PostID     int64
 	ThreadID   int64
 	IncidentID int64 // for Type "incident"
-	Title    string
+	Title      string
 	// Snippet is plain text around the hits, with the hits between
 	// SnippetOpen and SnippetClose; the view escapes it and marks the hits.
 	Snippet string
