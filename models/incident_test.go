@@ -22,11 +22,11 @@ func newIncidentFixture(t *testing.T) *incidentFixture {
 	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	s.Now = func() time.Time { return now }
 	ctx := context.Background()
-	mail, err := s.CreateService(ctx, NewService{Name: "Mail", Position: 1})
+	mail, err := s.CreateService(ctx, nil, NewService{Name: "Mail", Position: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dash, err := s.CreateService(ctx, NewService{Name: "Dashboard", Position: 2})
+	dash, err := s.CreateService(ctx, nil, NewService{Name: "Dashboard", Position: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

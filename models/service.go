@@ -2,8 +2,11 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // Service is something customers use (Statuspage calls it a component).
@@ -31,8 +34,8 @@ type NewService struct {
 	Position    int
 }
 
-// CreateService adds a service.
-func (s *Store) CreateService(ctx context.Context, in NewService) (*Service, error) {
+// clean validates a service's fields.
+func (in *NewService) clean() error {
 	in.Name = strings.TrimSpace(in.Name)
 	in.Group = strings.TrimSpace(in.Group)
 	in.Description = strings.TrimSpace(in.Description)
@@ -49,15 +52,48 @@ func (s *Store) CreateService(ctx context.Context, in NewService) (*Service, err
 	if len([]rune(in.Description)) > ServiceDescriptionMaxLen {
 		v.add("description", "A description has at most 500 characters.")
 	}
-	if err := v.err(); err != nil {
+	return v.err()
+}
+
+// CreateService adds a service to the catalogue. actor is the admin, or nil
+// for the operator's command line.
+func (s *Store) CreateService(ctx context.Context, actor *User, in NewService) (*Service, error) {
+	return s.saveService(ctx, actor, 0, in)
+}
+
+// UpdateService changes a service's name, description, group and position.
+func (s *Store) UpdateService(ctx context.Context, actor *User, id int64, in NewService) (*Service, error) {
+	return s.saveService(ctx, actor, id, in)
+}
+
+// saveService creates (id 0) or updates a service and records it in the
+// audit log.
+func (s *Store) saveService(ctx context.Context, actor *User, id int64, in NewService) (*Service, error) {
+	if actor != nil && actor.Role != RoleAdmin {
+		return nil, ErrForbidden
+	}
+	if err := in.clean(); err != nil {
 		return nil, err
 	}
-	svc := &Service{Name: in.Name, Description: in.Description, GroupName: in.Group, Position: in.Position}
-	if err := s.db.WithContext(ctx).Create(svc).Error; err != nil {
-		if translate(err) == ErrConflict {
-			v.add("name", "A service with this name exists.")
-			return nil, v.err()
+	svc := &Service{ID: id}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		before, action := "", "service.create"
+		if id != 0 {
+			if err := tx.First(svc, id).Error; err != nil {
+				return err
+			}
+			before, action = fmt.Sprintf("%s (%s) #%d", svc.Name, svc.GroupName, svc.Position), "service.update"
 		}
+		svc.Name, svc.Description, svc.GroupName, svc.Position = in.Name, in.Description, in.Group, in.Position
+		if err := tx.Save(svc).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, actor, action, "service", svc.ID, "", before, fmt.Sprintf("%s (%s) #%d", svc.Name, svc.GroupName, svc.Position))
+	})
+	if translate(err) == ErrConflict {
+		return nil, &ValidationError{Fields: map[string]string{"name": "A service with this name exists."}}
+	}
+	if err != nil {
 		return nil, translate(err)
 	}
 	return svc, nil
@@ -68,4 +104,13 @@ func (s *Store) ListServices(ctx context.Context) ([]Service, error) {
 	var out []Service
 	err := s.db.WithContext(ctx).Order("position, id").Find(&out).Error
 	return out, err
+}
+
+// ServiceByID returns one service.
+func (s *Store) ServiceByID(ctx context.Context, id int64) (*Service, error) {
+	var svc Service
+	if err := s.db.WithContext(ctx).First(&svc, id).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &svc, nil
 }

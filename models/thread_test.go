@@ -281,7 +281,7 @@ func TestListThreadsOrderAndPages(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
 	alice := oldUser(t, s, "alice")
-	svc, _ := s.CreateService(ctx, NewService{Name: "Mail"})
+	svc, _ := s.CreateService(ctx, nil, NewService{Name: "Mail"})
 	var ids []int64
 	for i := 0; i < 7; i++ {
 		advance(s, time.Minute)

@@ -75,6 +75,7 @@ type adminServicesPage struct {
 }
 
 type serviceForm struct {
+	ID                       int64 // 0 for a new service
 	Name, Description, Group string
 	Position                 int
 	Errors                   map[string]string
@@ -91,13 +92,22 @@ func (a *app) showServices(c *gin.Context, status int, f serviceForm) {
 
 func (a *app) adminServices(c *gin.Context) { a.showServices(c, http.StatusOK, serviceForm{}) }
 
-// adminServiceCreate adds a service to the catalogue.
-func (a *app) adminServiceCreate(c *gin.Context) {
+// adminServiceSave adds a service to the catalogue, or changes the one in
+// the path.
+func (a *app) adminServiceSave(c *gin.Context) {
+	var id int64
+	if c.Param("id") != "" {
+		var err error
+		if id, err = pathID(c, "id"); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
 	if err := parseForm(c); err != nil {
 		a.fail(c, err)
 		return
 	}
-	f := serviceForm{Name: c.PostForm("name"), Description: c.PostForm("description"), Group: c.PostForm("group")}
+	f := serviceForm{ID: id, Name: c.PostForm("name"), Description: c.PostForm("description"), Group: c.PostForm("group")}
 	if v := strings.TrimSpace(c.PostForm("position")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -107,7 +117,14 @@ func (a *app) adminServiceCreate(c *gin.Context) {
 		}
 		f.Position = n
 	}
-	svc, err := a.store.CreateService(c.Request.Context(), models.NewService{Name: f.Name, Description: f.Description, Group: f.Group, Position: f.Position})
+	in := models.NewService{Name: f.Name, Description: f.Description, Group: f.Group, Position: f.Position}
+	var svc *models.Service
+	var err error
+	if id == 0 {
+		svc, err = a.store.CreateService(c.Request.Context(), currentUser(c), in)
+	} else {
+		svc, err = a.store.UpdateService(c.Request.Context(), currentUser(c), id, in)
+	}
 	if fe := fieldErrors(err); fe != nil {
 		f.Errors = fe
 		a.showServices(c, http.StatusUnprocessableEntity, f)
@@ -117,5 +134,9 @@ func (a *app) adminServiceCreate(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.redirect(c, "/admin/services", svc.Name+" is added to the catalogue.")
+	msg := svc.Name + " is added to the catalogue."
+	if id != 0 {
+		msg = svc.Name + " is saved."
+	}
+	a.redirect(c, "/admin/services", msg)
 }

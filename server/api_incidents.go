@@ -104,6 +104,15 @@ func toAPIIncident(inc *models.Incident, affected int) apiIncident {
 	return out
 }
 
+// toAPIService is a service with its derived status.
+func toAPIService(s *models.Service, statuses map[int64]models.ComponentStatus) apiService {
+	out := apiService{ID: s.ID, Name: s.Name, Description: s.Description, Group: s.GroupName, Position: s.Position, Status: models.Operational}
+	if st, ok := statuses[s.ID]; ok {
+		out.Status = st
+	}
+	return out
+}
+
 func (a *app) apiServiceList(c *gin.Context) {
 	ctx := c.Request.Context()
 	services, err := a.store.ListServices(ctx)
@@ -117,33 +126,59 @@ func (a *app) apiServiceList(c *gin.Context) {
 		return
 	}
 	out := []apiService{}
-	for _, s := range services {
-		st, ok := statuses[s.ID]
-		if !ok {
-			st = models.Operational
-		}
-		out = append(out, apiService{ID: s.ID, Name: s.Name, Description: s.Description, Group: s.GroupName, Position: s.Position, Status: st})
+	for i := range services {
+		out = append(out, toAPIService(&services[i], statuses))
 	}
 	c.JSON(http.StatusOK, gin.H{"services": out})
 }
 
-func (a *app) apiServiceCreate(c *gin.Context) {
-	var in struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-		Group       string `json:"group"`
-		Position    int    `json:"position"`
+// apiServiceSave adds a service (POST) or changes the one in the path
+// (PATCH: fields absent from the body keep their values).
+func (a *app) apiServiceSave(c *gin.Context) {
+	ctx := c.Request.Context()
+	var cur models.Service
+	if c.Request.Method == http.MethodPatch {
+		id, err := pathID(c, "id")
+		var found *models.Service
+		if err == nil {
+			found, err = a.store.ServiceByID(ctx, id)
+		}
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		cur = *found
 	}
-	if err := decodeJSON(c, &in); err != nil {
+	body := struct {
+		Name        *string `json:"name"`
+		Description *string `json:"description"`
+		Group       *string `json:"group"`
+		Position    *int    `json:"position"`
+	}{&cur.Name, &cur.Description, &cur.GroupName, &cur.Position}
+	if err := decodeJSON(c, &body); err != nil {
 		a.fail(c, err)
 		return
 	}
-	s, err := a.store.CreateService(c.Request.Context(), models.NewService{Name: in.Name, Description: in.Description, Group: in.Group, Position: in.Position})
+	in := models.NewService{Name: cur.Name, Description: cur.Description, Group: cur.GroupName, Position: cur.Position}
+	var s *models.Service
+	var err error
+	status := http.StatusCreated
+	if cur.ID == 0 {
+		s, err = a.store.CreateService(ctx, currentUser(c), in)
+	} else {
+		s, err = a.store.UpdateService(ctx, currentUser(c), cur.ID, in)
+		status = http.StatusOK
+	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, apiService{ID: s.ID, Name: s.Name, Description: s.Description, Group: s.GroupName, Position: s.Position, Status: models.Operational})
+	statuses, err := a.store.ServiceStatuses(ctx)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(status, toAPIService(s, statuses))
 }
 
 // apiIncidentList lists incidents and maintenance newest first;

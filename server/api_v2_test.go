@@ -37,7 +37,7 @@ func newSPFixture(t *testing.T, e *testEnv) *spFixture {
 	ctx := context.Background()
 	f := &spFixture{staff: e.user("sam.support", models.RoleStaff)}
 	svc := func(in models.NewService) *models.Service {
-		s, err := e.store.CreateService(ctx, in)
+		s, err := e.store.CreateService(ctx, nil, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -669,7 +669,7 @@ func TestV2StatuspageGroups(t *testing.T) {
 	}
 	// The id does not change with the data around it.
 	e.clock.Advance(time.Hour)
-	if _, err := e.store.CreateService(context.Background(), models.NewService{Name: "IMAP", Group: "Mail", Position: 0}); err != nil {
+	if _, err := e.store.CreateService(context.Background(), nil, models.NewService{Name: "IMAP", Group: "Mail", Position: 0}); err != nil {
 		t.Fatal(err)
 	}
 	var again sComponentsBody
@@ -739,7 +739,7 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	mail, err := e.store.CreateService(ctx, models.NewService{Name: "Mail"})
+	mail, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -802,7 +802,7 @@ func TestV2StatuspageIncidentsLimit(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, models.NewService{Name: "Mail"})
+	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
 	if err != nil {
 		t.Fatal(err)
 	}

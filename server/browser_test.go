@@ -253,7 +253,7 @@ func TestBrowserAccountJourney(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newTestEnv(t)
 	for i, name := range []string{"Mail", "Calendar", "File storage"} {
-		if _, err := e.store.CreateService(context.Background(), models.NewService{
+		if _, err := e.store.CreateService(context.Background(), nil, models.NewService{
 			Name: name, Description: name + " for every team.", Group: "Workplace", Position: i,
 		}); err != nil {
 			t.Fatal(err)

@@ -117,7 +117,7 @@ func loadDemo(ctx context.Context, store *models.Store) error {
 	serviceIDs := map[string]int64{}
 	for i, s := range demoServices {
 		s.Position = i + 1
-		created, err := store.CreateService(ctx, s)
+		created, err := store.CreateService(ctx, nil, s)
 		if err != nil {
 			return fmt.Errorf("demo service %s: %w", s.Name, err)
 		}

@@ -213,7 +213,7 @@ func TestThreadFlowThroughPages(t *testing.T) {
 	e, _, cookie := forumEnv(t)
 	bob := e.user("bob", models.RoleCustomer)
 	bobCookie := e.session(bob)
-	svc, _ := e.store.CreateService(context.Background(), models.NewService{Name: "Mail"})
+	svc, _ := e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail"})
 
 	// Preview shows the rendering and keeps the form; nothing is stored.
 	w := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{

@@ -164,7 +164,7 @@ func TestHistoryFeedBounded(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, models.NewService{Name: "Mail"})
+	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestHistoryFeedHostileTitles(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, models.NewService{Name: "Mail"})
+	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,11 +35,11 @@ func TestBrowserIncidentJourney(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newTestEnv(t)
 	bg := context.Background()
-	mail, err := e.store.CreateService(bg, models.NewService{Name: "Mail", Group: "Communication", Position: 1})
+	mail, err := e.store.CreateService(bg, nil, models.NewService{Name: "Mail", Group: "Communication", Position: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.CreateService(bg, models.NewService{Name: "Calendar", Group: "Communication", Position: 2}); err != nil {
+	if _, err := e.store.CreateService(bg, nil, models.NewService{Name: "Calendar", Group: "Communication", Position: 2}); err != nil {
 		t.Fatal(err)
 	}
 	e.user("sam", models.RoleStaff)

@@ -28,10 +28,10 @@ func newIncidentEnv(t *testing.T) *incidentEnv {
 	ie := &incidentEnv{testEnv: e, staff: e.user("sam", models.RoleStaff), cust: e.user("casey", models.RoleCustomer)}
 	ie.staffCk, ie.custCk = e.session(ie.staff), e.session(ie.cust)
 	var err error
-	if ie.mail, err = e.store.CreateService(context.Background(), models.NewService{Name: "Mail", Group: "Communication", Position: 1}); err != nil {
+	if ie.mail, err = e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail", Group: "Communication", Position: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if ie.dash, err = e.store.CreateService(context.Background(), models.NewService{Name: "Status dashboard", Position: 2}); err != nil {
+	if ie.dash, err = e.store.CreateService(context.Background(), nil, models.NewService{Name: "Status dashboard", Position: 2}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(48 * time.Hour)
@@ -330,4 +330,44 @@ func TestReportAProblem(t *testing.T) {
 	wantStatus(t, w, http.StatusBadRequest)
 	mustContain(t, "new thread prefilled", e.page(fmt.Sprintf("/threads/new?service=%d&title=cannot+send+mail", e.mail.ID), e.custCk),
 		`value="cannot send mail"`)
+}
+
+// TestServiceCatalogue: admins add and change services through the page and
+// the API; each change is audited; bad input is refused with the input kept.
+func TestServiceCatalogue(t *testing.T) {
+	e := newIncidentEnv(t)
+	root := e.user("root", models.RoleAdmin)
+	rootCk, tok := e.session(root), e.token(root)
+	w := e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/services/%d", e.mail.ID), bearer: tok, json: `{"description":"Email, IMAP, SMTP","position":7}`})
+	wantStatus(t, w, http.StatusOK)
+	var got apiService
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Name != "Mail" || got.Group != "Communication" ||
+		got.Description != "Email, IMAP, SMTP" || got.Position != 7 || got.Status != models.Operational {
+		t.Fatalf("patched service: %v %s", err, w.Body)
+	}
+	for _, bad := range []struct {
+		path, body string
+		status     int
+	}{
+		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"name":""}`, http.StatusUnprocessableEntity},
+		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"name":"Status dashboard"}`, http.StatusUnprocessableEntity},
+		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"position":"first"}`, http.StatusBadRequest},
+		{"/api/v1/services/999", `{"name":"Ghost"}`, http.StatusNotFound},
+	} {
+		if w := e.do(req{method: http.MethodPatch, path: bad.path, bearer: tok, json: bad.body}); w.Code != bad.status {
+			t.Errorf("PATCH %s %s: %d, want %d", bad.path, bad.body, w.Code, bad.status)
+		}
+	}
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/services/%d", e.dash.ID), cookie: rootCk,
+		form: url.Values{"name": {"Status page"}, "position": {"2"}}})
+	wantStatus(t, w, http.StatusSeeOther)
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/services/%d", e.dash.ID), cookie: rootCk,
+		form: url.Values{"name": {"Mail"}, "description": {"kept text"}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	mustContain(t, "refused edit", w.Body.String(), "A service with this name exists.", `value="kept text"`, fmt.Sprintf("Correct service %d", e.dash.ID))
+	mustContain(t, "dashboard", e.page("/", nil), "Status page")
+	entries, _ := e.store.ListAudit(context.Background(), models.AuditFilter{TargetType: "service"}, models.Page{})
+	if len(entries.Items) != 4 || entries.Items[0].Action != "service.update" || entries.Items[0].Actor == nil || entries.Items[0].Actor.Name != "root" {
+		t.Fatalf("service audit entries: %+v", entries.Items)
+	}
 }

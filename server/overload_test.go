@@ -148,7 +148,7 @@ func newCacheEnv(t *testing.T, adjust func(*Config)) *cacheEnv {
 	ce.custCk, ce.custToken = e.session(ce.cust), e.token(ce.cust)
 	ctx := context.Background()
 	var err error
-	if ce.mail, err = e.store.CreateService(ctx, models.NewService{Name: "Mail", Position: 1}); err != nil {
+	if ce.mail, err = e.store.CreateService(ctx, nil, models.NewService{Name: "Mail", Position: 1}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(48 * time.Hour)

@@ -25,7 +25,7 @@ import (
 func TestEveryPageRenders(t *testing.T) {
 	e := newTestEnv(t)
 	boss := e.user("boss", models.RoleAdmin)
-	svc, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"})
+	svc, err := e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"})
 	if err != nil {
 		t.Fatal(err)
 	}

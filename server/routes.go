@@ -99,7 +99,8 @@ func (a *app) routes() []route {
 		{http.MethodGet, "/admin/users", adminOnly, a.adminUsers},
 		{http.MethodPost, "/admin/users/:id/role", adminOnly, a.adminUserRole},
 		{http.MethodGet, "/admin/services", adminOnly, a.adminServices},
-		{http.MethodPost, "/admin/services", adminOnly, a.adminServiceCreate},
+		{http.MethodPost, "/admin/services", adminOnly, a.adminServiceSave},
+		{http.MethodPost, "/admin/services/:id", adminOnly, a.adminServiceSave},
 
 		// JSON API.
 		{http.MethodGet, "/api/v1/me", signedIn, a.apiMe},
@@ -114,7 +115,8 @@ func (a *app) routes() []route {
 		{http.MethodGet, "/api/v1/posts/:id/revisions", public, a.apiPostRevisions},
 		{http.MethodGet, "/api/v1/search", public, a.apiSearch},
 		{http.MethodGet, "/api/v1/services", public, a.apiServiceList},
-		{http.MethodPost, "/api/v1/services", adminOnly, a.apiServiceCreate},
+		{http.MethodPost, "/api/v1/services", adminOnly, a.apiServiceSave},
+		{http.MethodPatch, "/api/v1/services/:id", adminOnly, a.apiServiceSave},
 		{http.MethodGet, "/api/v1/incidents", public, a.apiIncidentList},
 		{http.MethodPost, "/api/v1/incidents", staffOnly, a.apiIncidentCreate},
 		{http.MethodGet, "/api/v1/incidents/:id", public, a.apiIncidentShow},

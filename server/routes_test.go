@@ -65,7 +65,7 @@ func newFixture(e *testEnv) *fixture {
 		e.t.Fatal(err)
 	}
 	f.threadID, f.postID = th.ID, posts.Items[0].ID
-	svc, err := e.store.CreateService(context.Background(), models.NewService{Name: "Mail"})
+	svc, err := e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -186,8 +186,12 @@ func matrix(f *fixture) map[string]matrixRow {
 		"POST /mod/users/:id/lift": {path: fmt.Sprintf("/mod/users/%d/lift", f.silencedID), form: reason, want: modDo(http.StatusSeeOther)},
 		"GET /mod/audit":           {want: modPage},
 
-		"GET /admin/services":   {want: adminPage},
-		"POST /admin/services":  {form: url.Values{"name": {"Calendar"}}, want: adminDo(http.StatusSeeOther)},
+		"GET /admin/services":  {want: adminPage},
+		"POST /admin/services": {form: url.Values{"name": {"Calendar"}}, want: adminDo(http.StatusSeeOther)},
+		"POST /admin/services/:id": {path: fmt.Sprintf("/admin/services/%d", f.serviceID), form: url.Values{"name": {"Email"}, "group": {"Communication"}},
+			want: adminDo(http.StatusSeeOther)},
+		"PATCH /api/v1/services/:id": {path: fmt.Sprintf("/api/v1/services/%d", f.serviceID), json: `{"description":"Email for everyone"}`,
+			want: adminDo(http.StatusOK)},
 		"POST /api/v1/services": {json: `{"name":"Calendar","group":"Communication"}`, want: adminDo(http.StatusCreated)},
 
 		"GET /incidents/new": {want: staffPage},

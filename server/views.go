@@ -50,7 +50,7 @@ func newViews(a *assets) (*views, error) {
 		"formTime":     formTime,
 		"impacts":      func() []string { return models.Impacts },
 		"seconds":      func(n int) time.Duration { return time.Duration(n) * time.Second },
-		"auditTargets": func() []string { return []string{"incident", "post", "thread", "user"} },
+		"auditTargets": func() []string { return []string{"incident", "post", "service", "thread", "user"} },
 		"flagArgs":     func(p postView, reasons []string) flagArgs { return flagArgs{Post: p, Reasons: reasons} },
 		"componentStatuses": func() []models.ComponentStatus {
 			return models.ComponentStatuses
