@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"path"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -55,10 +53,6 @@ func toAPIFlag(f *models.Flag, threadID int64) apiFlag {
 	}
 	return out
 }
-
-// toolName is the last segment of the matched route, which names the
-// action of the handlers that serve several tools.
-func toolName(c *gin.Context) string { return path.Base(c.FullPath()) }
 
 // apiFlagCreate flags a post the caller may read.
 func (a *app) apiFlagCreate(c *gin.Context) {
@@ -151,42 +145,13 @@ func (a *app) answerPost(c *gin.Context, id int64) {
 // route's last segment says which.
 func (a *app) apiThreadTool(c *gin.Context) {
 	id, err := pathID(c, "id")
-	if err != nil {
-		a.fail(c, err)
-		return
+	var in toolInput
+	if err == nil {
+		err = decodeJSON(c, &in)
 	}
-	var in struct {
-		Reason  string     `json:"reason"`
-		Until   *time.Time `json:"until"`   // pin
-		Seconds *int64     `json:"seconds"` // slow-mode
-		IntoID  int64      `json:"into_id"` // merge
-	}
-	if err := decodeJSON(c, &in); err != nil {
-		a.fail(c, err)
-		return
-	}
-	ctx, mod := c.Request.Context(), currentUser(c)
 	var th *models.Thread
-	switch toolName(c) {
-	case "lock", "unlock":
-		th, err = a.store.SetLocked(ctx, mod, id, toolName(c) == "lock", in.Reason)
-	case "pin":
-		th, err = a.store.SetPinned(ctx, mod, id, true, in.Until, in.Reason)
-	case "unpin":
-		th, err = a.store.SetPinned(ctx, mod, id, false, nil, in.Reason)
-	case "slow-mode":
-		if in.Seconds == nil {
-			err = &models.ValidationError{Fields: map[string]string{"seconds": "Give the seconds between posts, 0 to turn slow mode off."}}
-			break
-		}
-		// Clamp before converting so that a huge number cannot wrap
-		// around into the allowed range; the Store refuses what is outside.
-		secs := min(max(*in.Seconds, -1), int64(models.SlowModeMax/time.Second)+1)
-		th, err = a.store.SetSlowMode(ctx, mod, id, time.Duration(secs)*time.Second, in.Reason)
-	case "merge":
-		th, err = a.store.MergeThread(ctx, mod, id, in.IntoID, in.Reason)
-	default:
-		err = errNotFound
+	if err == nil {
+		th, err = a.runThreadTool(c, id, in)
 	}
 	if err != nil {
 		a.fail(c, err)
@@ -198,28 +163,12 @@ func (a *app) apiThreadTool(c *gin.Context) {
 // apiPostTool is hide, unhide and move; the route's last segment says which.
 func (a *app) apiPostTool(c *gin.Context) {
 	id, err := pathID(c, "id")
-	if err != nil {
-		a.fail(c, err)
-		return
+	var in toolInput
+	if err == nil {
+		err = decodeJSON(c, &in)
 	}
-	var in struct {
-		Reason   string `json:"reason"`
-		ThreadID int64  `json:"thread_id"` // move
-	}
-	if err := decodeJSON(c, &in); err != nil {
-		a.fail(c, err)
-		return
-	}
-	ctx, mod := c.Request.Context(), currentUser(c)
-	switch toolName(c) {
-	case "hide":
-		_, err = a.store.HidePost(ctx, mod, id, in.Reason)
-	case "unhide":
-		_, err = a.store.UnhidePost(ctx, mod, id, in.Reason)
-	case "move":
-		_, err = a.store.MovePost(ctx, mod, id, in.ThreadID, in.Reason)
-	default:
-		err = errNotFound
+	if err == nil {
+		_, err = a.runPostTool(c, id, in)
 	}
 	if err != nil {
 		a.fail(c, err)
@@ -233,6 +182,7 @@ var sanctionKinds = map[string]string{
 	"warn":    models.SanctionWarning,
 	"silence": models.SanctionSilence,
 	"suspend": models.SanctionSuspension,
+	"lift":    liftSanction,
 }
 
 // apiUserSanction is warn, silence, suspend and lift; the route's last
@@ -243,34 +193,26 @@ func (a *app) apiUserSanction(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	var in struct {
-		Reason string     `json:"reason"`
-		Until  *time.Time `json:"until"`
-	}
+	var in toolInput
 	if err := decodeJSON(c, &in); err != nil {
 		a.fail(c, err)
 		return
 	}
-	ctx, mod := c.Request.Context(), currentUser(c)
-	tool := toolName(c)
-	if tool == "lift" {
-		if err := a.store.LiftSanctions(ctx, mod, id, in.Reason); err != nil {
-			a.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"lifted": true})
-		return
-	}
-	kind, ok := sanctionKinds[tool]
+	kind, ok := sanctionKinds[toolName(c)]
 	if !ok {
 		a.fail(c, errNotFound)
 		return
 	}
-	x, err := a.store.SanctionUser(ctx, mod, id, kind, in.Reason, in.Until)
+	x, err := a.runSanction(c, id, kind, in)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
+	if x == nil {
+		c.JSON(http.StatusOK, gin.H{"lifted": true})
+		return
+	}
+	mod := currentUser(c)
 	c.JSON(http.StatusCreated, apiSanction{ID: x.ID, UserID: x.UserID, Kind: x.Kind, Reason: x.Reason, EndsAt: utcPtr(x.EndsAt),
 		CreatedBy: mod.Name, CreatedAt: x.CreatedAt.UTC()})
 }
@@ -278,18 +220,10 @@ func (a *app) apiUserSanction(c *gin.Context) {
 // apiAudit lists the audit log newest first; ?action=, ?actor_id=,
 // ?target_type= and ?target_id= narrow it.
 func (a *app) apiAudit(c *gin.Context) {
-	f := models.AuditFilter{Action: c.Query("action"), TargetType: c.Query("target_type")}
-	for name, dst := range map[string]*int64{"actor_id": &f.ActorID, "target_id": &f.TargetID} {
-		v := c.Query(name)
-		if v == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			a.fail(c, badRequest(name+" must be a whole number from 1."))
-			return
-		}
-		*dst = n
+	f, err := auditFilter(c)
+	if err != nil {
+		a.fail(c, err)
+		return
 	}
 	p, err := pageParam(c, 50)
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"path"
 	"strconv"
@@ -18,15 +17,106 @@ import (
 // method that checks the role again and writes the audit entry in the same
 // transaction.
 
-// formID reads a positive id from a form field; field names the input in the
-// message.
-func formID(c *gin.Context, field, what string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(c.PostForm(field)), 10, 64)
-	if err != nil || id < 1 {
-		return 0, &models.ValidationError{Fields: map[string]string{field: "Give the number of the " + what + "."}}
-	}
-	return id, nil
+// toolInput is what the moderation tools take, read from a form or from
+// JSON; each tool uses the fields it needs.
+type toolInput struct {
+	Reason   string     `json:"reason"`
+	Until    *time.Time `json:"until"`     // pin, silence, suspend
+	Seconds  *int64     `json:"seconds"`   // slow-mode
+	IntoID   int64      `json:"into_id"`   // merge
+	ThreadID int64      `json:"thread_id"` // move
 }
+
+// readToolForm reads a moderation form into a toolInput.
+func readToolForm(c *gin.Context) (toolInput, error) {
+	if err := parseForm(c); err != nil {
+		return toolInput{}, err
+	}
+	in := toolInput{Reason: c.PostForm("reason")}
+	v := map[string]string{}
+	var err error
+	if in.Until, err = parseTime("until", c.PostForm("until")); err != nil {
+		return in, err
+	}
+	number := func(field, msg string) int64 {
+		s := strings.TrimSpace(c.PostForm(field))
+		if s == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			v[field] = msg
+		}
+		return n
+	}
+	if _, ok := c.Request.PostForm["seconds"]; ok {
+		n := number("seconds", "Slow mode is a number of seconds (0 turns it off).")
+		in.Seconds = &n
+	}
+	in.IntoID = number("into_id", "Give the number of the thread to merge into.")
+	in.ThreadID = number("thread_id", "Give the number of the thread to move the post to.")
+	if len(v) > 0 {
+		return in, &models.ValidationError{Fields: v}
+	}
+	return in, nil
+}
+
+// runThreadTool applies the thread tool the route names (lock, unlock, pin,
+// unpin, slow-mode, merge) and returns the thread to show (for a merge, the
+// one merged into).
+func (a *app) runThreadTool(c *gin.Context, id int64, in toolInput) (*models.Thread, error) {
+	ctx, mod := c.Request.Context(), currentUser(c)
+	switch toolName(c) {
+	case "lock", "unlock":
+		return a.store.SetLocked(ctx, mod, id, toolName(c) == "lock", in.Reason)
+	case "pin":
+		return a.store.SetPinned(ctx, mod, id, true, in.Until, in.Reason)
+	case "unpin":
+		return a.store.SetPinned(ctx, mod, id, false, nil, in.Reason)
+	case "slow-mode":
+		if in.Seconds == nil {
+			return nil, &models.ValidationError{Fields: map[string]string{"seconds": "Give the seconds between posts, 0 to turn slow mode off."}}
+		}
+		// Clamp before converting so that a huge number cannot wrap around
+		// into the allowed range; the Store refuses what is outside.
+		secs := min(max(*in.Seconds, -1), int64(models.SlowModeMax/time.Second)+1)
+		return a.store.SetSlowMode(ctx, mod, id, time.Duration(secs)*time.Second, in.Reason)
+	case "merge":
+		return a.store.MergeThread(ctx, mod, id, in.IntoID, in.Reason)
+	}
+	return nil, errNotFound
+}
+
+// runPostTool applies the post tool the route names (hide, unhide, move).
+func (a *app) runPostTool(c *gin.Context, id int64, in toolInput) (*models.Post, error) {
+	ctx, mod := c.Request.Context(), currentUser(c)
+	switch toolName(c) {
+	case "hide":
+		return a.store.HidePost(ctx, mod, id, in.Reason)
+	case "unhide":
+		return a.store.UnhidePost(ctx, mod, id, in.Reason)
+	case "move":
+		return a.store.MovePost(ctx, mod, id, in.ThreadID, in.Reason)
+	}
+	return nil, errNotFound
+}
+
+// liftSanction is the sanction "kind" that lifts a silence or suspension.
+const liftSanction = "lift"
+
+// runSanction records a sanction of kind on the user, or lifts their
+// silence or suspension (kind liftSanction; the sanction is then nil).
+func (a *app) runSanction(c *gin.Context, userID int64, kind string, in toolInput) (*models.Sanction, error) {
+	ctx, mod := c.Request.Context(), currentUser(c)
+	if kind == liftSanction {
+		return nil, a.store.LiftSanctions(ctx, mod, userID, in.Reason)
+	}
+	return a.store.SanctionUser(ctx, mod, userID, kind, in.Reason, in.Until)
+}
+
+// toolName is the last segment of the matched route, which names the
+// action of the handlers that serve several tools.
+func toolName(c *gin.Context) string { return path.Base(c.FullPath()) }
 
 // toolDone answers a moderation form: back to where the action shows, or an
 // error page whose message says what to fix (the action's form is one or two
@@ -107,85 +197,55 @@ func (a *app) modResolve(c *gin.Context) {
 	a.toolDone(c, err, "/mod/flags", msg)
 }
 
-// threadTool runs the thread action named by the path's last segment.
-func (a *app) threadTool(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	ctx, mod, reason := c.Request.Context(), currentUser(c), c.PostForm("reason")
-	to, msg := threadURL(id), ""
-	switch path.Base(c.FullPath()) {
-	case "lock":
-		_, err = a.store.SetLocked(ctx, mod, id, true, reason)
-		msg = "The thread is locked."
-	case "unlock":
-		_, err = a.store.SetLocked(ctx, mod, id, false, reason)
-		msg = "The thread is open again."
-	case "pin", "unpin":
-		pin := path.Base(c.FullPath()) == "pin"
-		var until *time.Time
-		if until, err = parseTime("until", c.PostForm("until")); err == nil {
-			_, err = a.store.SetPinned(ctx, mod, id, pin, until, reason)
-		}
-		msg = map[bool]string{true: "The thread is pinned.", false: "The thread is unpinned."}[pin]
-	case "slow-mode":
-		var secs int
-		if secs, err = strconv.Atoi(strings.TrimSpace(c.PostForm("seconds"))); err != nil {
-			err = &models.ValidationError{Fields: map[string]string{"seconds": "Slow mode is a number of seconds (0 turns it off)."}}
-		} else {
-			_, err = a.store.SetSlowMode(ctx, mod, id, time.Duration(secs)*time.Second, reason)
-		}
-		msg = "Slow mode is set."
-		if secs == 0 {
-			msg = "Slow mode is off."
-		}
-	case "merge":
-		var into int64
-		if into, err = formID(c, "into_id", "thread to merge into"); err == nil {
-			_, err = a.store.MergeThread(ctx, mod, id, into, reason)
-		}
-		to, msg = threadURL(into), fmt.Sprintf("Thread %d is merged into this one.", id)
-	}
-	a.toolDone(c, err, to, msg)
+// threadToolDone says what each thread tool did.
+var threadToolDone = map[string]string{
+	"lock": "The thread is locked.", "unlock": "The thread is open again.", "pin": "The thread is pinned.",
+	"unpin": "The thread is unpinned.", "slow-mode": "Slow mode is set.", "merge": "The thread is merged into this one.",
 }
 
-// postTool hides, restores or moves the post in the path.
-func (a *app) postTool(c *gin.Context) {
+// threadTool runs a thread tool from the thread page's forms.
+func (a *app) threadTool(c *gin.Context) {
 	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	ctx, mod, reason := c.Request.Context(), currentUser(c), c.PostForm("reason")
-	var p *models.Post
-	msg := ""
-	switch path.Base(c.FullPath()) {
-	case "hide":
-		p, err = a.store.HidePost(ctx, mod, id, reason)
-		msg = "The post is hidden; readers see a placeholder with the reason."
-	case "unhide":
-		p, err = a.store.UnhidePost(ctx, mod, id, reason)
-		msg = "The post is restored."
-	case "move":
-		var to int64
-		if to, err = formID(c, "thread_id", "thread to move to"); err == nil {
-			p, err = a.store.MovePost(ctx, mod, id, to, reason)
-		}
-		msg = "The post is moved here."
+	in, err := readToolForm(c)
+	var th *models.Thread
+	if err == nil {
+		th, err = a.runThreadTool(c, id, in)
 	}
 	if err != nil {
 		a.toolDone(c, err, "", "")
 		return
 	}
-	a.redirectToPost(c, p, msg)
+	a.redirect(c, threadURL(th.ID), threadToolDone[toolName(c)])
+}
+
+// postToolDone says what each post tool did.
+var postToolDone = map[string]string{
+	"hide":   "The post is hidden; readers see a placeholder with the reason.",
+	"unhide": "The post is restored.",
+	"move":   "The post is moved here.",
+}
+
+// postTool hides, restores or moves the post in the path.
+func (a *app) postTool(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	in, err := readToolForm(c)
+	var p *models.Post
+	if err == nil {
+		p, err = a.runPostTool(c, id, in)
+	}
+	if err != nil {
+		a.toolDone(c, err, "", "")
+		return
+	}
+	a.redirectToPost(c, p, postToolDone[toolName(c)])
 }
 
 type modUserPage struct {
@@ -242,24 +302,23 @@ func (a *app) modUser(c *gin.Context) {
 // modSanction warns, silences or suspends (form field kind), or lifts.
 func (a *app) modSanction(c *gin.Context) {
 	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	ctx, mod, reason := c.Request.Context(), currentUser(c), c.PostForm("reason")
-	to := "/mod/users/" + strconv.FormatInt(id, 10)
-	if path.Base(c.FullPath()) == "lift" {
-		a.toolDone(c, a.store.LiftSanctions(ctx, mod, id, reason), to, "The sanction is lifted.")
-		return
+	in, err := readToolForm(c)
+	kind := c.PostForm("kind")
+	if toolName(c) == liftSanction {
+		kind = liftSanction
 	}
-	until, err := parseTime("until", c.PostForm("until"))
+	msg := "The " + kind + " is recorded; the user is told the reason."
+	if kind == liftSanction {
+		msg = "The silence or suspension is lifted."
+	}
 	if err == nil {
-		_, err = a.store.SanctionUser(ctx, mod, id, c.PostForm("kind"), reason, until)
+		_, err = a.runSanction(c, id, kind, in)
 	}
-	a.toolDone(c, err, to, "The "+c.PostForm("kind")+" is recorded; the user is told the reason.")
+	a.toolDone(c, err, "/mod/users/"+strconv.FormatInt(id, 10), msg)
 }
 
 type modAuditPage struct {
