@@ -237,13 +237,19 @@ func (s *Store) checkServices(tx *gorm.DB, v validation, changes []ServiceChange
 	return nil
 }
 
+// MaxPromise is how far ahead a next update may be promised.
+const MaxPromise = 7 * 24 * time.Hour
+
 // checkNextUpdate validates a promised update time and returns it in UTC.
 func (s *Store) checkNextUpdate(v validation, t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	if !t.After(s.now()) {
+	switch {
+	case !t.After(s.now()):
 		v.add("next_update_at", "The next update time must be in the future.")
+	case t.After(s.now().Add(MaxPromise)):
+		v.add("next_update_at", "Promise the next update within 7 days.")
 	}
 	u := t.UTC()
 	return &u
@@ -323,7 +329,7 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 			if err := tx.Create(&IncidentService{IncidentID: inc.ID, ServiceID: c.ServiceID, Status: c.Status}).Error; err != nil {
 				return err
 			}
-			if in.Kind == KindIncident {
+			if in.Kind == KindIncident && c.Status != Operational {
 				trans = append(trans, UpdateTransition{ServiceID: c.ServiceID, OldStatus: Operational, NewStatus: c.Status})
 			}
 		}
@@ -495,8 +501,8 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 	}
 	v := validation{}
 	html := renderBody(v, &body)
-	if err := v.err(); err != nil {
-		return nil, err
+	if msg, ok := v["body"]; ok {
+		return nil, &ValidationError{Fields: map[string]string{"postmortem": msg}}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var inc Incident
@@ -507,7 +513,10 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 			return &ValidationError{Fields: map[string]string{"postmortem": "A postmortem is written once the incident is resolved."}}
 		}
 		now := s.now()
-		return tx.Model(&inc).Updates(map[string]any{"postmortem": body, "postmortem_html": html, "postmortem_at": now, "updated_at": now}).Error
+		if err := tx.Model(&inc).Updates(map[string]any{"postmortem": body, "postmortem_html": html, "postmortem_at": now, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, author, "incident.postmortem", "incident", inc.ID, "", inc.Postmortem, body)
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -802,7 +811,7 @@ func (s *Store) AffectedCounts(ctx context.Context, incidentIDs ...int64) (map[i
 // activity first.
 func (s *Store) LinkedThreads(ctx context.Context, inc *Incident) ([]Thread, error) {
 	var out []Thread
-	err := s.db.WithContext(ctx).Preload("Author").Where("incident_id = ? AND id <> ?", inc.ID, inc.ThreadID).
+	err := s.db.WithContext(ctx).Preload("Author").Where("incident_id = ? AND id <> ? AND merged_into_id IS NULL", inc.ID, inc.ThreadID).
 		Order("last_activity_at DESC, id DESC").Limit(MaxPerPage).Find(&out).Error
 	return out, err
 }

@@ -746,6 +746,8 @@ func (s *Store) SanctionUser(ctx context.Context, mod *User, userID int64, kind,
 	case SanctionSilence, SanctionSuspension:
 		if until == nil || !until.After(s.now()) {
 			v.add("until", "Give an end time in the future.")
+		} else if until.After(s.now().AddDate(10, 0, 0)) {
+			v.add("until", "A sanction ends within 10 years.")
 		} else {
 			u := until.UTC()
 			until = &u

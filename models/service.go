@@ -24,6 +24,7 @@ type Service struct {
 const (
 	ServiceNameMaxLen        = 80
 	ServiceDescriptionMaxLen = 500
+	ServicePositionMax       = 10000
 )
 
 // NewService is the input for adding a service to the catalogue.
@@ -51,6 +52,9 @@ func (in *NewService) clean() error {
 	}
 	if len([]rune(in.Description)) > ServiceDescriptionMaxLen {
 		v.add("description", "A description has at most 500 characters.")
+	}
+	if in.Position < 0 || in.Position > ServicePositionMax {
+		v.add("position", "Position is a whole number from 0 to 10000.")
 	}
 	return v.err()
 }

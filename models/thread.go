@@ -151,15 +151,23 @@ func cleanTitle(v validation, title string) string {
 	n := len([]rune(title))
 	switch {
 	case n == 0:
-		v.add("title", "Give the thread a title.")
+		v.add("title", "Write a title.")
 	case n < TitleMinLen:
 		v.add("title", "A title has at least 5 characters: say what is wrong.")
 	case n > TitleMaxLen:
 		v.add("title", "A title has at most 150 characters.")
 	case strings.IndexFunc(title, unicode.IsControl) >= 0:
 		v.add("title", "A title cannot contain control characters.")
+	case strings.IndexFunc(title, isBidiControl) >= 0:
+		v.add("title", "A title cannot contain text-direction control characters.")
 	}
 	return title
+}
+
+// isBidiControl tells the invisible characters that reorder text, which a
+// title could use to show something other than what it says.
+func isBidiControl(r rune) bool {
+	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' || r == '\u200e' || r == '\u200f' || r == '\u061c'
 }
 
 // renderBody validates and renders a post's Markdown. It first turns the
@@ -228,8 +236,14 @@ func (s *Store) checkPace(tx *gorm.DB, author *User, th *Thread) error {
 	return nil
 }
 
+// errKeyReused refuses a submit key (or Idempotency-Key) that made a
+// different post: a retry must repeat the same request.
+var errKeyReused = &ConflictError{Message: "This submit key (Idempotency-Key) was used for a different post; use a new key for a new post."}
+
 // findSubmitted returns the post an earlier submit of the same form made.
-func findSubmitted(tx *gorm.DB, authorID int64, key *string) (*Post, error) {
+// threadID is where the new post would go (0 for a new thread); body is its
+// text. The earlier post must be the same request.
+func findSubmitted(tx *gorm.DB, authorID int64, key *string, threadID int64, body string) (*Post, error) {
 	if key == nil {
 		return nil, nil
 	}
@@ -237,6 +251,20 @@ func findSubmitted(tx *gorm.DB, authorID int64, key *string) (*Post, error) {
 	err := tx.Where("author_id = ? AND submit_key = ?", authorID, *key).Limit(1).Find(&p).Error
 	if err != nil || p.ID == 0 {
 		return nil, err
+	}
+	if p.Source != body {
+		return nil, errKeyReused
+	}
+	if threadID == 0 { // the key must have started a thread
+		var first int64
+		if err := tx.Model(&Post{}).Where("thread_id = ?", p.ThreadID).Select("MIN(id)").Scan(&first).Error; err != nil {
+			return nil, err
+		}
+		if first != p.ID {
+			return nil, errKeyReused
+		}
+	} else if p.ThreadID != threadID {
+		return nil, errKeyReused
 	}
 	return &p, nil
 }
@@ -254,7 +282,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 	}
 	now := s.now()
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if prev, err := findSubmitted(tx, author.ID, key); err != nil || prev != nil {
+		if prev, err := findSubmitted(tx, author.ID, key, 0, in.Body); err != nil || prev != nil {
 			if prev != nil {
 				th = &Thread{ID: prev.ThreadID}
 			}
@@ -306,7 +334,7 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 		if err := tx.First(&th, threadID).Error; err != nil {
 			return err
 		}
-		if prev, err := findSubmitted(tx, author.ID, key); err != nil || prev != nil {
+		if prev, err := findSubmitted(tx, author.ID, key, th.ID, in.Body); err != nil || prev != nil {
 			p = prev
 			return err
 		}
@@ -394,8 +422,10 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 		if err := tx.Raw("SELECT title FROM post_search WHERE docid = ?", p.ID).Scan(&title).Error; err != nil {
 			return err
 		}
-		if p.Official {
-			if err := s.audit(tx, editor, "update.edit", "post", p.ID, "", prev, body); err != nil {
+		// Staff editing an official update, or a moderator editing someone
+		// else's post, is on the record.
+		if action := map[bool]string{true: "update.edit", false: "post.edit"}[p.Official]; p.Official || editor.ID != p.AuthorID {
+			if err := s.audit(tx, editor, action, "post", p.ID, "", prev, body); err != nil {
 				return err
 			}
 		}
@@ -529,8 +559,11 @@ func (s *Store) SetAffected(ctx context.Context, user *User, threadID int64, aff
 	var count int
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var th Thread
-		if err := tx.Select("id").First(&th, threadID).Error; err != nil {
+		if err := tx.Select("id", "merged_into_id").First(&th, threadID).Error; err != nil {
 			return err
+		}
+		if th.MergedIntoID != nil {
+			return &ConflictError{Message: fmt.Sprintf("This thread was merged into thread %d; say you are affected there.", *th.MergedIntoID)}
 		}
 		var err error
 		if affected {

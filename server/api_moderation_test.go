@@ -517,9 +517,9 @@ func TestModerationAPIBadInput(t *testing.T) {
 		{tool("slow-mode"), `{"seconds":-5}`, 422},
 		{tool("slow-mode"), `{"seconds":86401}`, 422},
 		{tool("slow-mode"), `{"seconds":9000000000000000000}`, 422}, // would wrap around as a Duration
-		{tool("slow-mode"), `{"seconds":"10"}`, 400},
+		{tool("slow-mode"), `{"seconds":"10"}`, 422},
 		{tool("pin"), `{"until":"2020-01-01T00:00:00Z"}`, 422},
-		{tool("pin"), `{"until":"tomorrow"}`, 400},
+		{tool("pin"), `{"until":"tomorrow"}`, 422},
 		{tool("lock"), `{"reason":"` + strings.Repeat("x", 501) + `"}`, 422},
 		{tool("lock"), `{"reason":"a\u0000b"}`, 422},
 		{tool("lock"), `not json`, 400},

@@ -188,6 +188,9 @@ func (a *app) apiThreadAnswer(c *gin.Context, id int64, answer func(apiThread)) 
 		a.fail(c, err)
 		return
 	}
+	if mergedAway(c, th, func(id int64) string { return "/api/v1" + threadURL(id) }) {
+		return
+	}
 	p, err := pageParam(c, models.PostsPerPage)
 	if err != nil {
 		a.fail(c, err)

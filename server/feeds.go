@@ -134,6 +134,9 @@ func (a *app) threadFeed(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if mergedAway(c, th, func(id int64) string { return threadURL(id) + "/feed.atom" }) {
+		return
+	}
 	posts, err := a.store.LatestPosts(ctx, th.ID, nil, feedSize)
 	if err != nil {
 		a.fail(c, err)

@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,15 +31,25 @@ func parseForm(c *gin.Context) error {
 
 // decodeJSON reads a JSON body into a small request struct. Fields the struct
 // does not name are ignored, so extra fields such as "role" change nothing.
+// An empty body is an empty object: the validation then says what is
+// missing.
 func decodeJSON(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(c.Request.Body)
 	if err := dec.Decode(dst); err != nil {
 		var mbe *http.MaxBytesError
+		var ute *json.UnmarshalTypeError
+		var pe *time.ParseError
 		switch {
 		case errors.As(err, &mbe):
 			return errTooLarge
 		case errors.Is(err, io.EOF):
-			return badRequest("The request body is empty; send a JSON object.")
+			return nil
+		case errors.As(err, &ute) && ute.Field != "":
+			return &httpError{Status: http.StatusUnprocessableEntity, Code: "invalid",
+				Message: fmt.Sprintf("%s: expected a JSON %s, got %s.", ute.Field, jsonKind(ute.Type), ute.Value)}
+		case errors.As(err, &pe):
+			return &httpError{Status: http.StatusUnprocessableEntity, Code: "invalid",
+				Message: fmt.Sprintf("%q is not a time; write times in RFC 3339, such as 2026-03-14T09:30:00Z.", pe.Value)}
 		}
 		return errBadJSON
 	}
@@ -44,6 +57,23 @@ func decodeJSON(c *gin.Context, dst any) error {
 		return errBadJSON
 	}
 	return nil
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64:
+		return "whole number in range"
+	case reflect.Float64, reflect.Float32:
+		return "number"
+	case reflect.Slice:
+		return "array"
+	}
+	return "object"
 }
 
 // pathID reads a positive integer path parameter; anything else is a 404.

@@ -34,6 +34,7 @@ type serviceGroup struct {
 type incidentCard struct {
 	models.Incident
 	Latest   *models.IncidentUpdate
+	Ago      time.Duration // since the latest update
 	Affected int
 	Overdue  time.Duration
 }
@@ -119,7 +120,7 @@ func (a *app) dashboard(c *gin.Context) (*homePage, error) {
 			cards[i].Affected = counts[cards[i].ID]
 			for j := range latest {
 				if latest[j].IncidentID == cards[i].ID {
-					cards[i].Latest = &latest[j]
+					cards[i].Latest, cards[i].Ago = &latest[j], now.Sub(latest[j].CreatedAt)
 				}
 			}
 		}

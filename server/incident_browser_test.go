@@ -103,6 +103,12 @@ func TestBrowserIncidentJourney(t *testing.T) {
 	if got := textOf(t, ctx, chromedp.CSS(".suggestions h3")); got != "Outgoing mail failing" {
 		t.Errorf("while typing, the report form suggests %q", got)
 	}
+	// So does the new-thread form.
+	open(t, ctx, srv.URL+"/threads/new")
+	browse(t, ctx, chromedp.SendKeys(chromedp.ID("title"), "outgoing mail broken"))
+	if got := textOf(t, ctx, chromedp.CSS("#thread-suggestions .suggestions h3")); got != "Outgoing mail failing" {
+		t.Errorf("while typing, the new-thread form suggests %q", got)
+	}
 	open(t, ctx, srv.URL+"/")
 	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(link("Outgoing mail failing")))
 	inc, err := e.store.IncidentByID(bg, 1)

@@ -391,9 +391,10 @@ type reportPage struct {
 	base
 	Services    []models.Service
 	ServiceID   int64
-	Title       string
+	Query       string
 	Searched    bool
 	Suggestions []models.Thread
+	Own         map[int64]bool // suggestions that are an incident's own thread
 	NewURL      string
 }
 
@@ -407,20 +408,31 @@ func (a *app) report(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	page := &reportPage{base: a.base(c, "Report a problem"), Services: services, Title: strings.TrimSpace(c.Query("title"))}
+	page := &reportPage{base: a.base(c, "Report a problem"), Services: services, Query: strings.TrimSpace(c.Query("title")), Own: map[int64]bool{}}
 	if v := c.Query("service"); v != "" {
 		if page.ServiceID, err = strconv.ParseInt(v, 10, 64); err != nil || page.ServiceID < 1 {
 			a.fail(c, badRequest("service must be a service id."))
 			return
 		}
 	}
-	if page.Title != "" {
+	if page.Query != "" {
 		page.Searched = true
-		if page.Suggestions, err = a.store.SuggestThreads(ctx, page.Title, 8); err != nil {
+		if page.Suggestions, err = a.store.SuggestThreads(ctx, page.Query, 8); err != nil {
 			a.fail(c, err)
 			return
 		}
-		q := url.Values{"title": {page.Title}}
+		for _, th := range page.Suggestions {
+			if th.IncidentID == nil {
+				continue
+			}
+			inc, err := a.store.IncidentByID(ctx, *th.IncidentID)
+			if err != nil {
+				a.fail(c, err)
+				return
+			}
+			page.Own[th.ID] = inc.ThreadID == th.ID
+		}
+		q := url.Values{"title": {page.Query}}
 		if page.ServiceID != 0 {
 			q.Set("service", strconv.FormatInt(page.ServiceID, 10))
 		}

@@ -351,7 +351,7 @@ func TestServiceCatalogue(t *testing.T) {
 	}{
 		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"name":""}`, http.StatusUnprocessableEntity},
 		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"name":"Status dashboard"}`, http.StatusUnprocessableEntity},
-		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"position":"first"}`, http.StatusBadRequest},
+		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"position":"first"}`, http.StatusUnprocessableEntity},
 		{"/api/v1/services/999", `{"name":"Ghost"}`, http.StatusNotFound},
 	} {
 		if w := e.do(req{method: http.MethodPatch, path: bad.path, bearer: tok, json: bad.body}); w.Code != bad.status {

@@ -119,6 +119,16 @@ func parseFlags(fs *flag.FlagSet, args []string, help io.Writer) error {
 	return nil
 }
 
+// requireDB refuses a database file that does not exist, for the commands
+// that only make sense on an existing site (a typo in -db would otherwise
+// quietly create an empty one). serve, migrate, user add and demo create it.
+func requireDB(cmd, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s: database %s: %w", cmd, path, errors.Unwrap(err))
+	}
+	return nil
+}
+
 // openMigrated opens the database and brings its schema up to date.
 func openMigrated(ctx context.Context, path string) (*models.Store, int, error) {
 	store, err := models.Open(path)
@@ -196,6 +206,9 @@ func cmdTokenAdd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *user == "" {
 		return usagef("token add: -user is required")
 	}
+	if err := requireDB("token add", *db); err != nil {
+		return err
+	}
 	store, _, err := openMigrated(ctx, *db)
 	if err != nil {
 		return err
@@ -244,8 +257,8 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	if *to == "" {
 		return usagef("backup: -to is required")
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return fmt.Errorf("backup: database %s: %w", *db, errors.Unwrap(err))
+	if err := requireDB("backup", *db); err != nil {
+		return err
 	}
 	store, err := models.Open(*db)
 	if err != nil {
@@ -263,6 +276,9 @@ func cmdRerender(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("rerender", flag.ContinueOnError)
 	db := dbFlag(fs)
 	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := requireDB("rerender", *db); err != nil {
 		return err
 	}
 	store, _, err := openMigrated(ctx, *db)
@@ -352,8 +368,13 @@ func (a *app) serve(ctx context.Context, ln net.Listener, handler http.Handler) 
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down", "grace", a.cfg.ShutdownGrace.String())
+	// Readiness answers 503 first, for a quarter of the grace (at most 5 s),
+	// so that a load balancer stops sending new requests before the
+	// listener closes; then in-flight requests get the rest to finish.
+	drain := min(a.cfg.ShutdownGrace/4, 5*time.Second)
+	a.log.Info("shutting down", "grace", a.cfg.ShutdownGrace.String(), "drain", drain.String())
 	a.ready.Store(false)
+	time.Sleep(drain)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -42,6 +42,8 @@ func TestCLI(t *testing.T) {
 		{"user without add", "", []string{"user", "-db", db}, 2, "", "user needs a subcommand"},
 		{"token add unknown", "", []string{"token", "add", "-db", db, "-user", "nobody"}, 1, "", `no user named "nobody"`},
 		{"token add no user", "", []string{"token", "add", "-db", db}, 2, "", "-user is required"},
+		{"token add missing db", "", []string{"token", "add", "-db", filepath.Join(dir, "typo.db"), "-user", "bob"}, 1, "", "typo.db"},
+		{"rerender missing db", "", []string{"rerender", "-db", filepath.Join(dir, "typo.db")}, 1, "", "typo.db"},
 		{"demo not empty", "", []string{"demo", "-db", db}, 1, "", "not empty"},
 		{"backup no -to", "", []string{"backup", "-db", db}, 2, "", "-to is required"},
 		{"backup missing db", "", []string{"backup", "-db", filepath.Join(dir, "none.db"), "-to", filepath.Join(dir, "b.db")}, 1, "", "none.db"},

@@ -255,7 +255,8 @@ func TestHealthAndReadiness(t *testing.T) {
 // TestGracefulShutdown: when the context ends, readiness turns 503 and an
 // in-flight request still completes before serve returns.
 func TestGracefulShutdown(t *testing.T) {
-	e := newTestEnv(t)
+	e := newTestEnvConfig(t, func(c *Config) { c.ShutdownGrace = 8 * time.Second }) // a 2 s drain
+	base := ""
 	started, release := make(chan struct{}), make(chan struct{})
 	r := e.handler.(*gin.Engine)
 	r.GET("/test-slow", func(c *gin.Context) {
@@ -270,6 +271,7 @@ func TestGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.app.serve(ctx, ln, e.handler) }()
+	base = "http://" + ln.Addr().String()
 
 	got := make(chan string, 1)
 	go func() {
@@ -289,6 +291,15 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if e.app.ready.Load() {
 		t.Fatal("still ready after shutdown began")
+	}
+	// During the drain the listener still answers, and says not ready.
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatalf("readiness during the drain: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readiness during the drain: %d, want 503", res.StatusCode)
 	}
 	close(release)
 	if s := <-got; s != "200 OK" {

@@ -154,6 +154,11 @@ func (a *app) router() (*gin.Engine, error) {
 	r.Use(a.requestLog, a.recoverPanic, securityHeaders, a.microCache, a.shedLoad, a.limitBody, a.crossOrigin(), a.loadUser)
 	for _, rt := range a.routes() {
 		r.Handle(rt.method, rt.path, a.guard(rt.access), rt.handle)
+		if rt.method == http.MethodGet {
+			// Monitors and load balancers probe with HEAD; net/http drops
+			// the body.
+			r.Handle(http.MethodHead, rt.path, a.guard(rt.access), rt.handle)
+		}
 	}
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) {

@@ -204,6 +204,17 @@ func newThreadInput(f postForm) models.NewThread {
 	return in
 }
 
+// mergedAway answers 301 to the thread th was merged into, so that its
+// addresses (page, feed, JSON; url makes the one of the same kind) keep
+// working. It tells whether it answered.
+func mergedAway(c *gin.Context, th *models.Thread, url func(int64) string) bool {
+	if th.MergedIntoID == nil {
+		return false
+	}
+	c.Redirect(http.StatusMovedPermanently, url(*th.MergedIntoID))
+	return true
+}
+
 func threadURL(id int64) string { return "/threads/" + strconv.FormatInt(id, 10) }
 
 func postURL(id int64) string { return "/posts/" + strconv.FormatInt(id, 10) }
@@ -246,9 +257,7 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 		a.fail(c, err)
 		return
 	}
-	if th.MergedIntoID != nil {
-		// A merged thread's address keeps working.
-		c.Redirect(http.StatusMovedPermanently, threadURL(*th.MergedIntoID))
+	if mergedAway(c, th, threadURL) {
 		return
 	}
 	p, err := pageParam(c, models.PostsPerPage)

@@ -3,7 +3,7 @@
 
 // Show <time datetime> values in the reader's own time zone.
 function localizeTimes(root) {
-  const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const fmt = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
   for (const el of root.querySelectorAll("time[datetime][data-local]")) {
     const d = new Date(el.getAttribute("datetime"));
     if (!isNaN(d)) {
@@ -20,36 +20,40 @@ function selectOnFocus(root) {
   }
 }
 
-// "Report a problem": while the customer types, fetch the same page the
-// Continue button would show and put its matches under the form. Without
-// JavaScript the button does the same in two steps.
+// While a customer types what is wrong (report a problem, new thread), show
+// the open incidents and threads about it: the report page's matches, fetched
+// and placed in the form's data-suggest element. Without JavaScript the
+// report page does the same in two steps.
 function suggestWhileTyping(root) {
-  const form = root.querySelector("form#report-form");
-  if (!form) return;
-  const input = form.querySelector("#report-title");
-  let timer = 0;
-  let seq = 0;
-  const refresh = async () => {
-    const mine = ++seq;
-    const params = new URLSearchParams(new FormData(form));
-    if (input.value.trim().length < 3) return;
-    try {
-      const resp = await fetch(form.action + "?" + params.toString(), { headers: { Accept: "text/html" } });
-      if (!resp.ok || mine !== seq) return;
-      const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
-      const fresh = doc.querySelector("section[aria-labelledby=matches-heading]");
-      const old = root.querySelector("section[aria-labelledby=matches-heading]");
-      if (!fresh) return;
-      localizeTimes(fresh);
-      if (old) old.replaceWith(fresh); else form.after(fresh);
-    } catch (e) {
-      // Offline or overloaded: the Continue button still works.
-    }
-  };
-  input.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 300);
-  });
+  for (const form of root.querySelectorAll("form[data-suggest]")) {
+    const slot = root.querySelector(form.dataset.suggest);
+    const title = form.querySelector("[name=title]");
+    const service = form.querySelector("select[name=service], select[name=service_id]");
+    if (!slot || !title) continue;
+    let timer = 0;
+    let seq = 0;
+    const refresh = async () => {
+      const mine = ++seq;
+      if (title.value.trim().length < 3) return;
+      const params = new URLSearchParams({ title: title.value });
+      if (service && service.value) params.set("service", service.value);
+      try {
+        const resp = await fetch("/report?" + params.toString(), { headers: { Accept: "text/html" } });
+        if (!resp.ok || mine !== seq) return;
+        const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+        const fresh = doc.querySelector("#report-matches");
+        if (!fresh) return;
+        localizeTimes(fresh);
+        slot.replaceChildren(...fresh.childNodes);
+      } catch (e) {
+        // Offline or overloaded: the form still works.
+      }
+    };
+    title.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 300);
+    });
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
