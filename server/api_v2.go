@@ -366,20 +366,45 @@ func openOf(st *spState, k models.Kind, keep func(*models.Incident) bool) []mode
 	return out
 }
 
-// writeSP answers with v as JSON: open to every origin, cacheable for 30
-// seconds by anyone, with a strong ETag over the body; a request that
-// already holds this body gets 304.
+// writeSP answers with v as JSON, open to every origin and cacheable for
+// 30 seconds.
 func (a *app) writeSP(c *gin.Context, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
+	spCORS(c)
+	writePublic(c, "application/json; charset=utf-8", body, 30)
+}
+
+// spCORS opens a Statuspage answer to scripts on every origin, ETag
+// included.
+func spCORS(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "ETag")
+}
+
+// spPreflight answers CORS preflight requests for /api/v2 (a widget that
+// sends If-None-Match or another header asks first).
+func (a *app) spPreflight(c *gin.Context) {
+	spCORS(c)
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "If-None-Match, Accept, Content-Type")
+	h.Set("Access-Control-Max-Age", "86400")
+	c.Status(http.StatusNoContent)
+}
+
+// writePublic answers a document that is the same for everyone: cacheable
+// by anyone for maxAge seconds, with a strong ETag over the body; a request
+// that already holds this body gets 304.
+func writePublic(c *gin.Context, ctype string, body []byte, maxAge int) {
 	sum := sha256.Sum256(body)
 	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
 	h := c.Writer.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", "public, max-age=30")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge))
 	h.Set("ETag", etag)
 	// The answer does not depend on who asks (loadUser's Vary would split
 	// shared caches per cookie for nothing).
@@ -388,7 +413,7 @@ func (a *app) writeSP(c *gin.Context, v any) {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	c.Data(http.StatusOK, ctype, body)
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"encoding/xml"
-	"net/http"
 	"slices"
 	"time"
 
@@ -105,7 +104,7 @@ func (a *app) writeAtom(c *gin.Context, f *atomFeed) {
 		a.fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, "application/atom+xml; charset=utf-8", append([]byte(xml.Header), body...))
+	writePublic(c, "application/atom+xml; charset=utf-8", append([]byte(xml.Header), body...), feedMaxAge)
 }
 
 func (a *app) writeRSS(c *gin.Context, f *rssFeed) {
@@ -114,8 +113,12 @@ func (a *app) writeRSS(c *gin.Context, f *rssFeed) {
 		a.fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, "application/rss+xml; charset=utf-8", append([]byte(xml.Header), body...))
+	writePublic(c, "application/rss+xml; charset=utf-8", append([]byte(xml.Header), body...), feedMaxAge)
 }
+
+// feedMaxAge is how long, in seconds, anyone may cache a feed: feed readers
+// poll, and on an outage day many of them do.
+const feedMaxAge = 60
 
 // feedSize is how many entries a feed carries.
 const feedSize = 50

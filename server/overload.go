@@ -278,7 +278,8 @@ func (a *app) forVisitor(c *gin.Context) bool {
 		}
 	}
 	switch p := c.FullPath(); {
-	case p == "/", p == "/incidents/:id", p == "/threads/:id":
+	case p == "/", p == "/incidents/:id", p == "/threads/:id",
+		p == "/history.atom", p == "/history.rss", p == "/incidents/:id/feed.atom", p == "/threads/:id/feed.atom":
 		return true
 	default:
 		return strings.HasPrefix(p, "/api/v2/")

@@ -309,3 +309,31 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("serve: %v", err)
 	}
 }
+
+// TestHeadPreflightAndFeedCaching: monitors probe with HEAD; widgets send a
+// CORS preflight to /api/v2; feed readers revalidate with ETags.
+func TestHeadPreflightAndFeedCaching(t *testing.T) {
+	e := newTestEnv(t)
+	for _, path := range []string{"/healthz", "/readyz", "/", "/api/v2/status.json", "/history.atom"} {
+		w := e.do(req{method: http.MethodHead, path: path})
+		if w.Code != http.StatusOK {
+			t.Errorf("HEAD %s: %d", path, w.Code)
+		}
+	}
+	w := e.do(req{method: http.MethodOptions, path: "/api/v2/summary.json", header: map[string]string{
+		"Origin": "https://widget.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match"}})
+	if w.Code != http.StatusNoContent || w.Header().Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "If-None-Match") {
+		t.Fatalf("preflight: %d %v", w.Code, w.Header())
+	}
+	for _, path := range []string{"/history.atom", "/history.rss"} {
+		w := e.do(req{method: http.MethodGet, path: path})
+		etag := w.Header().Get("ETag")
+		if w.Code != http.StatusOK || etag == "" || w.Header().Get("Cache-Control") != "public, max-age=60" {
+			t.Fatalf("%s: %d %v", path, w.Code, w.Header())
+		}
+		if w := e.do(req{method: http.MethodGet, path: path, header: map[string]string{"If-None-Match": etag}}); w.Code != http.StatusNotModified {
+			t.Errorf("%s revalidated: %d, want 304", path, w.Code)
+		}
+	}
+}

@@ -66,6 +66,7 @@ func (a *app) routes() []route {
 		{http.MethodGet, "/api/v2/scheduled-maintenances.json", public, a.spMaintenances},
 		{http.MethodGet, "/api/v2/scheduled-maintenances/upcoming.json", public, a.spUpcoming},
 		{http.MethodGet, "/api/v2/scheduled-maintenances/active.json", public, a.spActive},
+		{http.MethodOptions, "/api/v2/*path", public, a.spPreflight},
 		{http.MethodGet, "/history.atom", public, a.historyAtom},
 		{http.MethodGet, "/history.rss", public, a.historyRSS},
 		{http.MethodGet, "/incidents/:id/feed.atom", public, a.incidentFeed},
