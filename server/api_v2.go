@@ -23,9 +23,6 @@ import (
 // answers are the same for everyone (hidden posts are left out for all), so
 // they are cacheable by anyone and open to every origin.
 
-// spPageName is the page's name; the configuration does not name the site.
-const spPageName = "Sitrep"
-
 // spListSize is how many incidents or maintenances incidents.json and
 // scheduled-maintenances.json list, as Statuspage does.
 const spListSize = 50
@@ -200,7 +197,7 @@ func (a *app) loadSPState(c *gin.Context) (*spState, error) {
 	}
 	pageID := a.spPageID()
 	st := &spState{
-		page: spPage{ID: pageID, Name: spPageName, URL: a.absURL(c, ""), TimeZone: "Etc/UTC", UpdatedAt: spTime(pageUpdated)},
+		page: spPage{ID: pageID, Name: a.cfg.SiteName, URL: a.absURL(c, ""), TimeZone: "Etc/UTC", UpdatedAt: spTime(pageUpdated)},
 		open: open.Items, byService: map[int64]spComponent{}, components: []spComponent{},
 	}
 	statusOf := func(id int64) models.ComponentStatus {

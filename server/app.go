@@ -53,6 +53,9 @@ func newApp(cfg Config, store *models.Store, log *slog.Logger) (*app, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
+	if cfg.SiteName == "" {
+		cfg.SiteName = defaultSiteName
+	}
 	a := &app{
 		cfg: cfg, store: store, views: v, assets: as, log: log, now: time.Now,
 		loginByAccount: newLimiter(5, 15*time.Minute),
@@ -71,14 +74,15 @@ func newApp(cfg Config, store *models.Store, log *slog.Logger) (*app, error) {
 
 // base is embedded in every page's data.
 type base struct {
-	Title string
-	User  *models.User
-	Flash *flash
-	Path  string
+	SiteName string
+	Title    string
+	User     *models.User
+	Flash    *flash
+	Path     string
 }
 
 func (a *app) base(c *gin.Context, title string) base {
-	return base{Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path}
+	return base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path}
 }
 
 // renderPage writes a page, or a plain 500 if the page itself fails.

@@ -68,7 +68,7 @@ func (a *app) signupCreate(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.redirect(c, page.Next, "Welcome to Sitrep, "+u.Name+".")
+	a.redirect(c, page.Next, "Welcome to "+a.cfg.SiteName+", "+u.Name+".")
 }
 
 type loginPage struct {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Config is everything `sitrep serve` can be told. Every flag has a SITREP_*
@@ -22,8 +23,11 @@ type Config struct {
 	TrustedProxies []string
 	MaxBodyBytes   int64
 	Demo           bool
-	ShutdownGrace  time.Duration
-	LogFormat      string
+	// SiteName names the site on pages, in feeds and as the Statuspage
+	// page's name.
+	SiteName      string
+	ShutdownGrace time.Duration
+	LogFormat     string
 	// MaxInFlight bounds the requests worked on at once; 0 turns shedding off.
 	MaxInFlight int
 	// CacheTTL is how long visitors' pages stay in the micro-cache; 0 turns it off.
@@ -32,6 +36,9 @@ type Config struct {
 	// FlagThreshold is how many people flagging a post hide it pending review.
 	FlagThreshold int
 }
+
+// defaultSiteName is the site's name unless -site-name says otherwise.
+const defaultSiteName = "Sitrep"
 
 // envDefault returns the environment's value for key, or def.
 func envDefault(key, def string) string {
@@ -58,6 +65,7 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.StringVar(&maxBody, "max-body", envDefault("SITREP_MAX_BODY", "1048576"), "largest request body in bytes (env SITREP_MAX_BODY)")
 	fs.BoolVar(&c.Demo, "demo", envDefault("SITREP_DEMO", "") == "true" || envDefault("SITREP_DEMO", "") == "1", "load the demo scenario when the database is empty (env SITREP_DEMO)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
+	fs.StringVar(&c.SiteName, "site-name", envDefault("SITREP_SITE_NAME", defaultSiteName), "the site's name on pages, feeds and the Statuspage API (env SITREP_SITE_NAME)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")
 	var flagThreshold string
 	fs.StringVar(&flagThreshold, "flag-threshold", envDefault("SITREP_FLAG_THRESHOLD", strconv.Itoa(models.DefaultFlagHideThreshold)),
@@ -75,6 +83,10 @@ func parseServeFlags(args []string) (Config, error) {
 	}
 	if err := c.validateLoad(inflight, cacheTTL, cacheEntries); err != nil {
 		return c, usagef("serve: %v", err)
+	}
+	c.SiteName = strings.TrimSpace(c.SiteName)
+	if c.SiteName == "" || len([]rune(c.SiteName)) > 80 || strings.IndexFunc(c.SiteName, unicode.IsControl) >= 0 {
+		return c, usagef("serve: -site-name must be 1 to 80 printable characters")
 	}
 	n, err := strconv.Atoi(flagThreshold)
 	if err != nil || n < 1 {

@@ -185,9 +185,9 @@ func (e historyEntry) html() string {
 	return string(e.u.Post.HTML)
 }
 
-func (e historyEntry) author() string {
+func (e historyEntry) author(site string) string {
 	if e.u.Post == nil || e.u.Post.Author == nil {
-		return spPageName
+		return site
 	}
 	return e.u.Post.Author.Name
 }
@@ -243,7 +243,7 @@ func (a *app) atomEntries(c *gin.Context, entries []historyEntry) []atomEntry {
 	for _, e := range entries {
 		out = append(out, atomEntry{
 			ID: a.entryID(c, e), Title: e.title(), Updated: atomTime(e.updated()), Published: atomTime(e.u.CreatedAt),
-			Author: atomPerson{Name: e.author()},
+			Author: atomPerson{Name: e.author(a.cfg.SiteName)},
 			Link:   atomLink{Href: a.absURL(c, incidentURL(e.inc.ID)), Rel: "alternate", Type: "text/html"},
 			// Sanitized HTML, escaped once more by encoding/xml.
 			Content: atomContent{Type: "html", Body: e.html()},
@@ -273,7 +273,7 @@ func (a *app) historyAtom(c *gin.Context) {
 	if len(entries) == 0 {
 		fallback = a.now()
 	}
-	a.writeAtom(c, &atomFeed{ID: a.absURL(c, "/history.atom"), Title: spPageName + " incident history",
+	a.writeAtom(c, &atomFeed{ID: a.absURL(c, "/history.atom"), Title: a.cfg.SiteName + " incident history",
 		Updated: atomTime(feedUpdated(entries, fallback)),
 		Links: []atomLink{{Href: home, Rel: "alternate", Type: "text/html"},
 			{Href: a.absURL(c, c.Request.URL.Path), Rel: "self", Type: "application/atom+xml"}},
@@ -292,7 +292,7 @@ func (a *app) historyRSS(c *gin.Context) {
 		fallback = a.now()
 	}
 	f := &rssFeed{Version: "2.0", Channel: rssChannel{
-		Title: spPageName + " incident history", Link: a.absURL(c, "/"),
+		Title: a.cfg.SiteName + " incident history", Link: a.absURL(c, "/"),
 		Description:   "Official updates on incidents and scheduled maintenance, newest first.",
 		LastBuildDate: rssTime(feedUpdated(entries, fallback)),
 		Self:          rssSelfLink{Href: a.absURL(c, c.Request.URL.Path), Rel: "self", Type: "application/rss+xml"},

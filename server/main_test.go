@@ -56,6 +56,7 @@ func TestCLI(t *testing.T) {
 		{"serve bad base url", "", []string{"-db", db, "-base-url", "ftp://x"}, 2, "", "-base-url"},
 		{"serve bad proxy", "", []string{"-db", db, "-trusted-proxies", "10.0.0.0/99"}, 2, "", "-trusted-proxies"},
 		{"serve bad flag threshold", "", []string{"-db", db, "-flag-threshold", "0"}, 2, "", "-flag-threshold"},
+		{"serve empty site name", "", []string{"-db", db, "-site-name", " "}, 2, "", "-site-name"},
 		{"rerender", "", []string{"rerender", "-db", db}, 0, "0 changed", ""},
 		{"help", "", []string{"help"}, 0, "Commands:", ""},
 		{"flag help", "", []string{"backup", "-h"}, 0, "-to", ""},
@@ -154,12 +155,13 @@ func TestEnvironmentFallbacks(t *testing.T) {
 	t.Setenv("SITREP_BASE_URL", "https://status.example.com/")
 	t.Setenv("SITREP_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16")
 	t.Setenv("SITREP_FLAG_THRESHOLD", "5")
+	t.Setenv("SITREP_SITE_NAME", " Example Status ")
 	cfg, err := parseServeFlags(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Addr != "127.0.0.1:9999" || cfg.BaseURL != "https://status.example.com" || !cfg.Secure() || len(cfg.TrustedProxies) != 2 ||
-		cfg.FlagThreshold != 5 {
+		cfg.FlagThreshold != 5 || cfg.SiteName != "Example Status" {
 		t.Fatalf("config from env: %+v", cfg)
 	}
 	cfg, err = parseServeFlags([]string{"-addr", ":7000"})

@@ -35,7 +35,7 @@ const (
 
 var errOverloaded = &httpError{
 	Status: http.StatusServiceUnavailable, Code: "overloaded",
-	Message:    "Sitrep is very busy right now. Please try again in a few seconds.",
+	Message:    "The site is very busy right now. Please try again in a few seconds.",
 	RetryAfter: shedRetryAfter,
 }
 

@@ -337,3 +337,19 @@ func TestHeadPreflightAndFeedCaching(t *testing.T) {
 		}
 	}
 }
+
+// TestSiteName: the configured name is on pages, in feeds and in the
+// Statuspage page object.
+func TestSiteName(t *testing.T) {
+	e := newTestEnvConfig(t, func(c *Config) { c.SiteName = "Example <Status>" })
+	for path, want := range map[string]string{
+		"/":                   "<title>Service status · Example &lt;Status&gt;</title>",
+		"/history.atom":       "<title>Example &lt;Status&gt; incident history</title>",
+		"/api/v2/status.json": `"name":"Example \u003cStatus\u003e"`,
+	} {
+		w := e.do(req{method: http.MethodGet, path: path})
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("%s lacks %s: %.300s", path, want, w.Body.String())
+		}
+	}
+}
