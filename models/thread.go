@@ -215,7 +215,7 @@ func (s *Store) checkPace(tx *gorm.DB, author *User, th *Thread) error {
 		}
 		if wait := last.CreatedAt.Add(time.Duration(th.SlowModeSeconds) * time.Second).Sub(s.now()); !last.CreatedAt.IsZero() && wait > 0 {
 			return &RateLimitError{RetryAfter: wait, Message: fmt.Sprintf(
-				"This thread is in slow mode: one post every %s. Please wait %d more second(s); your text is kept below.",
+				"This thread is in slow mode: one post every %s. Please wait %d more second(s).",
 				time.Duration(th.SlowModeSeconds)*time.Second, int(wait.Seconds()+0.999))}
 		}
 	}
@@ -231,7 +231,7 @@ func (s *Store) checkPace(tx *gorm.DB, author *User, th *Thread) error {
 	if wait := last.CreatedAt.Add(interval).Sub(s.now()); wait > 0 {
 		secs := int(wait.Seconds() + 0.999)
 		return &RateLimitError{RetryAfter: wait, Message: fmt.Sprintf(
-			"You are posting too fast. Please wait %d more second(s); your text is kept below.", secs)}
+			"You are posting too fast. Please wait %d more second(s).", secs)}
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (f *postForm) refuse(err error) (status int, ok bool) {
 		f.Errors = fieldErrors(err)
 		return http.StatusUnprocessableEntity, true
 	case errors.As(err, &rl):
-		f.Message = rl.Message
+		f.Message = rl.Message + " Your text is kept below."
 		return http.StatusTooManyRequests, true
 	case errors.As(err, &le):
 		f.Message = le.Error()
