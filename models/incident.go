@@ -314,7 +314,7 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 		if len(in.Services) == 1 {
 			th.ServiceID = &in.Services[0].ServiceID
 		}
-		if err := tx.Create(th).Error; err != nil {
+		if err := startThread(tx, th); err != nil {
 			return err
 		}
 		inc.ThreadID = th.ID

@@ -227,6 +227,18 @@ var migrations = []migration{
 		`ALTER TABLE threads ADD COLUMN pinned_until DATETIME`,
 		`ALTER TABLE threads ADD COLUMN merged_into_id INTEGER REFERENCES threads(id)`,
 	}},
+	{5, "followed threads", []string{
+		`CREATE TABLE follows (
+			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			created_at DATETIME NOT NULL,
+			PRIMARY KEY (thread_id, user_id)
+		)`,
+		`CREATE INDEX follows_user ON follows(user_id, thread_id)`,
+		// Everyone who started a thread follows it.
+		`INSERT INTO follows (thread_id, user_id, created_at)
+			SELECT id, author_id, created_at FROM threads WHERE merged_into_id IS NULL`,
+	}},
 }
 
 // schemaMigration records an applied step.

@@ -42,7 +42,7 @@ func mustUser(t *testing.T, s *Store, name string, role Role) *User {
 var allModels = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigration{},
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
 	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
-	&Flag{}, &Sanction{}, &AuditEntry{}}
+	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{}}
 
 // TestSchemaMatchesModels fails when a migration and the Go structs disagree:
 // every model field has a column, every column has a field, and every table

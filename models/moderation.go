@@ -495,8 +495,8 @@ func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int6
 // ---------------------------------------------------------------- threads
 
 // MergeThread moves every post of thread fromID into intoID (they keep their
-// time order), carries the affected marks over without counting anyone
-// twice, and leaves fromID as a pointer so its address redirects.
+// time order), carries the affected marks and followers over without counting
+// anyone twice, and leaves fromID as a pointer so its address redirects.
 func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64, reason string) (*Thread, error) {
 	if err := requireModerator(mod); err != nil {
 		return nil, err
@@ -543,6 +543,13 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 			return err
 		}
 		if err := tx.Where("thread_id = ?", from.ID).Delete(&AffectedMark{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`INSERT OR IGNORE INTO follows (thread_id, user_id, created_at)
+			SELECT ?, user_id, created_at FROM follows WHERE thread_id = ?`, into.ID, from.ID).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("thread_id = ?", from.ID).Delete(&Follow{}).Error; err != nil {
 			return err
 		}
 		set := map[string]any{"merged_into_id": into.ID, "post_count": 0, "affected_count": 0, "pinned": false, "updated_at": s.now()}

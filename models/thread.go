@@ -301,7 +301,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 			return err
 		}
 		th = &Thread{Title: title, AuthorID: author.ID, ServiceID: in.ServiceID, PostCount: 1, AffectedCount: 1, LastActivityAt: now}
-		if err := tx.Create(th).Error; err != nil {
+		if err := startThread(tx, th); err != nil {
 			return err
 		}
 		p := &Post{ThreadID: th.ID, AuthorID: author.ID, Source: in.Body, HTML: html, SubmitKey: key}
@@ -526,6 +526,8 @@ type ThreadFilter struct {
 	ServiceID *int64
 	OpenOnly  bool // leave out locked threads
 	Linked    bool // only threads of or linked to an incident
+	// FollowerID keeps only the threads this user follows.
+	FollowerID *int64
 }
 
 // ThreadsPerPage is the thread list's size.
@@ -544,6 +546,9 @@ func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[
 	}
 	if f.Linked {
 		ids = ids.Where("incident_id IS NOT NULL")
+	}
+	if f.FollowerID != nil {
+		ids = ids.Where("id IN (SELECT thread_id FROM follows WHERE user_id = ?)", *f.FollowerID)
 	}
 	ids = ids.Order("pinned DESC, last_activity_at DESC, id DESC").Offset(p.offset()).Limit(p.PerPage + 1)
 	var threads []Thread

@@ -20,6 +20,9 @@ type accountPage struct {
 	// each with its reason, shown to the user.
 	Sanctions []models.Sanction
 	Now       time.Time
+	// Posts are the user's own, newest first (hidden ones included).
+	Posts []models.Post
+	Pager pager
 }
 
 // showAccount renders the account page with whatever the handler filled in.
@@ -33,6 +36,20 @@ func (a *app) showAccount(c *gin.Context, status int, page *accountPage) {
 	if err != nil {
 		a.fail(c, err)
 		return
+	}
+	p, err := pageParam(c, 25)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	posts, err := a.store.UserPosts(c.Request.Context(), currentUser(c).ID, p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	page.Posts = posts.Items
+	if c.Request.Method == http.MethodGet { // a form shown again has no page links
+		page.Pager = newPager(c, posts.Page, posts.HasNext)
 	}
 	page.base = a.base(c, "Your account")
 	page.Tokens, page.Sanctions, page.Now = tokens, sanctions, a.now().UTC()

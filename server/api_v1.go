@@ -300,3 +300,19 @@ func (a *app) apiAffected(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"affected_count": n, "affected": on})
 }
+
+// apiFollowing is PUT (follow) and DELETE (stop following) on a thread; the
+// threads one follows are GET /api/v1/threads?following=true.
+func (a *app) apiFollowing(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	on := c.Request.Method == http.MethodPut
+	if err := a.store.SetFollowing(c.Request.Context(), currentUser(c), id, on); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"following": on})
+}

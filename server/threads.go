@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -90,6 +91,7 @@ type threadListPage struct {
 	ServiceID int64
 	OpenOnly  bool
 	Linked    bool
+	Following bool
 	Pager     pager
 }
 
@@ -103,7 +105,8 @@ func threadFilter(c *gin.Context) (models.ThreadFilter, error) {
 		}
 		f.ServiceID = &id
 	}
-	for name, dst := range map[string]*bool{"open": &f.OpenOnly, "linked": &f.Linked} {
+	var following bool
+	for name, dst := range map[string]*bool{"open": &f.OpenOnly, "linked": &f.Linked, "following": &following} {
 		switch c.Query(name) {
 		case "", "0", "false":
 		case "1", "true", "on":
@@ -111,6 +114,13 @@ func threadFilter(c *gin.Context) (models.ThreadFilter, error) {
 		default:
 			return f, badRequest(name + " must be true or false.")
 		}
+	}
+	if following {
+		u := currentUser(c)
+		if u == nil {
+			return f, &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Log in to see the threads you follow."}
+		}
+		f.FollowerID = &u.ID
 	}
 	return f, nil
 }
@@ -137,7 +147,7 @@ func (a *app) threadList(c *gin.Context) {
 		return
 	}
 	page := &threadListPage{base: a.base(c, "Forum"), Threads: threads.Items, Services: services,
-		OpenOnly: f.OpenOnly, Linked: f.Linked, Pager: newPager(c, threads.Page, threads.HasNext)}
+		OpenOnly: f.OpenOnly, Linked: f.Linked, Following: f.FollowerID != nil, Pager: newPager(c, threads.Page, threads.HasNext)}
 	if f.ServiceID != nil {
 		page.ServiceID = *f.ServiceID
 	}
@@ -229,12 +239,13 @@ type postView struct {
 
 type threadPage struct {
 	base
-	Thread   *models.Thread
-	Posts    []postView
-	Pager    pager
-	Affected bool
-	Reply    postForm
-	FeedURL  string
+	Thread    *models.Thread
+	Posts     []postView
+	Pager     pager
+	Affected  bool
+	Following bool
+	Reply     postForm
+	FeedURL   string
 	// An incident's own thread carries the incident; a customer thread
 	// linked to one carries the banner; staff get link targets on others.
 	Incident    *incidentView
@@ -287,7 +298,10 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil})
 	}
 	if viewer != nil {
-		if page.Affected, err = a.store.IsAffected(ctx, viewer.ID, th.ID); err != nil {
+		if page.Affected, err = a.store.IsAffected(ctx, viewer.ID, th.ID); err == nil {
+			page.Following, err = a.store.IsFollowing(ctx, viewer.ID, th.ID)
+		}
+		if err != nil {
 			a.fail(c, err)
 			return
 		}
@@ -356,25 +370,40 @@ func (a *app) redirectToPost(c *gin.Context, p *models.Post, msg string) {
 	a.redirect(c, fmt.Sprintf("%s#post-%d", to, p.ID), msg)
 }
 
-// threadAffected sets or clears the viewer's "I'm affected" mark (form field
-// affected=1 or 0); both are idempotent.
-func (a *app) threadAffected(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
+// threadMark is a signed-in person's on/off mark on a thread ("I'm
+// affected", following): the form sends field=1 or 0, and both are
+// idempotent. The flash says what is now true.
+func (a *app) threadMark(field string, set func(ctx context.Context, u *models.User, threadID int64, on bool) error, on, off string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := pathID(c, "id")
+		if err == nil {
+			err = parseForm(c)
+		}
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		mark := c.PostForm(field) == "1"
+		if err := set(c.Request.Context(), currentUser(c), id, mark); err != nil {
+			a.fail(c, err)
+			return
+		}
+		msg := off
+		if mark {
+			msg = on
+		}
+		a.redirect(c, threadURL(id)+"#"+field, msg)
 	}
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	on := c.PostForm("affected") == "1"
-	if _, err := a.store.SetAffected(c.Request.Context(), currentUser(c), id, on); err != nil {
-		a.fail(c, err)
-		return
-	}
-	msg := "You are no longer marked as affected."
-	if on {
-		msg = "You are marked as affected."
-	}
-	a.redirect(c, threadURL(id)+"#affected", msg)
+}
+
+func (a *app) threadAffected() gin.HandlerFunc {
+	return a.threadMark("affected", func(ctx context.Context, u *models.User, id int64, on bool) error {
+		_, err := a.store.SetAffected(ctx, u, id, on)
+		return err
+	}, "You are marked as affected.", "You are no longer marked as affected.")
+}
+
+func (a *app) threadFollow() gin.HandlerFunc {
+	return a.threadMark("following", a.store.SetFollowing,
+		"You follow this thread: it is listed under Following in the forum.", "You no longer follow this thread.")
 }
