@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -235,6 +236,21 @@ func (s *Store) dummyHash() []byte {
 var ErrBadCredentials = errors.New("unknown user or wrong password")
 
 // Authenticate checks a name (or email) and password.
+// LoginKey names the account a log-in name or email leads to, for counting
+// failed log-ins: "user:ID" for a known user, whichever way they were named,
+// or "login:" and the folded text for an unknown one.
+func (s *Store) LoginKey(ctx context.Context, login string) (string, error) {
+	login = strings.TrimSpace(login)
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("name = ? OR email = ?", login, login).Limit(1).Pluck("id", &ids).Error; err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		return "login:" + strings.ToLower(login), nil
+	}
+	return fmt.Sprintf("user:%d", ids[0]), nil
+}
+
 func (s *Store) Authenticate(ctx context.Context, login, password string) (*User, error) {
 	login = strings.TrimSpace(login)
 	var u User

@@ -95,6 +95,10 @@ func (a *app) renderPage(c *gin.Context, status int, name string, data any) {
 			[]byte("Internal error. Request id: "+requestID(c)+"\n"))
 		return
 	}
+	if status >= http.StatusBadRequest {
+		// An error page may echo what was sent: never keep it.
+		c.Header("Cache-Control", "no-store")
+	}
 	c.Data(status, "text/html; charset=utf-8", body)
 }
 
@@ -108,6 +112,8 @@ func (a *app) sessionCookieName() string {
 }
 
 func (a *app) setCookie(c *gin.Context, name, value string, maxAge int) {
+	// No cache may keep an answer that sets a cookie and hand it to others.
+	c.Header("Cache-Control", "no-store")
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: a.cfg.Secure(), SameSite: http.SameSiteLaxMode,

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -39,21 +38,24 @@ func (a *app) signupCreate(c *gin.Context) {
 		Form: signupForm{Name: c.PostForm("name"), Email: c.PostForm("email")},
 		Next: safeNext(c.PostForm("next")),
 	}
-	ip := c.ClientIP()
-	if blocked, retry := a.signupByIP.Blocked(ip); blocked {
-		page.Errors = map[string]string{"name": "Too many accounts were created from your network. " + tryAgainIn(retry)}
-		a.renderLimited(c, retry, "signup", page)
-		return
-	}
 	password := c.PostForm("password")
 	if password != c.PostForm("password_confirm") {
 		page.Errors = map[string]string{"password_confirm": "The two passwords differ."}
 		a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
 		return
 	}
+	ip := c.ClientIP()
+	if ok, retry := a.signupByIP.Take(ip); !ok {
+		page.Errors = map[string]string{"name": "Too many accounts were created from your network. " + tryAgainIn(retry)}
+		a.renderLimited(c, retry, "signup", page)
+		return
+	}
 	u, err := a.store.CreateUser(c.Request.Context(), models.NewUser{
 		Name: page.Form.Name, Email: page.Form.Email, Password: password, Role: models.RoleCustomer,
 	})
+	if err != nil {
+		a.signupByIP.Undo(ip) // no account was made
+	}
 	if fields := fieldErrors(err); fields != nil {
 		page.Errors = fields
 		a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
@@ -63,7 +65,6 @@ func (a *app) signupCreate(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.signupByIP.Add(ip)
 	if err := a.startSession(c, u.ID); err != nil {
 		a.fail(c, err)
 		return
@@ -82,35 +83,48 @@ func (a *app) loginShow(c *gin.Context) {
 	a.renderPage(c, http.StatusOK, "login", &loginPage{base: a.base(c, "Log in"), Next: safeNext(c.Query("next"))})
 }
 
-// loginCreate checks a password. Failures are counted per account and per
-// client IP (from the socket or a trusted proxy only); past either limit the
-// answer is 429 without checking the password at all.
+// loginCreate checks a password. Attempts are counted per account and per
+// client IP (from the socket or a trusted proxy only) before the password is
+// checked, and given back when it was right; past either limit the answer is
+// 429 without checking the password at all. The account is the user the
+// name or email leads to, so switching between them gains nothing.
 func (a *app) loginCreate(c *gin.Context) {
 	if err := parseForm(c); err != nil {
 		a.fail(c, err)
 		return
 	}
+	ctx := c.Request.Context()
 	page := &loginPage{base: a.base(c, "Log in"), Login: c.PostForm("login"), Next: safeNext(c.PostForm("next"))}
-	account := "account:" + strings.ToLower(strings.TrimSpace(page.Login))
-	ip := "ip:" + c.ClientIP()
-	for _, check := range []struct {
-		l   *limiter
-		key string
-	}{{a.loginByAccount, account}, {a.loginByIP, ip}} {
-		if blocked, retry := check.l.Blocked(check.key); blocked {
-			page.Error = "Too many failed log-ins. " + tryAgainIn(retry)
-			a.renderLimited(c, retry, "login", page)
-			return
-		}
-	}
-	u, err := a.store.Authenticate(c.Request.Context(), page.Login, c.PostForm("password"))
-	if errors.Is(err, models.ErrBadCredentials) {
-		a.loginByAccount.Add(account)
-		a.loginByIP.Add(ip)
+	if len(page.Login) > models.EmailMaxLen {
+		page.Login = ""
 		page.Error = "Unknown user or wrong password."
 		a.renderPage(c, http.StatusUnauthorized, "login", page)
 		return
 	}
+	ip := "ip:" + c.ClientIP()
+	account, err := a.store.LoginKey(ctx, page.Login)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if ok, retry := a.loginByIP.Take(ip); !ok {
+		a.loginLimited(c, retry, page)
+		return
+	}
+	if ok, retry := a.loginByAccount.Take(account); !ok {
+		a.loginByIP.Undo(ip)
+		a.loginLimited(c, retry, page)
+		return
+	}
+	u, err := a.store.Authenticate(ctx, page.Login, c.PostForm("password"))
+	if errors.Is(err, models.ErrBadCredentials) {
+		page.Error = "Unknown user or wrong password."
+		a.renderPage(c, http.StatusUnauthorized, "login", page)
+		return
+	}
+	// The password was right: the attempt does not count.
+	a.loginByIP.Undo(ip)
+	a.loginByAccount.Reset(account)
 	var se *models.SanctionedError
 	if errors.As(err, &se) {
 		page.Error = se.Error()
@@ -121,12 +135,16 @@ func (a *app) loginCreate(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.loginByAccount.Reset(account)
 	if err := a.startSession(c, u.ID); err != nil {
 		a.fail(c, err)
 		return
 	}
 	a.redirect(c, page.Next, "You are logged in as "+u.Name+".")
+}
+
+func (a *app) loginLimited(c *gin.Context, retry time.Duration, page *loginPage) {
+	page.Error = "Too many failed log-ins. " + tryAgainIn(retry)
+	a.renderLimited(c, retry, "login", page)
 }
 
 // logout ends the session on the server and clears the cookie.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,6 +164,46 @@ func TestLogInThrottle(t *testing.T) {
 	wantStatus(t, w, http.StatusTooManyRequests)
 }
 
+// TestLogInThrottleConcurrent: wrong passwords sent all at once are counted
+// before any is checked, so no more than the limit are ever tried; naming
+// the account by its email instead of its name draws on the same budget.
+func TestLogInThrottleConcurrent(t *testing.T) {
+	e := newTestEnv(t)
+	alice := e.user("alice", models.RoleCustomer)
+	logins := []string{"alice", alice.Email}
+	codes := make(chan int, 40)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := e.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {logins[i%2]}, "password": {"wrong password!"}}})
+			codes <- w.Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[http.StatusUnauthorized] != 5 || count[http.StatusTooManyRequests] != 35 {
+		t.Fatalf("40 concurrent wrong log-ins by name and email: %v, want 5 checked (401) and 35 refused (429)", count)
+	}
+	// Right passwords give their attempt back: they never use up the limit.
+	e2 := newTestEnv(t)
+	e2.user("bob", models.RoleCustomer)
+	for range 10 {
+		wantStatus(t, e2.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {"bob"}, "password": {testPassword}}}), http.StatusSeeOther)
+	}
+	// A log-in name longer than any account's is refused without echoing it.
+	w := e2.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {strings.Repeat("a", 100_000)}, "password": {"x"}}})
+	wantStatus(t, w, http.StatusUnauthorized)
+	if w.Body.Len() > 50_000 {
+		t.Fatalf("an over-long log-in name was echoed back (%d bytes)", w.Body.Len())
+	}
+}
+
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                     "/",
@@ -291,6 +332,52 @@ func TestDemotedCredentialsRefused(t *testing.T) {
 	// Logging in again gives the new role.
 	w = e.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {"deputy"}, "password": {testPassword}}})
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/admin/users", cookie: findCookie(w, e.app.sessionCookieName())}), http.StatusForbidden)
+
+	// A staff member demoted to customer: the old cookie and token can no
+	// longer declare an incident, by page or API.
+	sam := e.user("sam", models.RoleStaff)
+	cookie, tok = e.session(sam), e.token(sam)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/incidents/new", cookie: cookie}), http.StatusOK)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/" + itoa(sam.ID) + "/role", cookie: e.session(boss),
+		form: url.Values{"role": {"customer"}}}), http.StatusSeeOther)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/incidents/new", cookie: cookie}), http.StatusForbidden)
+	w = e.do(req{method: http.MethodPost, path: "/api/v1/incidents", bearer: tok,
+		json: `{"title":"Mail is down","impact":"major","status":"investigating","body":"Looking."}`})
+	wantStatus(t, w, http.StatusForbidden)
+	assertJSONError(t, w, "revoked")
+}
+
+// TestGuardsFailClosed: an expired session, a made-up cookie, an empty
+// cookie and a made-up token on a staff route get 401 or a log-in redirect,
+// never the page.
+func TestGuardsFailClosed(t *testing.T) {
+	e := newTestEnv(t)
+	sam := e.user("sam", models.RoleStaff)
+	expired := e.session(sam)
+	e.clock.Advance(models.SessionLifetime + time.Minute)
+	name := e.app.sessionCookieName()
+	for _, c := range []*http.Cookie{expired, {Name: name, Value: "made-up"}, {Name: name, Value: ""}} {
+		w := e.do(req{method: http.MethodGet, path: "/incidents/new", cookie: c})
+		if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login") {
+			t.Errorf("cookie %q on a staff page: %d %s", c.Value, w.Code, w.Header().Get("Location"))
+		}
+		wantStatus(t, e.do(req{method: http.MethodPost, path: "/incidents", cookie: c, form: url.Values{"title": {"Mail is down"}}}), http.StatusUnauthorized)
+	}
+	w := e.do(req{method: http.MethodPost, path: "/api/v1/incidents", bearer: "made-up", json: `{}`})
+	wantStatus(t, w, http.StatusUnauthorized)
+	assertJSONError(t, w, "unauthorized")
+}
+
+// TestAuthorizationSchemes: the bearer scheme is case-insensitive; another
+// scheme (a proxy's Basic credentials) is not Sitrep's and is ignored.
+func TestAuthorizationSchemes(t *testing.T) {
+	e := newTestEnv(t)
+	tok := e.token(e.user("alice", models.RoleCustomer))
+	w := e.do(req{method: http.MethodGet, path: "/api/v1/me", header: map[string]string{"Authorization": "bearer " + tok}})
+	wantStatus(t, w, http.StatusOK)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/", header: map[string]string{"Authorization": "Basic Zm9vOmJhcg=="}}), http.StatusOK)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/me", header: map[string]string{"Authorization": "Basic Zm9vOmJhcg=="}}), http.StatusUnauthorized)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/me", header: map[string]string{"Authorization": "Bearer "}}), http.StatusUnauthorized)
 }
 
 func TestAdminUsersPage(t *testing.T) {

@@ -63,7 +63,11 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.StringVar(&c.BaseURL, "base-url", envDefault("SITREP_BASE_URL", ""), "public URL, e.g. https://status.example.com (env SITREP_BASE_URL)")
 	fs.StringVar(&proxies, "trusted-proxies", envDefault("SITREP_TRUSTED_PROXIES", ""), "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is believed (env SITREP_TRUSTED_PROXIES)")
 	fs.StringVar(&maxBody, "max-body", envDefault("SITREP_MAX_BODY", "1048576"), "largest request body in bytes (env SITREP_MAX_BODY)")
-	fs.BoolVar(&c.Demo, "demo", envDefault("SITREP_DEMO", "") == "true" || envDefault("SITREP_DEMO", "") == "1", "load the demo scenario when the database is empty (env SITREP_DEMO)")
+	demo, err := strconv.ParseBool(envDefault("SITREP_DEMO", "false"))
+	if err != nil {
+		return c, usagef("serve: SITREP_DEMO=%q must be true or false", os.Getenv("SITREP_DEMO"))
+	}
+	fs.BoolVar(&c.Demo, "demo", demo, "load the demo scenario when the database is empty (env SITREP_DEMO)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.SiteName, "site-name", envDefault("SITREP_SITE_NAME", defaultSiteName), "the site's name on pages, feeds and the Statuspage API (env SITREP_SITE_NAME)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")

@@ -40,20 +40,11 @@ func (l *limiter) current(key string, now time.Time) *hitWindow {
 	return w
 }
 
-// Blocked tells whether key has used up its window, and for how long still.
-func (l *limiter) Blocked(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	w := l.current(key, now)
-	if w == nil || w.n < l.max {
-		return false, 0
-	}
-	return true, w.start.Add(l.window).Sub(now)
-}
-
-// Add counts one event for key.
-func (l *limiter) Add(key string) {
+// Take counts one attempt for key unless key has used up its window, in
+// one step, so that attempts sent at the same moment cannot all slip past a
+// check made before any of them was counted. It tells whether the attempt
+// may go ahead and, if not, for how long the key is still blocked.
+func (l *limiter) Take(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -68,7 +59,21 @@ func (l *limiter) Add(key string) {
 		w = &hitWindow{start: now}
 		l.hits[key] = w
 	}
+	if w.n >= l.max {
+		return false, w.start.Add(l.window).Sub(now)
+	}
 	w.n++
+	return true, 0
+}
+
+// Undo gives back an attempt that Take counted and that turned out not to
+// count (a log-in that succeeded, a sign-up form with a typo).
+func (l *limiter) Undo(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.current(key, l.now()); w != nil && w.n > 0 {
+		w.n--
+	}
 }
 
 // Reset forgets key, e.g. after a successful log-in.

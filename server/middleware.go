@@ -122,9 +122,9 @@ func (a *app) loadUser(c *gin.Context) {
 		u   *models.User
 		err error
 	)
-	if auth := c.GetHeader("Authorization"); auth != "" {
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || token == "" {
+	// Other schemes (a proxy's Basic credentials) are not Sitrep's to read.
+	if scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		if token = strings.TrimSpace(token); token == "" {
 			a.fail(c, &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Send the token as: Authorization: Bearer TOKEN."})
 			return
 		}

@@ -166,8 +166,13 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: inline script or style in the page", r.path)
 		}
 	}
-	// Personal pages and errors are never cached.
-	for _, r := range []req{{method: http.MethodGet, path: "/account", cookie: cookie}, {method: http.MethodGet, path: "/missing"}, {method: http.MethodGet, path: "/api/v1/me"}} {
+	// Personal pages, errors (even a visitor's, which may echo the input)
+	// and answers that set a cookie are never cached.
+	for _, r := range []req{{method: http.MethodGet, path: "/account", cookie: cookie}, {method: http.MethodGet, path: "/missing"}, {method: http.MethodGet, path: "/api/v1/me"},
+		{method: http.MethodPost, path: "/login", form: url.Values{"login": {"nobody"}, "password": {"wrong password"}}},
+		{method: http.MethodPost, path: "/signup", form: url.Values{"name": {"a"}, "email": {"b"}, "password": {"c"}, "password_confirm": {"c"}}},
+		{method: http.MethodPost, path: "/login", form: url.Values{"login": {"alice"}, "password": {testPassword}}},
+	} {
 		if cc := e.do(r).Header().Get("Cache-Control"); cc != "no-store" {
 			t.Errorf("%s: Cache-Control %q, want no-store", r.path, cc)
 		}
