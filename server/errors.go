@@ -105,6 +105,9 @@ func (a *app) fail(c *gin.Context, err error) {
 	if he.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((he.RetryAfter+time.Second-1)/time.Second)))
 	}
+	if strings.HasPrefix(c.Request.URL.Path, "/api/v2/") {
+		spCORS(c) // a widget on another site can read why
+	}
 	if isAPI(c) {
 		c.AbortWithStatusJSON(he.Status, gin.H{"error": gin.H{"code": he.Code, "message": he.Message}})
 		return

@@ -331,6 +331,13 @@ func TestHeadPreflightAndFeedCaching(t *testing.T) {
 		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "If-None-Match") {
 		t.Fatalf("preflight: %d %v", w.Code, w.Header())
 	}
+	// A mistyped /api/v2 address is a 404 that a widget can read, not a 405.
+	for _, path := range []string{"/api/v2/", "/api/v2/summary", "/api/v2/incidents/5.json"} {
+		w := e.do(req{method: http.MethodGet, path: path})
+		if w.Code != http.StatusNotFound || w.Header().Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s: %d, CORS %q; want 404 readable from any origin", path, w.Code, w.Header().Get("Access-Control-Allow-Origin"))
+		}
+	}
 	for _, path := range []string{"/history.atom", "/history.rss"} {
 		w := e.do(req{method: http.MethodGet, path: path})
 		etag := w.Header().Get("ETag")

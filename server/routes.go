@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -67,7 +68,6 @@ func (a *app) routes() []route {
 		{http.MethodGet, "/api/v2/scheduled-maintenances.json", public, a.spMaintenances},
 		{http.MethodGet, "/api/v2/scheduled-maintenances/upcoming.json", public, a.spUpcoming},
 		{http.MethodGet, "/api/v2/scheduled-maintenances/active.json", public, a.spActive},
-		{http.MethodOptions, "/api/v2/*path", public, a.spPreflight},
 		{http.MethodGet, "/history.atom", public, a.historyAtom},
 		{http.MethodGet, "/history.rss", public, a.historyRSS},
 		{http.MethodGet, "/incidents/:id/feed.atom", public, a.incidentFeed},
@@ -162,6 +162,11 @@ func (a *app) router() (*gin.Engine, error) {
 			// Monitors and load balancers probe with HEAD; net/http drops
 			// the body.
 			r.Handle(http.MethodHead, rt.path, a.guard(rt.access), rt.handle)
+		}
+		if strings.HasPrefix(rt.path, "/api/v2/") {
+			// Browser widgets may ask first (CORS preflight); only the
+			// real addresses answer, so a typo is a 404.
+			r.Handle(http.MethodOptions, rt.path, a.spPreflight)
 		}
 	}
 	r.NoRoute(func(c *gin.Context) { a.fail(c, errNotFound) })

@@ -14,7 +14,9 @@ import (
 // and table rows by a line break, table cells by a tab; list items get "- "
 // or "N. " (indented by two spaces per level of nesting) and task items
 // "[x] " or "[ ] ", so lists still read as lists.
-// Text inside <pre> is kept as it is. Images contribute their alt text.
+// Text inside <pre> is kept as it is. Images contribute their alt text. A
+// link whose text is not its address is followed by the address in
+// parentheses, so a workaround's URL survives in plain text.
 //
 // The result is plain text, not HTML: it must be escaped like any other
 // string wherever it is shown (html/template does this).
@@ -54,9 +56,15 @@ type textWriter struct {
 	open  []string // open elements, innermost last
 	lists []*list  // open lists, innermost last
 	cells int      // cells so far in the current table row
+	links []link   // open links, innermost last
 	// marker is set right after a list marker, so that a block opening
 	// the item (a loose item's <p>) stays on the marker's line.
 	marker bool
+}
+
+type link struct {
+	href  string
+	start int // length of b when the link opened
 }
 
 type list struct {
@@ -209,6 +217,8 @@ func (w *textWriter) start(t html.Token, selfClosing bool) {
 		w.lists = append(w.lists, l)
 	case "script", "style", "template", "textarea", "title", "noscript":
 		w.skip++
+	case "a":
+		w.links = append(w.links, link{href: attr(t, "href"), start: w.b.Len()})
 	}
 }
 
@@ -235,6 +245,12 @@ func (w *textWriter) close(name string) {
 		w.lists = w.lists[:len(w.lists)-1]
 	case "script", "style", "template", "textarea", "title", "noscript":
 		w.skip--
+	case "a":
+		l := w.links[len(w.links)-1]
+		w.links = w.links[:len(w.links)-1]
+		if shown := strings.TrimSpace(w.b.String()[l.start:]); l.href != "" && !sameAddress(shown, l.href) {
+			w.text(" (" + l.href + ")")
+		}
 	}
 	if g := w.gap(name); g > 0 {
 		w.brk(g)
@@ -253,6 +269,18 @@ func attr(t html.Token, key string) string {
 func hasAttr(t html.Token, key string) bool {
 	for _, a := range t.Attr {
 		if a.Key == key && a.Namespace == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// sameAddress tells whether a link's text already shows its address, as an
+// autolink's does ("example.org" for http://example.org, an email address for
+// its mailto: link).
+func sameAddress(shown, href string) bool {
+	for _, prefix := range []string{"", "mailto:", "http://", "https://"} {
+		if prefix+shown == href || prefix+shown+"/" == href {
 			return true
 		}
 	}
