@@ -455,8 +455,15 @@ func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID in
 	if closing {
 		inc.ResolvedAt, inc.NextUpdateAt = &now, nil
 	}
-	if in.Status == StatusMonitoring && inc.MonitoringAt == nil {
-		inc.MonitoringAt = &now
+	// monitoring_at is when the current watch began (Statuspage sets it for
+	// a maintenance's verifying too); going back to work on it ends the watch.
+	switch {
+	case in.Status == StatusMonitoring || in.Status == StatusVerifying:
+		if inc.MonitoringAt == nil {
+			inc.MonitoringAt = &now
+		}
+	case !closing:
+		inc.MonitoringAt = nil
 	}
 	isActive := inc.Active()
 	shown := func(active bool, st ComponentStatus, ok bool) ComponentStatus {

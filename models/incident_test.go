@@ -107,8 +107,14 @@ func TestIncidentLifecycleAndDerivedStatus(t *testing.T) {
 	if got.ResolvedAt == nil || got.NextUpdateAt != nil || got.IsOpen() {
 		t.Fatalf("resolved incident: %+v", got)
 	}
-	// Reopening is an update too.
+	// Reopening is an update too, and it ends the earlier watch.
 	advance(f.s, time.Hour)
+	if _, err := f.s.PostUpdate(ctx, f.staff, other.ID, NewUpdate{Status: StatusIdentified, Body: "It is back."}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = f.s.IncidentByID(ctx, other.ID); got.ResolvedAt != nil || got.MonitoringAt != nil || !got.IsOpen() {
+		t.Fatalf("reopened after monitoring: resolved %v monitoring %v", got.ResolvedAt, got.MonitoringAt)
+	}
 	if _, err := f.s.PostUpdate(ctx, f.staff, inc.ID, NewUpdate{Status: StatusIdentified, Body: "It is back.",
 		Services: []ServiceChange{{f.mail.ID, MajorOutage}}}); err != nil {
 		t.Fatal(err)
@@ -243,6 +249,9 @@ func TestMaintenanceMovesByTime(t *testing.T) {
 	// Staff verify by hand; the end of the window still completes it.
 	if _, err := f.s.PostUpdate(ctx, f.staff, m.ID, NewUpdate{Status: StatusVerifying, Body: "Checking."}); err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := f.s.IncidentByID(ctx, m.ID); got.MonitoringAt == nil || !got.MonitoringAt.Equal(f.s.now()) {
+		t.Fatalf("verifying sets monitoring_at as Statuspage does: %v", got.MonitoringAt)
 	}
 	step(2*time.Hour, 1, StatusCompleted, Operational)
 	ups, _ := f.s.IncidentUpdates(ctx, nil, 0, m.ID)

@@ -395,7 +395,10 @@ type reportPage struct {
 	Searched    bool
 	Suggestions []models.Thread
 	Own         map[int64]bool // suggestions that are an incident's own thread
-	NewURL      string
+	// Affected is each suggestion's count: an incident's own thread shows
+	// the incident's, linked threads included, as the dashboard does.
+	Affected map[int64]int
+	NewURL   string
 }
 
 // report is "Report a problem": pick a service and say what is wrong; the
@@ -421,7 +424,10 @@ func (a *app) report(c *gin.Context) {
 			a.fail(c, err)
 			return
 		}
+		page.Affected = map[int64]int{}
+		var incidents []int64
 		for _, th := range page.Suggestions {
+			page.Affected[th.ID] = th.AffectedCount
 			if th.IncidentID == nil {
 				continue
 			}
@@ -430,7 +436,19 @@ func (a *app) report(c *gin.Context) {
 				a.fail(c, err)
 				return
 			}
-			page.Own[th.ID] = inc.ThreadID == th.ID
+			if page.Own[th.ID] = inc.ThreadID == th.ID; page.Own[th.ID] {
+				incidents = append(incidents, inc.ID)
+			}
+		}
+		counts, err := a.store.AffectedCounts(ctx, incidents...)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		for _, th := range page.Suggestions {
+			if page.Own[th.ID] {
+				page.Affected[th.ID] = counts[*th.IncidentID]
+			}
 		}
 		q := url.Values{"title": {page.Query}}
 		if page.ServiceID != 0 {

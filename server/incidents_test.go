@@ -322,8 +322,22 @@ func TestReportAProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The incident's row counts the people on its linked threads too: casey
+	// on a linked thread and riley on the incident's own, two in all.
+	ctx := context.Background()
+	th, _, err := e.store.CreateThread(ctx, e.cust, models.NewThread{Title: "Outbox stuck", Body: "Nothing leaves."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.LinkThread(ctx, e.staff, th.ID, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.SetAffected(ctx, e.user("riley", models.RoleCustomer), inc.ThreadID, true); err != nil {
+		t.Fatal(err)
+	}
 	body := e.page(fmt.Sprintf("/report?service=%d&title=cannot+send+mail", e.mail.ID), e.custCk)
 	mustContain(t, "report step 2", body, "Is it one of these?", "Mail delivery failing",
+		`<span class="official-label">Incident</span> Mail · 2 affected`,
 		fmt.Sprintf(`action="/threads/%d/affected"`, inc.ThreadID), fmt.Sprintf("/threads/new?service=%d&amp;title=cannot&#43;send&#43;mail", e.mail.ID))
 	mustContain(t, "no match", e.page("/report?title=printer", nil), "Nobody reported this yet", "Start a new thread")
 	w := e.do(req{method: http.MethodGet, path: "/report?service=abc"})
