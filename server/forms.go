@@ -50,6 +50,10 @@ func decodeJSON(c *gin.Context, dst any) error {
 		case errors.As(err, &pe):
 			return &httpError{Status: http.StatusUnprocessableEntity, Code: "invalid",
 				Message: fmt.Sprintf("%q is not a time; write times in RFC 3339, such as 2026-03-14T09:30:00Z.", pe.Value)}
+		case strings.HasPrefix(err.Error(), "Time.UnmarshalJSON"):
+			// time.Time says no more than this of a number or an object.
+			return &httpError{Status: http.StatusUnprocessableEntity, Code: "invalid",
+				Message: "Times are JSON strings in RFC 3339, such as \"2026-03-14T09:30:00Z\"."}
 		}
 		return errBadJSON
 	}

@@ -272,6 +272,7 @@ func TestIncidentAPI(t *testing.T) {
 	}{
 		{http.MethodPost, "/api/v1/incidents", `{"title":"x","impact":"huge","status":"investigating","body":"b"}`, tok, 422, "invalid"},
 		{http.MethodPost, "/api/v1/incidents", `{"title":`, tok, 400, ""},
+		{http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/updates", inc.ID), `{"status":"identified","body":"b","next_update_at":1767225600}`, tok, 422, "invalid"},
 		{http.MethodPost, "/api/v1/incidents", body, custTok, 403, ""},
 		{http.MethodPost, fmt.Sprintf("/api/v1/incidents/%d/updates", inc.ID), `{"status":"completed","body":"b"}`, tok, 422, "invalid"},
 		{http.MethodPost, "/api/v1/incidents/999/updates", `{"status":"resolved","body":"b"}`, tok, 404, ""},
