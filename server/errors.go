@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +119,7 @@ func (a *app) fail(c *gin.Context, err error) {
 		Heading:   errorHeading(he.Status),
 		Message:   he.Message,
 		ShowLogin: he.Status == http.StatusUnauthorized || he.Code == "revoked",
+		Draft:     keptDraft(c, he.Status),
 	}
 	if he.Status >= 500 {
 		page.RequestID = requestID(c)
@@ -131,6 +134,54 @@ type errorPage struct {
 	Message   string
 	ShowLogin bool
 	RequestID string
+	Draft     *draft
+}
+
+// draft is what a person typed into a form that was refused, shown on the
+// error page so that it is never lost; Retry offers to send it again as it
+// was (its submit_key included, so a retry cannot post twice).
+type draft struct {
+	Action string
+	Retry  bool
+	Texts  []draftField // free text, shown to copy or send again
+	Hidden []draftField // the form's other fields, carried for Retry
+}
+
+type draftField struct{ Name, Value string }
+
+// draftTexts are the form fields a person writes in.
+var draftTexts = map[string]bool{"title": true, "body": true, "postmortem": true, "reason": true, "note": true, "description": true}
+
+// keptDraft collects the free text of a refused form post, or nil when it
+// had none (or was not a form). Passwords are never echoed.
+func keptDraft(c *gin.Context, status int) *draft {
+	if c.Request.Method != http.MethodPost {
+		return nil
+	}
+	if c.Request.PostForm == nil {
+		// Refused before the handler read it (a guard, load shedding); the
+		// body is bounded by limitBody or shedLoad.
+		_ = c.Request.ParseForm() // unreadable: there is no draft to keep
+	}
+	form := c.Request.PostForm
+	if len(form) == 0 {
+		return nil
+	}
+	d := &draft{Action: c.Request.URL.Path, Retry: status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests}
+	for _, name := range slices.Sorted(maps.Keys(form)) {
+		v := form.Get(name)
+		switch {
+		case strings.Contains(name, "password"), name == "preview":
+		case draftTexts[name] && strings.TrimSpace(v) != "":
+			d.Texts = append(d.Texts, draftField{name, v})
+		default:
+			d.Hidden = append(d.Hidden, draftField{name, v})
+		}
+	}
+	if len(d.Texts) == 0 {
+		return nil
+	}
+	return d
 }
 
 func errorHeading(status int) string {

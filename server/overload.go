@@ -106,6 +106,9 @@ func (a *app) shedLoad(c *gin.Context) {
 	}
 	if !s.acquire(c.Request.Context()) {
 		s.refused.Add(1)
+		// The error page reads a form (no database work) to give the
+		// person their text back to send again; limitBody has not run.
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.cfg.MaxBodyBytes)
 		a.fail(c, errOverloaded)
 		return
 	}
