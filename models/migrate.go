@@ -227,7 +227,7 @@ var migrations = []migration{
 		`ALTER TABLE threads ADD COLUMN pinned_until DATETIME`,
 		`ALTER TABLE threads ADD COLUMN merged_into_id INTEGER REFERENCES threads(id)`,
 	}},
-	{5, "followed threads", []string{
+	{5, "followed threads, a reason for each kind of sanction, thread list filter indexes", []string{
 		`CREATE TABLE follows (
 			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
 			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -238,6 +238,12 @@ var migrations = []migration{
 		// Everyone who started a thread follows it.
 		`INSERT INTO follows (thread_id, user_id, created_at)
 			SELECT id, author_id, created_at FROM threads WHERE merged_into_id IS NULL`,
+		// A silence and a suspension in force at once each keep their reason.
+		`ALTER TABLE users ADD COLUMN silence_reason TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE users ADD COLUMN suspension_reason TEXT NOT NULL DEFAULT ''`,
+		`UPDATE users SET silence_reason = CASE WHEN silenced_until IS NULL THEN '' ELSE sanction_reason END,
+			suspension_reason = CASE WHEN suspended_until IS NULL THEN '' ELSE sanction_reason END`,
+		`ALTER TABLE users DROP COLUMN sanction_reason`,
 	}},
 }
 

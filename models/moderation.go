@@ -198,10 +198,19 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 		if err := tx.Model(&Flag{}).Where("post_id = ? AND state = 'open'", postID).Count(&open).Error; err != nil {
 			return err
 		}
-		if p.HiddenAt != nil || int(open) < s.FlagHideThreshold {
+		if p.HiddenAt != nil || p.Official || int(open) < s.FlagHideThreshold {
 			return nil
 		}
-		reason := fmt.Sprintf("hidden pending review after %d flags", open)
+		// Flags alone never silence staff or moderators: their posts wait
+		// for a moderator in the queue like the rest.
+		var author User
+		if err := tx.Select("role").First(&author, p.AuthorID).Error; err != nil {
+			return err
+		}
+		if author.Role != RoleCustomer {
+			return nil
+		}
+		reason := fmt.Sprintf("flagged by %d people", open)
 		if err := s.setHidden(tx, &p, nil, reason); err != nil {
 			return err
 		}
@@ -728,15 +737,22 @@ func (x *Sanction) Active(now time.Time) bool {
 }
 
 // checkSanctionable refuses sanctioning oneself or an equal or higher role.
+// Moderators keep the customers' forum in order; only an admin sanctions
+// staff, who must be able to speak on the day of an outage.
 func checkSanctionable(mod, target *User) error {
 	switch {
 	case mod.ID == target.ID:
 		return &DeniedError{Message: "You cannot sanction yourself."}
 	case target.Role.Rank() >= mod.Role.Rank():
 		return &DeniedError{Message: "You cannot sanction someone whose role is equal to or higher than yours."}
+	case mod.Role != RoleAdmin && target.Role != RoleCustomer:
+		return &DeniedError{Message: "Moderators sanction customers; ask an admin about a staff member."}
 	}
 	return nil
 }
+
+// CanSanction tells whether u may sanction target (the rule above).
+func (u *User) CanSanction(target *User) bool { return checkSanctionable(u, target) == nil }
 
 // SanctionUser warns, silences or suspends a user. Silence and suspension
 // need an end time; a suspension stops the user's sessions and tokens on
@@ -774,12 +790,19 @@ func (s *Store) SanctionUser(ctx context.Context, mod *User, userID int64, kind,
 		if err := checkSanctionable(mod, &target); err != nil {
 			return err
 		}
+		// A shorter silence or suspension would quietly end a longer one
+		// in force: lifting comes first.
+		current := map[string]*time.Time{SanctionSilence: target.SilencedUntil, SanctionSuspension: target.SuspendedUntil}[kind]
+		if current != nil && current.After(*until) {
+			return &ConflictError{Message: fmt.Sprintf("%s is already under a %s until %s. Lift it first to set a shorter one.",
+				target.Name, kind, current.UTC().Format("2 Jan 2006 15:04 UTC"))}
+		}
 		if err := tx.Create(x).Error; err != nil {
 			return err
 		}
-		col := map[string]string{SanctionSilence: "silenced_until", SanctionSuspension: "suspended_until"}[kind]
-		if col != "" {
-			if err := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{col: until, "sanction_reason": reason}).Error; err != nil {
+		cols := map[string][2]string{SanctionSilence: {"silenced_until", "silence_reason"}, SanctionSuspension: {"suspended_until", "suspension_reason"}}
+		if col, ok := cols[kind]; ok {
+			if err := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{col[0]: until, col[1]: reason}).Error; err != nil {
 				return err
 			}
 		}
@@ -823,7 +846,7 @@ func (s *Store) LiftSanctions(ctx context.Context, mod *User, userID int64, reas
 			return &ConflictError{Message: "This user is neither silenced nor suspended."}
 		}
 		if err := tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{
-			"silenced_until": nil, "suspended_until": nil, "sanction_reason": ""}).Error; err != nil {
+			"silenced_until": nil, "silence_reason": "", "suspended_until": nil, "suspension_reason": ""}).Error; err != nil {
 			return err
 		}
 		return s.audit(tx, mod, "user.lift", "user", userID, reason, "sanctioned", "lifted")
@@ -841,7 +864,7 @@ func (s *Store) Sanctions(ctx context.Context, userID int64) ([]Sanction, error)
 // Silenced returns the error that refuses a silenced user's posts, or nil.
 func (u *User) Silenced(now time.Time) error {
 	if u.SilencedUntil != nil && u.SilencedUntil.After(now) {
-		return &SanctionedError{Kind: SanctionSilence, Until: *u.SilencedUntil, Reason: u.SanctionReason}
+		return &SanctionedError{Kind: SanctionSilence, Until: *u.SilencedUntil, Reason: u.SilenceReason}
 	}
 	return nil
 }
@@ -849,7 +872,7 @@ func (u *User) Silenced(now time.Time) error {
 // Suspended returns the error that refuses a suspended user, or nil.
 func (u *User) Suspended(now time.Time) error {
 	if u.SuspendedUntil != nil && u.SuspendedUntil.After(now) {
-		return &SanctionedError{Kind: SanctionSuspension, Until: *u.SuspendedUntil, Reason: u.SanctionReason}
+		return &SanctionedError{Kind: SanctionSuspension, Until: *u.SuspendedUntil, Reason: u.SuspensionReason}
 	}
 	return nil
 }

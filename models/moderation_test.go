@@ -99,6 +99,20 @@ func TestFlagsAutoHideAndQueue(t *testing.T) {
 	if len(flags) != 3 || flags[0].State != "dismissed" || flags[0].PrivateNote != "not spam, a joke" || flags[0].HandledBy.Name != "morgan" {
 		t.Fatalf("handled flags: %+v", flags)
 	}
+	// A staff member's post (official updates included) waits for a
+	// moderator however many people flag it.
+	staffPost, _, err := f.s.CreateReply(ctx, f.staff, f.thread.ID, NewPost{Body: "We are on it."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*User{f.alice, f.bob, f.carol} {
+		if _, err := f.s.FlagPost(ctx, u, staffPost.ID, "spam", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p, _ := f.s.PostByID(ctx, staffPost.ID, f.mod); p.HiddenAt != nil {
+		t.Fatal("three customers' flags hid a staff post")
+	}
 }
 
 func TestHideRestoreVisibility(t *testing.T) {
@@ -283,6 +297,7 @@ func TestSanctionRules(t *testing.T) {
 		{"moderator on admin", f.mod, f.admin},
 		{"moderator on self", f.mod, f.mod},
 		{"admin on self", f.admin, f.admin},
+		{"moderator on staff", f.mod, f.staff},
 	} {
 		for _, kind := range []string{SanctionWarning, SanctionSilence, SanctionSuspension} {
 			if _, err := f.s.SanctionUser(ctx, tt.actor, tt.target.ID, kind, "because", &until); !errors.Is(err, ErrForbidden) {
@@ -292,6 +307,30 @@ func TestSanctionRules(t *testing.T) {
 	}
 	if _, err := f.s.SanctionUser(ctx, f.alice, f.bob.ID, SanctionWarning, "x", nil); !errors.Is(err, ErrForbidden) {
 		t.Errorf("customer sanctions: %v", err)
+	}
+	if _, err := f.s.SanctionUser(ctx, f.admin, f.staff.ID, SanctionWarning, "tone", nil); err != nil {
+		t.Errorf("admin warns staff: %v", err)
+	}
+	// A silence and a suspension at once keep their own reasons; a shorter
+	// silence cannot quietly end a longer one.
+	dora := oldUser(t, f.s, "dora")
+	long, brief := f.s.now().Add(48*time.Hour), f.s.now().Add(time.Hour)
+	if _, err := f.s.SanctionUser(ctx, f.mod, dora.ID, SanctionSilence, "calm down", &long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.SanctionUser(ctx, f.mod, dora.ID, SanctionSilence, "oops", &brief); !errors.Is(err, ErrConflict) {
+		t.Errorf("a shorter silence over a longer one: %v, want a conflict", err)
+	}
+	if _, err := f.s.SanctionUser(ctx, f.admin, dora.ID, SanctionSuspension, "spamming", &brief); err != nil {
+		t.Fatal(err)
+	}
+	dora, _ = f.s.UserByID(ctx, dora.ID)
+	var dse *SanctionedError
+	if err := dora.Silenced(f.s.now()); !errors.As(err, &dse) || dse.Reason != "calm down" || !dse.Until.Equal(long) {
+		t.Errorf("silence beside a suspension: %v", err)
+	}
+	if err := dora.Suspended(f.s.now()); !errors.As(err, &dse) || dse.Reason != "spamming" {
+		t.Errorf("suspension: %v", err)
 	}
 	var ve *ValidationError
 	if _, err := f.s.SanctionUser(ctx, f.mod, f.bob.ID, SanctionSilence, "spam", nil); !errors.As(err, &ve) {
@@ -352,7 +391,9 @@ func TestSanctionRules(t *testing.T) {
 	if len(list) != 2 || list[1].LiftedAt == nil {
 		t.Fatalf("sanction history: %+v", list)
 	}
-	for action, n := range map[string]int{"user.silence": 1, "user.suspension": 2, "user.lift": 1} {
+	// bob and dora silenced (the refused shorter silence leaves none), carol
+	// and dora suspended.
+	for action, n := range map[string]int{"user.silence": 2, "user.suspension": 3, "user.lift": 1} {
 		if got := f.auditCount(t, action); got != n {
 			t.Errorf("%s audited %d times, want %d", action, got, n)
 		}

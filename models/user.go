@@ -57,11 +57,12 @@ type User struct {
 	Role         Role
 	// The user's current silence or suspension, kept here so that every
 	// request sees it with the user row; the history is in sanctions.
-	SilencedUntil  *time.Time
-	SuspendedUntil *time.Time
-	SanctionReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	SilencedUntil    *time.Time
+	SilenceReason    string
+	SuspendedUntil   *time.Time
+	SuspensionReason string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Field limits.

@@ -66,8 +66,13 @@ type apiIncident struct {
 	PostmortemHTML template.HTML        `json:"postmortem_html,omitempty"`
 	URL            string               `json:"url"`
 	Services       []apiIncidentService `json:"services"`
-	Updates        []apiUpdate          `json:"updates,omitempty"`
-	LinkedThreads  []apiThread          `json:"linked_threads,omitempty"`
+}
+
+// apiIncidentDetail is one incident in full; lists leave these out.
+type apiIncidentDetail struct {
+	apiIncident
+	Updates       []apiUpdate `json:"updates"`
+	LinkedThreads []apiThread `json:"linked_threads"`
 }
 
 func toAPIUpdate(u *models.IncidentUpdate) apiUpdate {
@@ -306,8 +311,7 @@ func (a *app) writeIncident(c *gin.Context, status int, inc *models.Incident) {
 		a.fail(c, err)
 		return
 	}
-	out := toAPIIncident(inc, counts[inc.ID])
-	out.Updates, out.LinkedThreads = []apiUpdate{}, []apiThread{}
+	out := apiIncidentDetail{apiIncident: toAPIIncident(inc, counts[inc.ID]), Updates: []apiUpdate{}, LinkedThreads: []apiThread{}}
 	for i := range ups {
 		out.Updates = append(out.Updates, toAPIUpdate(&ups[i]))
 	}

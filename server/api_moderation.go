@@ -20,6 +20,7 @@ type apiFlag struct {
 	Reason    string    `json:"reason"`
 	Note      string    `json:"note"`
 	User      string    `json:"user"`
+	UserID    int64     `json:"user_id"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -47,7 +48,7 @@ type apiAuditEntry struct {
 }
 
 func toAPIFlag(f *models.Flag, threadID int64) apiFlag {
-	out := apiFlag{ID: f.ID, PostID: f.PostID, ThreadID: threadID, Reason: f.Reason, Note: f.Note, CreatedAt: f.CreatedAt.UTC()}
+	out := apiFlag{ID: f.ID, PostID: f.PostID, ThreadID: threadID, Reason: f.Reason, Note: f.Note, UserID: f.UserID, CreatedAt: f.CreatedAt.UTC()}
 	if f.User != nil {
 		out.User = f.User.Name
 	}

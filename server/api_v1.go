@@ -75,6 +75,7 @@ type apiPost struct {
 	ID        int64         `json:"id"`
 	ThreadID  int64         `json:"thread_id"`
 	Author    string        `json:"author"`
+	AuthorID  int64         `json:"author_id"`
 	Role      models.Role   `json:"role"`
 	Official  bool          `json:"official"`
 	Body      string        `json:"body"`
@@ -104,7 +105,7 @@ func toAPIThread(t *models.Thread) apiThread {
 }
 
 func toAPIPost(p *models.Post) apiPost {
-	out := apiPost{ID: p.ID, ThreadID: p.ThreadID, Official: p.Official, Body: p.Source, BodyHTML: p.HTML,
+	out := apiPost{ID: p.ID, ThreadID: p.ThreadID, AuthorID: p.AuthorID, Official: p.Official, Body: p.Source, BodyHTML: p.HTML,
 		CreatedAt: p.CreatedAt.UTC(), EditedAt: utcPtr(p.EditedAt), Hidden: p.HiddenAt != nil, URL: postURL(p.ID)}
 	if p.Author != nil {
 		out.Author, out.Role = p.Author.Name, p.Author.Role

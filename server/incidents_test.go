@@ -204,13 +204,16 @@ func TestIncidentAPI(t *testing.T) {
 		"services":[{"id":%d,"status":"major_outage"}],"next_update_at":%q}`, e.mail.ID, e.clock.Now().Add(time.Hour).Format(time.RFC3339))
 	w := e.do(req{method: http.MethodPost, path: "/api/v1/incidents", bearer: tok, json: body})
 	wantStatus(t, w, http.StatusCreated)
-	var inc apiIncident
+	var inc apiIncidentDetail
 	if err := json.Unmarshal(w.Body.Bytes(), &inc); err != nil {
 		t.Fatal(err)
 	}
 	if inc.Status != "investigating" || len(inc.Updates) != 1 || inc.Updates[0].Author != "sam" || inc.NextUpdateAt == nil ||
 		len(inc.Services) != 1 || inc.Services[0].Status != models.MajorOutage || !strings.Contains(string(inc.Updates[0].BodyHTML), "<strong>now</strong>") {
 		t.Fatalf("created incident: %s", w.Body)
+	}
+	if !strings.Contains(w.Body.String(), `"linked_threads":[]`) {
+		t.Errorf("linked_threads missing while empty: %s", w.Body)
 	}
 	e.clock.Advance(10 * time.Minute)
 	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/incidents/%d/updates", inc.ID), bearer: tok,
@@ -227,7 +230,7 @@ func TestIncidentAPI(t *testing.T) {
 
 	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/incidents/%d", inc.ID)})
 	wantStatus(t, w, http.StatusOK)
-	var got apiIncident
+	var got apiIncidentDetail
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}

@@ -296,7 +296,7 @@ func (a *app) modUser(c *gin.Context) {
 	viewer := currentUser(c)
 	a.renderPage(c, http.StatusOK, "mod_user", &modUserPage{base: a.base(c, "User "+u.Name), Subject: u, Posts: posts.Items,
 		Pager: newPager(c, posts.Page, posts.HasNext), Flags: flags, Sanctions: sanctions, Now: a.now().UTC(),
-		CanAct: viewer.ID != u.ID && viewer.Role.Rank() > u.Role.Rank()})
+		CanAct: viewer.CanSanction(u)})
 }
 
 // modSanction warns, silences or suspends (form field kind), or lifts.

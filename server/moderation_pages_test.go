@@ -85,7 +85,7 @@ func TestFlagToHiddenPlaceholder(t *testing.T) {
 			t.Errorf("hidden text shown to %v", who)
 		}
 	}
-	mustContain(t, "author's view", m.get(thread, m.bob), "Cheap watches", "hidden by a moderator: advertising")
+	mustContain(t, "author's view", m.get(thread, m.bob), "Cheap watches", "Hidden by a moderator: advertising")
 	mustContain(t, "moderator's view", m.get(thread, m.morgan), "Cheap watches", "Restore post")
 	mustContain(t, "queue after", m.get("/mod/flags", m.morgan), "No open flags")
 	audit := m.get("/mod/audit?action=flags.hide", m.morgan)
