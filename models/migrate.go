@@ -227,7 +227,7 @@ var migrations = []migration{
 		`ALTER TABLE threads ADD COLUMN pinned_until DATETIME`,
 		`ALTER TABLE threads ADD COLUMN merged_into_id INTEGER REFERENCES threads(id)`,
 	}},
-	{5, "followed threads, a reason for each kind of sanction, thread list filter indexes", []string{
+	{5, "followed threads, a reason for each kind of sanction, merges that can be undone", []string{
 		`CREATE TABLE follows (
 			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
 			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -244,6 +244,9 @@ var migrations = []migration{
 		`UPDATE users SET silence_reason = CASE WHEN silenced_until IS NULL THEN '' ELSE sanction_reason END,
 			suspension_reason = CASE WHEN suspended_until IS NULL THEN '' ELSE sanction_reason END`,
 		`ALTER TABLE users DROP COLUMN sanction_reason`,
+		// A merge remembers where each post came from, so it can be undone.
+		`ALTER TABLE posts ADD COLUMN merged_from_id INTEGER REFERENCES threads(id)`,
+		`CREATE INDEX posts_merged_from ON posts(merged_from_id) WHERE merged_from_id IS NOT NULL`,
 	}},
 }
 

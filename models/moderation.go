@@ -483,10 +483,11 @@ func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int6
 			return err
 		}
 		from := p.ThreadID
-		if err := tx.Model(&Post{}).Where("id = ?", p.ID).Update("thread_id", to.ID).Error; err != nil {
+		// A moderator's move is final: an unmerge no longer takes it back.
+		if err := tx.Model(&Post{}).Where("id = ?", p.ID).Updates(map[string]any{"thread_id": to.ID, "merged_from_id": nil}).Error; err != nil {
 			return err
 		}
-		p.ThreadID = to.ID
+		p.ThreadID, p.MergedFromID = to.ID, nil
 		if err := recountThread(tx, from); err != nil {
 			return err
 		}
@@ -544,22 +545,19 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 			return err
 		}
 		// The merged thread's title stays searchable, now leading to into.
-		if err := tx.Model(&Post{}).Where("thread_id = ?", from.ID).Update("thread_id", into.ID).Error; err != nil {
+		// Each post remembers the thread it first came from (a thread
+		// merged twice keeps its first origin), for UnmergeThread.
+		if err := tx.Model(&Post{}).Where("thread_id = ?", from.ID).Updates(map[string]any{
+			"thread_id": into.ID, "merged_from_id": gorm.Expr("COALESCE(merged_from_id, ?)", from.ID)}).Error; err != nil {
 			return err
 		}
-		if err := tx.Exec(`INSERT OR IGNORE INTO affected_marks (thread_id, user_id, created_at)
-			SELECT ?, user_id, created_at FROM affected_marks WHERE thread_id = ?`, into.ID, from.ID).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("thread_id = ?", from.ID).Delete(&AffectedMark{}).Error; err != nil {
-			return err
-		}
-		if err := tx.Exec(`INSERT OR IGNORE INTO follows (thread_id, user_id, created_at)
-			SELECT ?, user_id, created_at FROM follows WHERE thread_id = ?`, into.ID, from.ID).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("thread_id = ?", from.ID).Delete(&Follow{}).Error; err != nil {
-			return err
+		// Marks and follows are copied; the merged thread keeps its own,
+		// frozen, for an unmerge.
+		for _, table := range []string{"affected_marks", "follows"} {
+			if err := tx.Exec(`INSERT OR IGNORE INTO `+table+` (thread_id, user_id, created_at)
+				SELECT ?, user_id, created_at FROM `+table+` WHERE thread_id = ?`, into.ID, from.ID).Error; err != nil {
+				return err
+			}
 		}
 		set := map[string]any{"merged_into_id": into.ID, "post_count": 0, "affected_count": 0, "pinned": false, "updated_at": s.now()}
 		if err := tx.Model(&Thread{}).Where("id = ?", from.ID).Updates(set).Error; err != nil {
@@ -582,6 +580,61 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 		return nil, translate(err)
 	}
 	return s.ThreadByID(ctx, intoID)
+}
+
+// UnmergeThread undoes a merge: the merged thread lives again with the posts
+// that came from it (wherever they are now), its own affected marks and
+// followers. Marks and follows that the merge copied stay where they are.
+func (s *Store) UnmergeThread(ctx context.Context, mod *User, threadID int64, reason string) (*Thread, error) {
+	if err := requireModerator(mod); err != nil {
+		return nil, err
+	}
+	v := validation{}
+	reason = cleanReason(v, "reason", reason, false)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var th Thread
+		if err := tx.First(&th, threadID).Error; err != nil {
+			return err
+		}
+		if th.MergedIntoID == nil {
+			return &ConflictError{Message: "This thread is not merged."}
+		}
+		var holders []int64
+		if err := tx.Model(&Post{}).Where("merged_from_id = ?", th.ID).Distinct().Pluck("thread_id", &holders).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Post{}).Where("merged_from_id = ?", th.ID).
+			Updates(map[string]any{"thread_id": th.ID, "merged_from_id": nil}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&Thread{}).Where("id = ?", th.ID).Updates(map[string]any{"merged_into_id": nil, "updated_at": s.now()}).Error; err != nil {
+			return err
+		}
+		for _, id := range append(holders, th.ID) {
+			if err := recountThread(tx, id); err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec(`UPDATE threads SET affected_count = (SELECT COUNT(*) FROM affected_marks WHERE thread_id = threads.id) WHERE id = ?`, th.ID).Error; err != nil {
+			return err
+		}
+		return s.audit(tx, mod, "thread.unmerge", "thread", th.ID, reason, fmt.Sprintf("merged into thread %d", *th.MergedIntoID), fmt.Sprintf("thread %d", th.ID))
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return s.ThreadByID(ctx, threadID)
+}
+
+// MergedInto lists the threads merged into a thread, for the moderators'
+// unmerge tool.
+func (s *Store) MergedInto(ctx context.Context, threadID int64) ([]Thread, error) {
+	var out []Thread
+	err := s.db.WithContext(ctx).Where("merged_into_id = ?", threadID).Order("id").Limit(MaxPerPage).Find(&out).Error
+	return out, err
 }
 
 // threadAction changes a thread under the moderator's hand and records it.

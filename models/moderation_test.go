@@ -418,3 +418,58 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		t.Fatal("an audit entry was deleted")
 	}
 }
+
+// TestUnmergeRestores: undoing a merge gives the thread back its posts (not
+// one a moderator moved on since), its counts and its own marks, and leaves
+// one audit entry.
+func TestUnmergeRestores(t *testing.T) {
+	f := newModFixture(t)
+	ctx := context.Background()
+	other := mustThread(t, f.s, f.bob, "Calendar is slow", "Very.")
+	advance(f.s, time.Minute)
+	dup := mustThread(t, f.s, f.carol, "Mail down for me too", "Same.")
+	advance(f.s, time.Minute)
+	second, _, err := f.s.CreateReply(ctx, f.alice, dup.ID, NewPost{Body: "And for me."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, _, err := f.s.CreateReply(ctx, f.bob, dup.ID, NewPost{Body: "Calendar too."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.MergeThread(ctx, f.mod, dup.ID, f.thread.ID, "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.MovePost(ctx, f.mod, moved.ID, other.ID, "belongs there"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.UnmergeThread(ctx, f.alice, dup.ID, ""); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("customer unmerges: %v", err)
+	}
+	if _, err := f.s.UnmergeThread(ctx, f.mod, f.thread.ID, ""); !errors.Is(err, ErrConflict) {
+		t.Fatalf("unmerge a thread that is not merged: %v", err)
+	}
+	back, err := f.s.UnmergeThread(ctx, f.mod, dup.ID, "not a duplicate after all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.MergedIntoID != nil || back.PostCount != 2 || back.AffectedCount != 1 {
+		t.Fatalf("unmerged thread: merged %v posts %d affected %d", back.MergedIntoID, back.PostCount, back.AffectedCount)
+	}
+	posts, _ := f.s.ListPosts(ctx, PostQuery{ThreadID: dup.ID}, Page{})
+	if len(posts.Items) != 2 || posts.Items[1].ID != second.ID || posts.Items[1].MergedFromID != nil {
+		t.Fatalf("posts back in the unmerged thread: %+v", posts.Items)
+	}
+	if into, _ := f.s.ThreadByID(ctx, f.thread.ID); into.PostCount != 2 {
+		t.Fatalf("thread merged into keeps %d posts, want its own 2", into.PostCount)
+	}
+	if p, _ := f.s.PostByID(ctx, moved.ID, f.mod); p.ThreadID != other.ID {
+		t.Fatalf("the moved post was taken back from thread %d", other.ID)
+	}
+	if _, err := f.s.SetAffected(ctx, f.bob, dup.ID, true); err != nil {
+		t.Fatalf("affected on the unmerged thread: %v", err)
+	}
+	if f.auditCount(t, "thread.unmerge") != 1 {
+		t.Fatal("unmerge not audited once")
+	}
+}

@@ -52,6 +52,7 @@ type Post struct {
 	HiddenAt     *time.Time
 	HiddenByID   *int64
 	HiddenReason string
+	MergedFromID *int64 // the thread it was in before a merge brought it here
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

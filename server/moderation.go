@@ -62,8 +62,8 @@ func readToolForm(c *gin.Context) (toolInput, error) {
 }
 
 // runThreadTool applies the thread tool the route names (lock, unlock, pin,
-// unpin, slow-mode, merge) and returns the thread to show (for a merge, the
-// one merged into).
+// unpin, slow-mode, merge, unmerge) and returns the thread to show (for a
+// merge, the one merged into).
 func (a *app) runThreadTool(c *gin.Context, id int64, in toolInput) (*models.Thread, error) {
 	ctx, mod := c.Request.Context(), currentUser(c)
 	switch toolName(c) {
@@ -83,6 +83,8 @@ func (a *app) runThreadTool(c *gin.Context, id int64, in toolInput) (*models.Thr
 		return a.store.SetSlowMode(ctx, mod, id, time.Duration(secs)*time.Second, in.Reason)
 	case "merge":
 		return a.store.MergeThread(ctx, mod, id, in.IntoID, in.Reason)
+	case "unmerge":
+		return a.store.UnmergeThread(ctx, mod, id, in.Reason)
 	}
 	return nil, errNotFound
 }
@@ -201,6 +203,7 @@ func (a *app) modResolve(c *gin.Context) {
 var threadToolDone = map[string]string{
 	"lock": "The thread is locked.", "unlock": "The thread is open again.", "pin": "The thread is pinned.",
 	"unpin": "The thread is unpinned.", "slow-mode": "Slow mode is set.", "merge": "The thread is merged into this one.",
+	"unmerge": "The thread is split out again with the posts it had.",
 }
 
 // threadTool runs a thread tool from the thread page's forms.

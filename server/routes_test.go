@@ -38,6 +38,8 @@ type fixture struct {
 	// post is hidden; a reply by that customer in owner's thread, newer than
 	// it; a flag on owner's post; a silenced user.
 	lockedID, hiddenPostID, replyID, flagID, silencedID int64
+	// A thread by customer merged into the locked one.
+	mergedID int64
 }
 
 func newFixture(e *testEnv) *fixture {
@@ -112,6 +114,12 @@ func (f *fixture) moderationFixture(e *testEnv) {
 	reply, _, err := e.store.CreateReply(ctx, cust, f.threadID, models.NewPost{Body: "Same here."})
 	must(err)
 	f.replyID = reply.ID
+	e.clock.Advance(time.Minute)
+	merged, _, err := e.store.CreateThread(ctx, cust, models.NewThread{Title: "Invites gone again", Body: "Still gone."})
+	must(err)
+	_, err = e.store.MergeThread(ctx, admin, merged.ID, locked.ID, "duplicate")
+	must(err)
+	f.mergedID = merged.ID
 	flag, err := e.store.FlagPost(ctx, cust, f.postID, "spam", "")
 	must(err)
 	f.flagID = flag.ID
@@ -176,8 +184,9 @@ func matrix(f *fixture) map[string]matrixRow {
 		"POST /threads/:id/slow-mode": {path: thread(f.threadID, "slow-mode"), form: url.Values{"seconds": {"30"}}, want: modDo(http.StatusSeeOther)},
 		"POST /threads/:id/merge": {path: thread(f.lockedID, "merge"), form: url.Values{"into_id": {fmt.Sprint(f.threadID)}},
 			want: modDo(http.StatusSeeOther)},
-		"POST /posts/:id/hide":   {path: post(f.postID, "hide"), form: reason, want: modDo(http.StatusSeeOther)},
-		"POST /posts/:id/unhide": {path: post(f.hiddenPostID, "unhide"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /threads/:id/unmerge": {path: thread(f.mergedID, "unmerge"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /posts/:id/hide":      {path: post(f.postID, "hide"), form: reason, want: modDo(http.StatusSeeOther)},
+		"POST /posts/:id/unhide":    {path: post(f.hiddenPostID, "unhide"), form: reason, want: modDo(http.StatusSeeOther)},
 		"POST /posts/:id/move": {path: post(f.replyID, "move"), form: url.Values{"thread_id": {fmt.Sprint(f.lockedID)}},
 			want: modDo(http.StatusSeeOther)},
 		"GET /mod/users/:id": {path: fmt.Sprintf("/mod/users/%d", f.users[owner].ID), want: modPage},
@@ -270,6 +279,8 @@ func matrix(f *fixture) map[string]matrixRow {
 		"POST /api/v1/threads/:id/slow-mode": {path: fmt.Sprintf("/api/v1/threads/%d/slow-mode", f.threadID), json: `{"seconds":60}`,
 			want: modDo(http.StatusOK)},
 		"POST /api/v1/threads/:id/merge": {path: fmt.Sprintf("/api/v1/threads/%d/merge", f.lockedID), json: fmt.Sprintf(`{"into_id":%d}`, f.threadID),
+			want: modDo(http.StatusOK)},
+		"POST /api/v1/threads/:id/unmerge": {path: fmt.Sprintf("/api/v1/threads/%d/unmerge", f.mergedID), json: `{"reason":"not a duplicate"}`,
 			want: modDo(http.StatusOK)},
 		"POST /api/v1/posts/:id/hide": {path: fmt.Sprintf("/api/v1/posts/%d/hide", f.postID), json: `{"reason":"Spam"}`,
 			want: modDo(http.StatusOK)},

@@ -251,8 +251,10 @@ type threadPage struct {
 	Incident    *incidentView
 	Tracked     *trackedView
 	LinkTargets []models.Incident
-	// Moderators get the thread and post tools.
+	// Moderators get the thread and post tools, and can undo the merges
+	// into this thread.
 	Moderator   bool
+	MergedHere  []models.Thread
 	FlagReasons []string
 	// Silenced tells a silenced viewer why they cannot post.
 	Silenced error
@@ -288,7 +290,12 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 	}
 	page := &threadPage{base: a.base(c, th.Title), Thread: th, Pager: newPager(c, posts.Page, posts.HasNext),
 		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom"}
-	page.Moderator = viewer != nil && viewer.Role.CanModerate()
+	if page.Moderator = viewer != nil && viewer.Role.CanModerate(); page.Moderator {
+		if page.MergedHere, err = a.store.MergedInto(ctx, th.ID); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
 	page.FlagReasons = models.FlagReasons
 	if viewer != nil {
 		page.Silenced = viewer.Silenced(a.now())
