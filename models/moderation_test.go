@@ -136,7 +136,7 @@ func TestHideRestoreVisibility(t *testing.T) {
 		if len(posts.Items) != 1 {
 			t.Errorf("hidden post listed for %v", who)
 		}
-		if _, _, err := f.s.PostRevisions(ctx, f.reply.ID, who); !errors.Is(err, ErrNotFound) {
+		if _, _, err := f.s.PostRevisions(ctx, f.reply.ID, who, Page{}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("revisions of a hidden post for %v: %v", who, err)
 		}
 		if res, _ := f.s.Search(ctx, "watches", who, Page{}); len(res.Items) != 0 {

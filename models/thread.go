@@ -512,15 +512,20 @@ func (s *Store) PostPosition(ctx context.Context, p *Post) (int, error) {
 
 // PostRevisions lists a post's earlier versions, newest first, for a viewer
 // who may read the post.
-func (s *Store) PostRevisions(ctx context.Context, postID int64, viewer *User) (*Post, []PostRevision, error) {
+func (s *Store) PostRevisions(ctx context.Context, postID int64, viewer *User, pg Page) (*Post, Paged[PostRevision], error) {
+	pg = pg.Normalize(RevisionsPerPage)
 	p, err := s.PostByID(ctx, postID, viewer)
 	if err != nil {
-		return nil, nil, err
+		return nil, Paged[PostRevision]{}, err
 	}
 	var revs []PostRevision
-	err = s.db.WithContext(ctx).Preload("Editor").Where("post_id = ?", postID).Order("id DESC").Limit(MaxPerPage).Find(&revs).Error
-	return p, revs, err
+	err = s.db.WithContext(ctx).Preload("Editor").Where("post_id = ?", postID).Order("id DESC").
+		Offset(pg.offset()).Limit(pg.PerPage + 1).Find(&revs).Error
+	return p, paged(revs, pg), err
 }
+
+// RevisionsPerPage is the size of a page of a post's history.
+const RevisionsPerPage = 50
 
 // ThreadFilter narrows the thread list.
 type ThreadFilter struct {

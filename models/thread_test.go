@@ -195,8 +195,9 @@ func TestEditKeepsRevisions(t *testing.T) {
 	if _, err := s.EditPost(ctx, mod, p.ID, "third text"); err != nil {
 		t.Fatalf("moderator edit: %v", err)
 	}
-	got, revs, err := s.PostRevisions(ctx, p.ID, nil)
-	if err != nil || got.EditedAt == nil || got.Source != "third text" || len(revs) != 2 ||
+	got, page, err := s.PostRevisions(ctx, p.ID, nil, Page{})
+	revs := page.Items
+	if err != nil || got.EditedAt == nil || got.Source != "third text" || len(revs) != 2 || page.HasNext ||
 		revs[0].Source != "second text" || revs[1].Source != "first text" || revs[0].Editor.Name != "keeper" {
 		t.Fatalf("revisions: %+v %+v %v", got, revs, err)
 	}
@@ -207,6 +208,27 @@ func TestEditKeepsRevisions(t *testing.T) {
 	}
 	if r, _ := s.Search(ctx, "first", nil, Page{}); len(r.Items) != 0 {
 		t.Fatalf("old text still found: %+v", r.Items)
+	}
+	// However often a post is edited, its first text stays recoverable:
+	// the history pages on to it.
+	for i := range 120 {
+		if _, err := s.EditPost(ctx, mod, p.ID, fmt.Sprintf("edit %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var oldest PostRevision
+	for n := 1; ; n++ {
+		_, page, err := s.PostRevisions(ctx, p.ID, nil, Page{Number: n})
+		if err != nil || len(page.Items) == 0 {
+			t.Fatalf("history page %d: %v, %d items", n, err, len(page.Items))
+		}
+		oldest = page.Items[len(page.Items)-1]
+		if !page.HasNext {
+			break
+		}
+	}
+	if oldest.Source != "first text" {
+		t.Fatalf("the last page of the history ends with %q, want the first text", oldest.Source)
 	}
 }
 
@@ -255,7 +277,7 @@ func TestSearchRanksAndRespectsVisibility(t *testing.T) {
 	if len(visible.Items) != 1 {
 		t.Fatalf("hidden post listed: %+v", visible.Items)
 	}
-	if _, _, err := s.PostRevisions(ctx, reply.ID, alice); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.PostRevisions(ctx, reply.ID, alice, Page{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revisions of a hidden post: %v", err)
 	}
 	if _, err := s.EditPost(ctx, alice, reply.ID, "x"); !errors.Is(err, ErrNotFound) {
@@ -420,7 +442,7 @@ func TestLineEndingsNormalized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, revs, _ := s.PostRevisions(ctx, p.ID, alice); len(revs) != 0 {
-		t.Fatalf("an edit that only changes line endings made %d revision(s)", len(revs))
+	if _, revs, _ := s.PostRevisions(ctx, p.ID, alice, Page{}); len(revs.Items) != 0 {
+		t.Fatalf("an edit that only changes line endings made %d revision(s)", len(revs.Items))
 	}
 }

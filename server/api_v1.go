@@ -274,16 +274,21 @@ func (a *app) apiPostRevisions(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	_, revs, err := a.store.PostRevisions(c.Request.Context(), id, currentUser(c))
+	p, err := pageParam(c, models.RevisionsPerPage)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	out := make([]apiRevision, 0, len(revs))
-	for _, r := range revs {
+	_, revs, err := a.store.PostRevisions(c.Request.Context(), id, currentUser(c), p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := make([]apiRevision, 0, len(revs.Items))
+	for _, r := range revs.Items {
 		out = append(out, apiRevision{ID: r.ID, Editor: r.Editor.Name, Body: r.Source, BodyHTML: r.HTML, CreatedAt: r.CreatedAt.UTC()})
 	}
-	c.JSON(http.StatusOK, gin.H{"revisions": out})
+	c.JSON(http.StatusOK, gin.H{"revisions": out, "page": revs.Page.Number, "has_next": revs.HasNext})
 }
 
 // apiAffected is PUT (mark) and DELETE (unmark) on a thread's affected set.

@@ -90,6 +90,7 @@ type postRevisionsPage struct {
 	Post      *models.Post
 	Thread    *models.Thread
 	Revisions []models.PostRevision
+	Pager     pager
 }
 
 func (a *app) postRevisions(c *gin.Context) {
@@ -98,7 +99,12 @@ func (a *app) postRevisions(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	p, revs, err := a.store.PostRevisions(c.Request.Context(), id, currentUser(c))
+	pg, err := pageParam(c, models.RevisionsPerPage)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	p, revs, err := a.store.PostRevisions(c.Request.Context(), id, currentUser(c), pg)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -108,5 +114,6 @@ func (a *app) postRevisions(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	a.renderPage(c, http.StatusOK, "post_revisions", &postRevisionsPage{base: a.base(c, "History of a post in "+th.Title), Post: p, Thread: th, Revisions: revs})
+	a.renderPage(c, http.StatusOK, "post_revisions", &postRevisionsPage{base: a.base(c, "History of a post in "+th.Title), Post: p, Thread: th,
+		Revisions: revs.Items, Pager: newPager(c, revs.Page, revs.HasNext)})
 }
