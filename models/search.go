@@ -105,8 +105,15 @@ func ftsQuery(q, join string) string {
 	return strings.Join(words, join)
 }
 
-// Search finds threads and posts by relevance. Posts the viewer may not read
-// are never returned.
+// SearchCandidates bounds the work of one search: the newest this many
+// matching posts are ranked, so a word in every post of a big forum costs
+// the same as a word in a thousand. A support forum's newest posts are the
+// ones people look for.
+const SearchCandidates = 1000
+
+// Search finds threads and posts by relevance among the newest
+// SearchCandidates matches. Posts the viewer may not read are never
+// returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
 	p = p.Normalize(20)
 	match := ftsQuery(query, allWords)
@@ -116,18 +123,43 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 	cond, args := visibleSQL("p", viewer)
 	var rows []SearchResult
 	err := s.db.WithContext(ctx).Raw(`
+		WITH hits AS (
+			SELECT docid, search_rank(matchinfo(post_search, 'pcnalx')) AS rank
+			FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?)
 		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
 		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
-		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title,
-		       snippet(post_search, ?, ?, '…', 1, 24) AS snippet
-		FROM post_search
-		JOIN posts p ON p.id = post_search.docid
+		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
+		FROM hits
+		JOIN posts p ON p.id = hits.docid
 		JOIN threads t ON t.id = p.thread_id
 		LEFT JOIN incidents i ON i.thread_id = t.id
-		WHERE post_search MATCH ? AND `+cond+`
-		ORDER BY search_rank(matchinfo(post_search, 'pcnalx')) DESC, p.id DESC
+		WHERE `+cond+`
+		ORDER BY hits.rank DESC, p.id DESC
 		LIMIT ? OFFSET ?`,
-		append(append([]any{SnippetOpen, SnippetClose, match}, args...), p.PerPage+1, p.offset())...).
+		append(append([]any{match, SearchCandidates}, args...), p.PerPage+1, p.offset())...).
 		Scan(&rows).Error
-	return paged(rows, p), err
+	if err != nil || len(rows) == 0 {
+		return paged(rows, p), err
+	}
+	// Snippets are the costly part: only for the page shown.
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.PostID
+	}
+	var snippets []struct {
+		Docid   int64
+		Snippet string
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT docid, snippet(post_search, ?, ?, '…', 1, 24) AS snippet
+		FROM post_search WHERE post_search MATCH ? AND docid IN ?`, SnippetOpen, SnippetClose, match, ids).Scan(&snippets).Error; err != nil {
+		return Paged[SearchResult]{}, err
+	}
+	byID := make(map[int64]string, len(snippets))
+	for _, sn := range snippets {
+		byID[sn.Docid] = sn.Snippet
+	}
+	for i := range rows {
+		rows[i].Snippet = byID[rows[i].PostID]
+	}
+	return paged(rows, p), nil
 }

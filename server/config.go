@@ -76,7 +76,7 @@ func parseServeFlags(args []string) (Config, error) {
 		"how many people flagging a post hide it pending review (env SITREP_FLAG_THRESHOLD)")
 	var inflight, cacheTTL, cacheEntries string
 	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(defaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
-	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' dashboard, incident, thread and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
+	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' public pages and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
 	fs.StringVar(&cacheEntries, "cache-entries", envDefault("SITREP_CACHE_ENTRIES", strconv.Itoa(defaultCacheEntries)), "most answers the cache holds (env SITREP_CACHE_ENTRIES)")
 	if err := parseFlags(fs, args, os.Stdout); err != nil {
 		return c, err

@@ -281,7 +281,7 @@ func (a *app) forVisitor(c *gin.Context) bool {
 		}
 	}
 	switch p := c.FullPath(); {
-	case p == "/", p == "/incidents/:id", p == "/threads/:id",
+	case p == "/", p == "/incidents", p == "/incidents/:id", p == "/threads", p == "/threads/:id", p == "/search", p == "/api/v1/search",
 		p == "/history.atom", p == "/history.rss", p == "/incidents/:id/feed.atom", p == "/threads/:id/feed.atom":
 		return true
 	default:
