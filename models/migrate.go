@@ -227,7 +227,7 @@ var migrations = []migration{
 		`ALTER TABLE threads ADD COLUMN pinned_until DATETIME`,
 		`ALTER TABLE threads ADD COLUMN merged_into_id INTEGER REFERENCES threads(id)`,
 	}},
-	{5, "followed threads, a reason for each kind of sanction, merges that can be undone", []string{
+	{5, "followed threads, a reason for each kind of sanction, merges that can be undone, list filter indexes", []string{
 		`CREATE TABLE follows (
 			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
 			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -247,6 +247,11 @@ var migrations = []migration{
 		// A merge remembers where each post came from, so it can be undone.
 		`ALTER TABLE posts ADD COLUMN merged_from_id INTEGER REFERENCES threads(id)`,
 		`CREATE INDEX posts_merged_from ON posts(merged_from_id) WHERE merged_from_id IS NOT NULL`,
+		// The thread list's filters read their page in list order from an
+		// index, as the unfiltered list does.
+		`DROP INDEX threads_service_activity`,
+		`CREATE INDEX threads_service_list ON threads(service_id, pinned DESC, last_activity_at DESC, id DESC)`,
+		`CREATE INDEX threads_linked_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE incident_id IS NOT NULL`,
 	}},
 }
 

@@ -543,7 +543,16 @@ const ThreadsPerPage = 25
 // of ids comes from the index alone, so deep pages stay cheap.
 func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[Thread], error) {
 	p = p.Normalize(ThreadsPerPage)
-	ids := s.db.WithContext(ctx).Model(&Thread{}).Select("id").Where("merged_into_id IS NULL")
+	var threads []Thread
+	err := s.db.WithContext(ctx).Preload("Author").Preload("Service").
+		Where("id IN (?)", threadPageIDs(s.db.WithContext(ctx), f, p)).Order("pinned DESC, last_activity_at DESC, id DESC").Find(&threads).Error
+	return paged(threads, p), translate(err)
+}
+
+// threadPageIDs selects the ids of one page of the list (one more, to tell
+// whether a next page exists).
+func threadPageIDs(db *gorm.DB, f ThreadFilter, p Page) *gorm.DB {
+	ids := db.Model(&Thread{}).Select("id").Where("merged_into_id IS NULL")
 	if f.ServiceID != nil {
 		ids = ids.Where("service_id = ?", *f.ServiceID)
 	}
@@ -556,11 +565,7 @@ func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[
 	if f.FollowerID != nil {
 		ids = ids.Where("id IN (SELECT thread_id FROM follows WHERE user_id = ?)", *f.FollowerID)
 	}
-	ids = ids.Order("pinned DESC, last_activity_at DESC, id DESC").Offset(p.offset()).Limit(p.PerPage + 1)
-	var threads []Thread
-	err := s.db.WithContext(ctx).Preload("Author").Preload("Service").
-		Where("id IN (?)", ids).Order("pinned DESC, last_activity_at DESC, id DESC").Find(&threads).Error
-	return paged(threads, p), translate(err)
+	return ids.Order("pinned DESC, last_activity_at DESC, id DESC").Offset(p.offset()).Limit(p.PerPage + 1)
 }
 
 // SetAffected records or removes the user's "I'm affected" mark and returns

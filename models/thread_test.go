@@ -446,3 +446,40 @@ func TestLineEndingsNormalized(t *testing.T) {
 		t.Fatalf("an edit that only changes line endings made %d revision(s)", len(revs.Items))
 	}
 }
+
+// TestThreadListPlans: every filter of the thread list reads its page in
+// list order from an index, never sorting the matches (which would make a
+// filtered page cost as much as all the threads it filters).
+func TestThreadListPlans(t *testing.T) {
+	s := newTestStore(t)
+	svc, user := int64(1), int64(1)
+	for name, f := range map[string]ThreadFilter{
+		"all": {}, "service": {ServiceID: &svc}, "linked": {Linked: true}, "open": {OpenOnly: true},
+		"service, open": {ServiceID: &svc, OpenOnly: true},
+	} {
+		sql := s.db.ToSQL(func(tx *gorm.DB) *gorm.DB { return threadPageIDs(tx, f, Page{Number: 1, PerPage: 25}).Find(&[]int64{}) })
+		var plan []struct{ Detail string }
+		if err := s.db.Raw("EXPLAIN QUERY PLAN " + sql).Scan(&plan).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range plan {
+			if strings.Contains(step.Detail, "TEMP B-TREE") || strings.HasPrefix(step.Detail, "SCAN threads") && !strings.Contains(step.Detail, "INDEX") {
+				t.Errorf("%s: the page is not read in order from an index: %+v", name, plan)
+			}
+		}
+	}
+	// One person's followed threads are few: they are found by key, then
+	// sorted, never by a scan of all threads.
+	sql := s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		return threadPageIDs(tx, ThreadFilter{FollowerID: &user}, Page{Number: 1, PerPage: 25}).Find(&[]int64{})
+	})
+	var plan []struct{ Detail string }
+	if err := s.db.Raw("EXPLAIN QUERY PLAN " + sql).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range plan {
+		if strings.HasPrefix(step.Detail, "SCAN") {
+			t.Errorf("following: %+v", plan)
+		}
+	}
+}
