@@ -74,7 +74,7 @@ type SearchResult struct {
 	Snippet string
 }
 
-// Snippet markers: control characters that never survive in stored text.
+// Snippet markers: control characters, which posts may not contain.
 const (
 	SnippetOpen  = "\x02"
 	SnippetClose = "\x03"

@@ -181,6 +181,12 @@ func renderBody(v validation, src *string) template.HTML {
 		v.add("body", "Write something first.")
 		return ""
 	}
+	// Tabs and line breaks are text; other control characters are not, and
+	// some mean something elsewhere (search marks its hits with two).
+	if strings.IndexFunc(body, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) >= 0 {
+		v.add("body", "The text contains control characters; remove them.")
+		return ""
+	}
 	html, err := markup.Render(body)
 	if err != nil {
 		v.add("body", err.Error())

@@ -483,3 +483,21 @@ func TestThreadListPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestControlCharactersRefused: a post may hold tabs and line breaks but no
+// other control character (search marks its hits with two of them).
+func TestControlCharactersRefused(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	for _, body := range []string{"fake \x02hit\x03", "nul \x00 byte", "bell \a", "next line \u0085"} {
+		_, _, err := s.CreateThread(ctx, alice, NewThread{Title: "Mail is down", Body: body})
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Fields["body"] == "" {
+			t.Errorf("%q: %v, want a message on body", body, err)
+		}
+	}
+	if _, _, err := s.CreateThread(ctx, alice, NewThread{Title: "Mail is down", Body: "tab\there\r\nand a new line"}); err != nil {
+		t.Errorf("tabs and line breaks refused: %v", err)
+	}
+}

@@ -148,17 +148,26 @@ func (a *app) threadFeed(c *gin.Context) {
 	link := a.absURL(c, threadURL(th.ID))
 	f := &atomFeed{ID: link, Title: th.Title, Updated: atomTime(th.LastActivityAt),
 		Links: []atomLink{{Href: link, Rel: "alternate", Type: "text/html"}, {Href: a.absURL(c, c.Request.URL.Path), Rel: "self", Type: "application/atom+xml"}}}
+	newest := th.LastActivityAt
 	for _, p := range posts {
 		updated := p.CreatedAt
 		if p.EditedAt != nil {
 			updated = *p.EditedAt
 		}
+		if updated.After(newest) { // an edit is a change of the feed too
+			newest = updated
+		}
+		what := "Post"
+		if p.Official {
+			what = "Official update"
+		}
 		f.Entries = append(f.Entries, atomEntry{
-			ID: a.absURL(c, postURL(p.ID)), Title: "Reply by " + p.Author.Name + " in " + th.Title,
+			ID: a.absURL(c, postURL(p.ID)), Title: what + " by " + p.Author.Name + " in " + th.Title,
 			Updated: atomTime(updated), Published: atomTime(p.CreatedAt), Author: atomPerson{Name: p.Author.Name},
 			Link: atomLink{Href: a.absURL(c, postURL(p.ID)), Rel: "alternate", Type: "text/html"}, Content: atomContent{Type: "html", Body: string(p.HTML)},
 		})
 	}
+	f.Updated = atomTime(newest)
 	a.writeAtom(c, f)
 }
 

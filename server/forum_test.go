@@ -173,6 +173,58 @@ func TestXSSCorpusInPosts(t *testing.T) {
 	_ = u
 }
 
+// TestXSSCorpusThroughAPI sends every payload, and the whole file, as a
+// thread through POST /api/v1/threads and edits it in with PATCH: every
+// body_html answered, and the thread's JSON, pass markup.CheckSafe.
+func TestXSSCorpusThroughAPI(t *testing.T) {
+	e, u, _ := forumEnv(t)
+	tok := e.token(u)
+	payloads := xssPayloads(t)
+	bodies := append(payloads, strings.Join(payloads, "\n\n"))
+	checkJSON := func(what string, raw []byte) {
+		t.Helper()
+		var out struct {
+			BodyHTML string `json:"body_html"`
+			Posts    []struct {
+				BodyHTML string `json:"body_html"`
+			} `json:"posts"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		htmls := []string{out.BodyHTML}
+		for _, p := range out.Posts {
+			htmls = append(htmls, p.BodyHTML)
+		}
+		for _, h := range htmls {
+			if err := markup.CheckSafe(h); err != nil {
+				t.Errorf("%s: unsafe body_html: %v", what, err)
+			}
+		}
+	}
+	for i, p := range bodies {
+		body, _ := json.Marshal(map[string]string{"title": fmt.Sprintf("Payload %d", i), "body": p})
+		w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: string(body)})
+		wantStatus(t, w, http.StatusCreated)
+		var th struct {
+			ID    int64 `json:"id"`
+			Posts []struct {
+				ID int64 `json:"id"`
+			} `json:"posts"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &th); err != nil || len(th.Posts) != 1 {
+			t.Fatalf("payload %d: %v %s", i, err, w.Body)
+		}
+		checkJSON(fmt.Sprintf("create %d", i), w.Body.Bytes())
+		edit, _ := json.Marshal(map[string]string{"body": bodies[(i+1)%len(bodies)]})
+		w = e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", th.Posts[0].ID), bearer: tok, json: string(edit)})
+		wantStatus(t, w, http.StatusOK)
+		checkJSON(fmt.Sprintf("edit %d", i), w.Body.Bytes())
+		checkJSON(fmt.Sprintf("thread %d", i), e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID)}).Body.Bytes())
+		e.clock.Advance(time.Minute)
+	}
+}
+
 // TestXSSCorpusInTitles uses every payload as a thread title and checks the
 // list, the thread page, search, the feed and the JSON.
 func TestXSSCorpusInTitles(t *testing.T) {
@@ -250,6 +302,12 @@ func TestThreadFlowThroughPages(t *testing.T) {
 	wantStatus(t, w, http.StatusUnprocessableEntity)
 	if !strings.Contains(w.Body.String(), "at most 32 KiB") || !strings.Contains(w.Body.String(), long[:500]) {
 		t.Fatal("over-long post: no message or text lost")
+	}
+	// Its preview says the same, with 422.
+	w = e.do(req{method: http.MethodPost, path: thread + "/posts", cookie: bobCookie, form: url.Values{"body": {long}, "preview": {"1"}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	if !strings.Contains(w.Body.String(), "at most 32 KiB") {
+		t.Fatal("over-long preview: no message")
 	}
 	// Bob replies and is affected; the page shows the count.
 	w = e.do(req{method: http.MethodPost, path: thread + "/posts", cookie: bobCookie, form: url.Values{"body": {"Same for me"}}})
@@ -429,8 +487,40 @@ func TestThreadFeedParses(t *testing.T) {
 	if strings.Contains(w.Body.String(), "<script>") {
 		t.Fatal("raw markup in the feed")
 	}
+	if !strings.HasPrefix(feed.Items[0].Title, "Post by ") {
+		t.Errorf("the first post's entry is titled %q", feed.Items[0].Title)
+	}
+	// An edit later than any post moves the feed's updated time with it.
+	e.clock.Advance(time.Hour)
+	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: thread}, models.Page{})
+	first := posts.Items[0]
+	if _, err := e.store.EditPost(context.Background(), first.Author, first.ID, "Edited body"); err != nil {
+		t.Fatal(err)
+	}
+	feed, err = gofeed.NewParser().ParseString(e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", thread)}).Body.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if feed.UpdatedParsed == nil || feed.Items[0].UpdatedParsed == nil || feed.UpdatedParsed.Before(*feed.Items[0].UpdatedParsed) {
+		t.Errorf("feed updated %v is older than its edited entry %v", feed.UpdatedParsed, feed.Items[0].UpdatedParsed)
+	}
 	page := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", thread)}).Body.String()
 	if !strings.Contains(page, fmt.Sprintf(`rel="alternate" type="application/atom+xml"`)) {
 		t.Fatal("the thread page does not link its feed")
 	}
+}
+
+// TestSearchTooLong: an over-long search comes back in the form with what
+// is wrong (page), or as a JSON 400 (API).
+func TestSearchTooLong(t *testing.T) {
+	e := newTestEnv(t)
+	q := url.QueryEscape(strings.Repeat("mail ", 50))
+	w := e.do(req{method: http.MethodGet, path: "/search?q=" + q})
+	wantStatus(t, w, http.StatusBadRequest)
+	if body := w.Body.String(); !strings.Contains(body, `id="q" name="q" type="search" value="mail mail`) || !strings.Contains(body, "at most 200 characters") {
+		t.Errorf("the search form does not come back with the query and the reason: %.500s", body)
+	}
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=" + q})
+	wantStatus(t, w, http.StatusBadRequest)
+	assertJSONError(t, w, "bad_request")
 }

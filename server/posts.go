@@ -70,7 +70,7 @@ func (a *app) postUpdate(c *gin.Context) {
 	}
 	page := &postEditPage{base: a.base(c, "Edit post"), Post: p, Thread: th, Form: f}
 	if preview {
-		a.renderPage(c, http.StatusOK, "post_edit", page)
+		a.renderPage(c, f.previewStatus(), "post_edit", page)
 		return
 	}
 	updated, err := a.store.EditPost(c.Request.Context(), currentUser(c), p.ID, f.Body)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"html/template"
 	"net/http"
 	"strings"
@@ -55,10 +56,18 @@ type searchPage struct {
 	Query string
 	Hits  []searchHit
 	Pager pager
+	Error string
 }
 
 func (a *app) searchShow(c *gin.Context) {
 	q, hits, res, err := a.search(c)
+	var he *httpError
+	if errors.As(err, &he) && he.Status == http.StatusBadRequest {
+		// The form comes back with the query and what is wrong with it.
+		page := &searchPage{base: a.base(c, "Search"), Query: q, Error: he.Message}
+		a.renderPage(c, http.StatusBadRequest, "search", page)
+		return
+	}
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -61,6 +61,15 @@ func readPostForm(c *gin.Context) (postForm, bool, error) {
 	return f, true, nil
 }
 
+// previewStatus is 422 when the text cannot be posted as it is (too long),
+// so that a preview never looks like a success it is not.
+func (f *postForm) previewStatus() int {
+	if f.Errors != nil {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
 // refuse fills the form with why a write was refused and returns the status
 // to show it with; ok is false for errors that are not about the input.
 func (f *postForm) refuse(err error) (status int, ok bool) {
@@ -187,7 +196,7 @@ func (a *app) threadCreate(c *gin.Context) {
 		return
 	}
 	if preview {
-		a.showThreadForm(c, http.StatusOK, f)
+		a.showThreadForm(c, f.previewStatus(), f)
 		return
 	}
 	th, created, err := a.store.CreateThread(c.Request.Context(), currentUser(c), newThreadInput(f))
@@ -344,7 +353,7 @@ func (a *app) replyCreate(c *gin.Context) {
 		return
 	}
 	if preview {
-		a.showThread(c, http.StatusOK, id, f, incidentForm{})
+		a.showThread(c, f.previewStatus(), id, f, incidentForm{})
 		return
 	}
 	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
