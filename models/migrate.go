@@ -235,9 +235,11 @@ var migrations = []migration{
 			PRIMARY KEY (thread_id, user_id)
 		)`,
 		`CREATE INDEX follows_user ON follows(user_id, thread_id)`,
-		// Everyone who started a thread follows it.
-		`INSERT INTO follows (thread_id, user_id, created_at)
-			SELECT id, author_id, created_at FROM threads WHERE merged_into_id IS NULL`,
+		// Everyone who started a thread follows it, and the thread it was
+		// merged into.
+		`INSERT INTO follows (thread_id, user_id, created_at) SELECT id, author_id, created_at FROM threads`,
+		`INSERT OR IGNORE INTO follows (thread_id, user_id, created_at)
+			SELECT merged_into_id, author_id, created_at FROM threads WHERE merged_into_id IS NOT NULL`,
 		// A silence and a suspension in force at once each keep their reason.
 		`ALTER TABLE users ADD COLUMN silence_reason TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE users ADD COLUMN suspension_reason TEXT NOT NULL DEFAULT ''`,

@@ -129,7 +129,7 @@ func loadDemo(ctx context.Context, store *models.Store) error {
 		return err
 	}
 
-	at(-3 * time.Hour)
+	at(-6 * time.Hour)
 	var threadIDs []int64
 	for _, dt := range demoThreads {
 		clock = clock.Add(7 * time.Minute)
@@ -201,12 +201,16 @@ func demoHistory(ctx context.Context, store *models.Store, at func(time.Duration
 	return err
 }
 
-// demoOutage is today's story: customers report first, staff declare the
-// incident (the status dashboard is hit too), link the customer threads,
-// post updates with promises, and customers answer on the incident.
+// demoOutage is today's story. Customers report first; staff declare the
+// incident (the status dashboard is hit too), link the customer threads and
+// post updates with promises, kept, from investigating to resolved, while
+// customers answer on the incident and a moderator pins it and keeps the
+// spam out. The fallout is still open: meeting invitations held during the
+// outage arrive late, and staff move the calendar complaint to that
+// incident.
 func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration), users map[string]*models.User, svc map[string]int64, complaints []int64) error {
 	staff := users["sam.support"]
-	at(-2*time.Hour - 15*time.Minute)
+	at(-5*time.Hour - 15*time.Minute)
 	next := store.Now().Add(30 * time.Minute)
 	inc, err := store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident,
 		Title: "Outgoing mail failing; status dashboard unavailable", Impact: "major", Status: models.StatusInvestigating, NextUpdateAt: &next,
@@ -218,13 +222,13 @@ func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration)
 	if err != nil {
 		return fmt.Errorf("demo incident: %w", err)
 	}
-	at(-2*time.Hour - 10*time.Minute)
+	at(-5*time.Hour - 10*time.Minute)
 	for _, id := range complaints {
 		if _, err := store.LinkThread(ctx, staff, id, inc.ID); err != nil {
 			return err
 		}
 	}
-	at(-time.Hour - 50*time.Minute)
+	at(-4*time.Hour - 50*time.Minute)
 	next = store.Now().Add(40 * time.Minute)
 	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, NextUpdateAt: &next,
 		Body: "We found the cause: a certificate on the outbound mail relays expired at 06:12 UTC, and the dashboard's " +
@@ -232,27 +236,20 @@ func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration)
 		Services: []models.ServiceChange{{ServiceID: svc["Status dashboard"], Status: models.DegradedPerformance}}}); err != nil {
 		return err
 	}
-	replies := []demoReply{
+	if err := demoReplies(ctx, store, at, users, inc.ThreadID, -4*time.Hour-40*time.Minute, []demoReply{
 		{"casey", "Thanks, an actual cause and a time for the next word. That is all we needed."},
 		{"riley", "Will queued mail be sent once it is fixed, or do we have to send it again?"},
-	}
-	for i, r := range replies {
-		at(-time.Hour - 40*time.Minute + time.Duration(i)*5*time.Minute)
-		if _, _, err := store.CreateReply(ctx, users[r.author], inc.ThreadID, models.NewPost{Body: r.body}); err != nil {
-			return err
-		}
-	}
-	for _, name := range []string{"casey", "riley", "jordan"} {
-		if _, err := store.SetAffected(ctx, users[name], inc.ThreadID, true); err != nil {
-			return err
-		}
-	}
-	// The moderator pins the incident in the forum; a spammer shows up and
-	// two customers flag the post, which waits in the moderators' queue.
-	if _, err := store.SetPinned(ctx, users["morgan.mod"], inc.ThreadID, true, nil, "the outage everyone asks about"); err != nil {
+	}, "casey", "riley", "jordan"); err != nil {
 		return err
 	}
-	at(-time.Hour - 20*time.Minute)
+	// The moderator pins the incident in the forum for the day; a spammer
+	// shows up and two customers flag the post, which waits in the
+	// moderators' queue.
+	pinUntil := store.Now().Add(24 * time.Hour)
+	if _, err := store.SetPinned(ctx, users["morgan.mod"], inc.ThreadID, true, &pinUntil, "the outage everyone asks about"); err != nil {
+		return err
+	}
+	at(-4*time.Hour - 20*time.Minute)
 	spam, _, err := store.CreateReply(ctx, users["deal.hunter"], complaints[0], models.NewPost{
 		Body: "Mail down? Switch to **SuperMail Pro** today, 90% off for the next hour only!"})
 	if err != nil {
@@ -263,13 +260,67 @@ func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration)
 			return err
 		}
 	}
-	at(-45 * time.Minute)
+	at(-3*time.Hour - 45*time.Minute)
 	next = store.Now().Add(75 * time.Minute)
-	_, err = store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusMonitoring, NextUpdateAt: &next,
+	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusMonitoring, NextUpdateAt: &next,
 		Body: "All relays have the new certificate and queued mail is being delivered: **you do not need to send it again**. " +
 			"Delivery is still slower than usual while the queue drains.",
 		Services: []models.ServiceChange{{ServiceID: svc["Mail"], Status: models.DegradedPerformance},
 			{ServiceID: svc["Calendar"], Status: models.Operational},
-			{ServiceID: svc["Status dashboard"], Status: models.Operational}}})
-	return err
+			{ServiceID: svc["Status dashboard"], Status: models.Operational}}}); err != nil {
+		return err
+	}
+	at(-2*time.Hour - 35*time.Minute)
+	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusResolved,
+		Body: "The queue has drained and mail is delivered on time again. Every message sent during the outage was delivered; " +
+			"nothing was lost. We will publish a postmortem here, including how the status dashboard came to depend on the mail relays."}); err != nil {
+		return err
+	}
+	return demoFallout(ctx, store, at, users, svc, complaints[1])
+}
+
+// demoFallout is the incident still open: meeting invitations held during
+// the mail outage arrive late, with a promise of the next word.
+func demoFallout(ctx context.Context, store *models.Store, at func(time.Duration), users map[string]*models.User, svc map[string]int64, complaint int64) error {
+	staff := users["sam.support"]
+	at(-90 * time.Minute)
+	next := store.Now().Add(30 * time.Minute)
+	inc, err := store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident,
+		Title: "Meeting invitations arrive late", Impact: "minor", Status: models.StatusInvestigating, NextUpdateAt: &next,
+		Body:     "Some meeting invitations sent during this morning's mail outage are still arriving, hours late. Mail itself works normally.",
+		Services: []models.ServiceChange{{ServiceID: svc["Calendar"], Status: models.DegradedPerformance}}})
+	if err != nil {
+		return fmt.Errorf("demo fallout: %w", err)
+	}
+	at(-85 * time.Minute)
+	if _, err := store.LinkThread(ctx, staff, complaint, inc.ID); err != nil {
+		return err
+	}
+	at(-40 * time.Minute)
+	next = store.Now().Add(50 * time.Minute)
+	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, NextUpdateAt: &next,
+		Body: "The calendar kept its own queue of invitations during the outage and sends it in small batches. " +
+			"We are sending the rest now; some people may get an invitation twice. Accepting either copy works."}); err != nil {
+		return err
+	}
+	return demoReplies(ctx, store, at, users, inc.ThreadID, -30*time.Minute, []demoReply{
+		{"jordan", "Got three copies of Monday's planning invitation, but at least it arrived. Thanks for saying that either copy works."},
+	}, "jordan", "riley")
+}
+
+// demoReplies posts customers' replies five minutes apart from offset, then
+// marks the affected.
+func demoReplies(ctx context.Context, store *models.Store, at func(time.Duration), users map[string]*models.User, threadID int64, offset time.Duration, replies []demoReply, affected ...string) error {
+	for i, r := range replies {
+		at(offset + time.Duration(i)*5*time.Minute)
+		if _, _, err := store.CreateReply(ctx, users[r.author], threadID, models.NewPost{Body: r.body}); err != nil {
+			return err
+		}
+	}
+	for _, name := range affected {
+		if _, err := store.SetAffected(ctx, users[name], threadID, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -119,28 +119,55 @@ func TestCLIDemo(t *testing.T) {
 	if len(services) != len(demoServices) {
 		t.Errorf("%d services, want %d", len(services), len(demoServices))
 	}
-	// The story: one open incident in monitoring with a kept promise, linked
-	// complaints, a resolved one with a postmortem, maintenance done and
-	// planned, the incident pinned in the forum, a spam post in the queue.
+	// The story: the mail outage resolved today from investigating with
+	// kept promises and linked complaints, pinned in the forum; its fallout
+	// still open with a promise; a resolved incident with a postmortem;
+	// maintenance done and planned; a spam post in the queue.
 	open := true
 	incidents, _ := store.ListIncidents(ctx, models.IncidentFilter{Kind: models.KindIncident, Open: &open}, models.Page{})
-	if len(incidents.Items) != 1 || incidents.Items[0].Status != models.StatusMonitoring || incidents.Items[0].Overdue(time.Now()) != 0 {
+	if len(incidents.Items) != 1 || incidents.Items[0].Status != models.StatusIdentified || incidents.Items[0].NextUpdateAt == nil ||
+		incidents.Items[0].Overdue(time.Now()) != 0 {
 		t.Fatalf("open incidents: %+v", incidents.Items)
 	}
-	inc := incidents.Items[0]
-	if linked, _ := store.LinkedThreads(ctx, &inc); len(linked) != 2 {
-		t.Errorf("%d linked threads, want 2", len(linked))
-	}
-	if ups, _ := store.IncidentUpdates(ctx, nil, 0, inc.ID); len(ups) != 3 {
-		t.Errorf("%d official updates, want 3", len(ups))
+	fallout := incidents.Items[0]
+	if linked, _ := store.LinkedThreads(ctx, &fallout); len(linked) != 1 {
+		t.Errorf("%d threads linked to the open incident, want 1", len(linked))
 	}
 	all, _ := store.ListIncidents(ctx, models.IncidentFilter{}, models.Page{})
-	if len(all.Items) != 4 {
-		t.Errorf("%d incidents and maintenance windows, want 4", len(all.Items))
+	if len(all.Items) != 5 {
+		t.Errorf("%d incidents and maintenance windows, want 5", len(all.Items))
+	}
+	var outage *models.Incident
+	for i, inc := range all.Items {
+		if strings.HasPrefix(inc.Title, "Outgoing mail failing") {
+			outage = &all.Items[i]
+		}
+	}
+	if outage == nil || outage.Status != models.StatusResolved || outage.ResolvedAt == nil || time.Since(*outage.ResolvedAt) > 6*time.Hour {
+		t.Fatalf("the mail outage is not resolved today: %+v", outage)
+	}
+	ups, _ := store.IncidentUpdates(ctx, nil, 0, outage.ID)
+	var statuses []string
+	for _, u := range ups {
+		statuses = append(statuses, u.Status)
+	}
+	if strings.Join(statuses, " ") != "resolved monitoring identified investigating" {
+		t.Errorf("the outage's updates, newest first: %v", statuses)
+	}
+	for _, u := range ups[1:] {
+		if u.NextUpdateAt == nil {
+			t.Errorf("update %q made no promise", u.Status)
+		}
+	}
+	if linked, _ := store.LinkedThreads(ctx, outage); len(linked) != 1 {
+		t.Errorf("%d threads linked to the outage, want 1", len(linked))
+	}
+	if counts, _ := store.AffectedCounts(ctx, outage.ID); counts[outage.ID] < 3 {
+		t.Errorf("%d affected by the outage", counts[outage.ID])
 	}
 	threads, _ := store.ListThreads(ctx, models.ThreadFilter{}, models.Page{})
-	if len(threads.Items) == 0 || threads.Items[0].ID != inc.ThreadID || !threads.Items[0].Pinned {
-		t.Errorf("the incident is not pinned on top of the forum")
+	if len(threads.Items) == 0 || threads.Items[0].ID != outage.ThreadID || !threads.Items[0].Pinned || threads.Items[0].PinnedUntil == nil {
+		t.Errorf("the outage is not pinned, for the day, on top of the forum")
 	}
 	if flags, _ := store.OpenFlags(ctx, models.Page{}); len(flags.Items) != 1 {
 		t.Errorf("%d flagged posts in the queue, want 1", len(flags.Items))
