@@ -413,3 +413,51 @@ func TestRoles(t *testing.T) {
 		t.Errorf("role capabilities are wrong for %v", names)
 	}
 }
+
+// TestMigration5KeepsData upgrades a database of schema 4 with a silenced
+// user, a suspended one and a merged thread: each keeps its reason, authors
+// follow their threads and the thread theirs was merged into.
+func TestMigration5KeepsData(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	all := migrations
+	migrations = all[:4]
+	_, err = s.Migrate(context.Background())
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	later := now.Add(time.Hour)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at, silenced_until, sanction_reason)
+			VALUES (1, 'quiet', 'q@example.com', 'x', 'customer', ?, ?, ?, 'spam')`, []any{now, now, later}},
+		{`INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at, suspended_until, sanction_reason)
+			VALUES (2, 'gone', 'g@example.com', 'x', 'customer', ?, ?, ?, 'abuse')`, []any{now, now, later}},
+		{`INSERT INTO threads (id, title, author_id, last_activity_at, created_at, updated_at) VALUES (1, 'Mail is down', 1, ?, ?, ?)`, []any{now, now, now}},
+		{`INSERT INTO threads (id, title, author_id, last_activity_at, created_at, updated_at, merged_into_id) VALUES (2, 'Mail down too', 2, ?, ?, ?, 1)`, []any{now, now, now}},
+	} {
+		if err := s.db.Exec(q.sql, q.args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Migrate(context.Background()); err != nil || n != SchemaVersion()-4 {
+		t.Fatalf("upgrade: %d steps, %v", n, err)
+	}
+	quiet, _ := s.UserByID(context.Background(), 1)
+	gone, _ := s.UserByID(context.Background(), 2)
+	if quiet.SilenceReason != "spam" || quiet.SuspensionReason != "" || gone.SuspensionReason != "abuse" || gone.SilenceReason != "" {
+		t.Errorf("reasons after the upgrade: %+v %+v", quiet, gone)
+	}
+	var follows []Follow
+	s.db.Order("thread_id, user_id").Find(&follows)
+	if len(follows) != 3 || follows[0].UserID != 1 || follows[1].ThreadID != 1 || follows[1].UserID != 2 || follows[2].ThreadID != 2 {
+		t.Errorf("follows after the upgrade: %+v", follows)
+	}
+}
