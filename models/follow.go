@@ -37,13 +37,6 @@ func (s *Store) SetFollowing(ctx context.Context, user *User, threadID int64, fo
 	return translate(err)
 }
 
-// IsFollowing tells whether the user follows the thread.
-func (s *Store) IsFollowing(ctx context.Context, userID, threadID int64) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Follow{}).Where("thread_id = ? AND user_id = ?", threadID, userID).Count(&n).Error
-	return n > 0, err
-}
-
 // startThread inserts a new thread, which its author follows.
 func startThread(tx *gorm.DB, th *Thread) error {
 	if err := tx.Create(th).Error; err != nil {

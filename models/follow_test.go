@@ -35,8 +35,8 @@ func TestFollowThreads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ok, err := f.s.IsFollowing(ctx, f.bob.ID, f.thread.ID); err != nil || !ok {
-		t.Fatalf("IsFollowing after follow: %v %v", ok, err)
+	if m, err := f.s.MarksOn(ctx, f.bob.ID, f.thread.ID); err != nil || !m.Following || m.Affected {
+		t.Fatalf("marks after follow: %+v %v", m, err)
 	}
 	if got := followed(t, f.s, f.bob); len(got) != 1 {
 		t.Fatalf("bob follows %v", got)
@@ -46,7 +46,7 @@ func TestFollowThreads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ok, _ := f.s.IsFollowing(ctx, f.bob.ID, f.thread.ID); ok {
+	if m, _ := f.s.MarksOn(ctx, f.bob.ID, f.thread.ID); m.Following {
 		t.Fatal("still following after unfollow")
 	}
 	if err := f.s.SetFollowing(ctx, f.bob, 999999, true); !errors.Is(err, ErrNotFound) {

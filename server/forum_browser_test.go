@@ -198,8 +198,8 @@ func TestBrowserForumJourney(t *testing.T) {
 		t.Errorf("after pressing the button it says %q", got)
 	}
 	browse(t, ctx, chromedp.WaitNotPresent(chromedp.CSS(`#affected button[aria-pressed="false"]`)))
-	if affected, err := e.store.IsAffected(bg, carol.ID, th.ID); err != nil || !affected {
-		t.Errorf("the store has the customer affected: %v (%v)", affected, err)
+	if marks, err := e.store.MarksOn(bg, carol.ID, th.ID); err != nil || !marks.Affected {
+		t.Errorf("the store has the customer affected: %v (%v)", marks.Affected, err)
 	}
 
 	img := screenshot(t, ctx, "thread")

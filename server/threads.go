@@ -314,13 +314,12 @@ func (a *app) showThread(c *gin.Context, status int, threadID int64, reply postF
 			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil})
 	}
 	if viewer != nil {
-		if page.Affected, err = a.store.IsAffected(ctx, viewer.ID, th.ID); err == nil {
-			page.Following, err = a.store.IsFollowing(ctx, viewer.ID, th.ID)
-		}
+		marks, err := a.store.MarksOn(ctx, viewer.ID, th.ID)
 		if err != nil {
 			a.fail(c, err)
 			return
 		}
+		page.Affected, page.Following = marks.Affected, marks.Following
 	}
 	if page.Reply.SubmitKey == "" {
 		page.Reply.SubmitKey = newSubmitKey()
