@@ -64,6 +64,17 @@ func requireModerator(u *User) error {
 	return nil
 }
 
+// moderatorReason opens a moderator's action that takes nothing but a
+// reason: it refuses anyone else and returns the cleaned reason.
+func moderatorReason(mod *User, reason string, required bool) (string, error) {
+	if err := requireModerator(mod); err != nil {
+		return "", err
+	}
+	v := validation{}
+	reason = cleanReason(v, "reason", reason, required)
+	return reason, v.err()
+}
+
 // ---------------------------------------------------------------- audit log
 
 // AuditEntry is one staff, moderator, admin or system action. Rows are only
@@ -390,16 +401,12 @@ func (s *Store) UnhidePost(ctx context.Context, mod *User, postID int64, reason 
 }
 
 func (s *Store) moderatePost(ctx context.Context, mod *User, postID int64, reason string, hide bool) (*Post, error) {
-	if err := requireModerator(mod); err != nil {
-		return nil, err
-	}
-	v := validation{}
-	reason = cleanReason(v, "reason", reason, hide)
-	if err := v.err(); err != nil {
+	reason, err := moderatorReason(mod, reason, hide)
+	if err != nil {
 		return nil, err
 	}
 	var p Post
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
 		}
@@ -439,16 +446,13 @@ func (s *Store) moderatePost(ctx context.Context, mod *User, postID int64, reaso
 // time order. A thread's first post and official updates stay put (merge
 // the thread instead).
 func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int64, reason string) (*Post, error) {
-	if err := requireModerator(mod); err != nil {
-		return nil, err
-	}
-	v := validation{}
-	reason = cleanReason(v, "reason", reason, false)
-	if err := v.err(); err != nil {
+	reason, err := moderatorReason(mod, reason, false)
+	if err != nil {
 		return nil, err
 	}
 	var p Post
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		v := validation{}
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
 		}
@@ -508,15 +512,12 @@ func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int6
 // time order), carries the affected marks and followers over without counting
 // anyone twice, and leaves fromID as a pointer so its address redirects.
 func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64, reason string) (*Thread, error) {
-	if err := requireModerator(mod); err != nil {
+	reason, err := moderatorReason(mod, reason, false)
+	if err != nil {
 		return nil, err
 	}
-	v := validation{}
-	reason = cleanReason(v, "reason", reason, false)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		v := validation{}
 		var from, into Thread
 		if err := tx.First(&from, fromID).Error; err != nil {
 			return err
@@ -586,15 +587,11 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 // that came from it (wherever they are now), its own affected marks and
 // followers. Marks and follows that the merge copied stay where they are.
 func (s *Store) UnmergeThread(ctx context.Context, mod *User, threadID int64, reason string) (*Thread, error) {
-	if err := requireModerator(mod); err != nil {
+	reason, err := moderatorReason(mod, reason, false)
+	if err != nil {
 		return nil, err
 	}
-	v := validation{}
-	reason = cleanReason(v, "reason", reason, false)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var th Thread
 		if err := tx.First(&th, threadID).Error; err != nil {
 			return err
@@ -873,15 +870,11 @@ func (s *Store) SanctionUser(ctx context.Context, mod *User, userID int64, kind,
 
 // LiftSanctions ends a user's active silence and suspension.
 func (s *Store) LiftSanctions(ctx context.Context, mod *User, userID int64, reason string) error {
-	if err := requireModerator(mod); err != nil {
+	reason, err := moderatorReason(mod, reason, true)
+	if err != nil {
 		return err
 	}
-	v := validation{}
-	reason = cleanReason(v, "reason", reason, true)
-	if err := v.err(); err != nil {
-		return err
-	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var target User
 		if err := tx.First(&target, userID).Error; err != nil {
 			return err
