@@ -249,11 +249,14 @@ var migrations = []migration{
 		// A merge remembers where each post came from, so it can be undone.
 		`ALTER TABLE posts ADD COLUMN merged_from_id INTEGER REFERENCES threads(id)`,
 		`CREATE INDEX posts_merged_from ON posts(merged_from_id) WHERE merged_from_id IS NOT NULL`,
-		// The thread list's filters read their page in list order from an
-		// index, as the unfiltered list does.
+		// The thread list and its filters read their page in list order
+		// from an index that holds only listed (not merged) threads, so
+		// skipping to a deep page never reads the table.
+		`DROP INDEX threads_activity`,
 		`DROP INDEX threads_service_activity`,
-		`CREATE INDEX threads_service_list ON threads(service_id, pinned DESC, last_activity_at DESC, id DESC)`,
-		`CREATE INDEX threads_linked_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE incident_id IS NOT NULL`,
+		`CREATE INDEX threads_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE merged_into_id IS NULL`,
+		`CREATE INDEX threads_service_list ON threads(service_id, pinned DESC, last_activity_at DESC, id DESC) WHERE merged_into_id IS NULL`,
+		`CREATE INDEX threads_linked_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE incident_id IS NOT NULL AND merged_into_id IS NULL`,
 	}},
 }
 
