@@ -202,6 +202,15 @@ func TestBrowserForumJourney(t *testing.T) {
 		t.Errorf("the store has the customer affected: %v (%v)", marks.Affected, err)
 	}
 
+	// Follow the thread; the forum's "Threads I follow" filter lists it.
+	follow(t, ctx, threadAt, chromedp.Click(button("Follow this thread")))
+	if got := textOf(t, ctx, chromedp.CSS(".flash")); !strings.HasPrefix(got, "You follow this thread") {
+		t.Errorf("after following the flash says %q", got)
+	}
+	if got := textOf(t, ctx, chromedp.CSS(`#following button[aria-pressed="true"]`)); got != "Following ✓ (stop)" {
+		t.Errorf("after following the button says %q", got)
+	}
+
 	img := screenshot(t, ctx, "thread")
 	// The page is taller than the viewport, so the vertical scroll bar
 	// (15 pixels in headless Chromium) takes its width from the capture;
@@ -211,6 +220,13 @@ func TestBrowserForumJourney(t *testing.T) {
 	}
 	if n := colours(img); n < 8 {
 		t.Errorf("thread page screenshot has %d colours: blank or unstyled?", n)
+	}
+
+	follow(t, ctx, srv.URL+"/threads", chromedp.Click(link("Forum")))
+	browse(t, ctx, chromedp.Click(chromedp.ID("following")))
+	follow(t, ctx, srv.URL+"/threads?service=&following=1", chromedp.Click(button("Filter")))
+	if got := textOf(t, ctx, chromedp.CSS(".threads .thread-title")); got != title {
+		t.Errorf("threads followed: %q, want %q", got, title)
 	}
 
 	// Search for a word of the reply: the thread is a result, the word is

@@ -420,5 +420,5 @@ func (a *app) threadAffected() gin.HandlerFunc {
 
 func (a *app) threadFollow() gin.HandlerFunc {
 	return a.threadMark("following", a.store.SetFollowing,
-		"You follow this thread: it is listed under Following in the forum.", "You no longer follow this thread.")
+		"You follow this thread: the forum lists it under “Threads I follow”.", "You no longer follow this thread.")
 }
