@@ -147,10 +147,10 @@ type draft struct {
 	Hidden []draftField // the form's other fields, carried for Retry
 }
 
-type draftField struct{ Name, Value string }
+type draftField struct{ Name, Label, Value string }
 
-// draftTexts are the form fields a person writes in.
-var draftTexts = map[string]bool{"title": true, "body": true, "postmortem": true, "reason": true, "note": true, "description": true}
+// draftTexts are the form fields a person writes in, with their labels.
+var draftTexts = map[string]string{"title": "Title", "body": "Message", "postmortem": "Postmortem", "reason": "Reason", "note": "Note", "description": "Description"}
 
 // keptDraft collects the free text of a refused form post, or nil when it
 // had none (or was not a form). Passwords are never echoed.
@@ -172,10 +172,10 @@ func keptDraft(c *gin.Context, status int) *draft {
 		v := form.Get(name)
 		switch {
 		case strings.Contains(name, "password"), name == "preview":
-		case draftTexts[name] && strings.TrimSpace(v) != "":
-			d.Texts = append(d.Texts, draftField{name, v})
+		case draftTexts[name] != "" && strings.TrimSpace(v) != "":
+			d.Texts = append(d.Texts, draftField{name, draftTexts[name], v})
 		default:
-			d.Hidden = append(d.Hidden, draftField{name, v})
+			d.Hidden = append(d.Hidden, draftField{Name: name, Value: v})
 		}
 	}
 	if len(d.Texts) == 0 {
