@@ -233,20 +233,25 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 	return f, nil
 }
 
-// FlagGroup is a post with its open flags, for the review queue.
+// FlagGroup is a post with its flags, for the review queue.
 type FlagGroup struct {
 	Post   Post
 	Thread Thread
 	Flags  []Flag
 }
 
-// OpenFlags lists posts with open flags, oldest flag first, each with its
-// flags, author and thread.
-func (s *Store) OpenFlags(ctx context.Context, p Page) (Paged[FlagGroup], error) {
+// FlagQueue lists flagged posts, each with its flags, author and thread:
+// the open flags, oldest first, or (handled) the resolved and dismissed
+// ones, most recently handled first, with who handled them and their note.
+func (s *Store) FlagQueue(ctx context.Context, handled bool, p Page) (Paged[FlagGroup], error) {
 	p = p.Normalize(25)
+	state, order := "state = 'open'", "MIN(id)"
+	if handled {
+		state, order = "state <> 'open'", "MAX(handled_at) DESC, post_id DESC"
+	}
 	var ids []int64
-	err := s.db.WithContext(ctx).Model(&Flag{}).Where("state = 'open'").Group("post_id").
-		Order("MIN(id)").Offset(p.offset()).Limit(p.PerPage+1).Pluck("post_id", &ids).Error
+	err := s.db.WithContext(ctx).Model(&Flag{}).Where(state).Group("post_id").
+		Order(order).Offset(p.offset()).Limit(p.PerPage+1).Pluck("post_id", &ids).Error
 	if err != nil || len(ids) == 0 {
 		return Paged[FlagGroup]{Page: p}, err
 	}
@@ -255,7 +260,7 @@ func (s *Store) OpenFlags(ctx context.Context, p Page) (Paged[FlagGroup], error)
 		return Paged[FlagGroup]{}, err
 	}
 	var flags []Flag
-	if err := s.db.WithContext(ctx).Preload("User").Where("post_id IN ? AND state = 'open'", ids).Order("id").Find(&flags).Error; err != nil {
+	if err := s.db.WithContext(ctx).Preload("User").Preload("HandledBy").Where("post_id IN ? AND "+state, ids).Order("id").Find(&flags).Error; err != nil {
 		return Paged[FlagGroup]{}, err
 	}
 	threadIDs := make([]int64, 0, len(posts))

@@ -77,7 +77,7 @@ func TestFlagsAutoHideAndQueue(t *testing.T) {
 	if f.auditCount(t, "post.auto_hide") != 1 {
 		t.Fatal("auto-hide not audited once")
 	}
-	q, err := f.s.OpenFlags(ctx, Page{})
+	q, err := f.s.FlagQueue(ctx, false, Page{})
 	if err != nil || len(q.Items) != 1 || len(q.Items[0].Flags) != 3 || q.Items[0].Thread.ID != f.thread.ID || q.Items[0].Post.Author.Name != "bob" {
 		t.Fatalf("queue: %v %+v", err, q.Items)
 	}
@@ -92,7 +92,7 @@ func TestFlagsAutoHideAndQueue(t *testing.T) {
 	if _, err := f.s.ResolveFlags(ctx, f.mod, q.Items[0].Flags[0].ID, "dismiss", "", ""); !errors.Is(err, ErrConflict) {
 		t.Fatalf("second dismiss: %v", err)
 	}
-	if q, _ := f.s.OpenFlags(ctx, Page{}); len(q.Items) != 0 {
+	if q, _ := f.s.FlagQueue(ctx, false, Page{}); len(q.Items) != 0 {
 		t.Fatalf("queue after dismiss: %+v", q.Items)
 	}
 	flags, _ := f.s.UserFlags(ctx, f.bob.ID)

@@ -14,14 +14,19 @@ import (
 // entries record (requestLog puts it there).
 
 type apiFlag struct {
-	ID        int64     `json:"id"`
-	PostID    int64     `json:"post_id"`
-	ThreadID  int64     `json:"thread_id"`
-	Reason    string    `json:"reason"`
-	Note      string    `json:"note"`
-	User      string    `json:"user"`
-	UserID    int64     `json:"user_id"`
-	CreatedAt time.Time `json:"created_at"`
+	ID           int64      `json:"id"`
+	PostID       int64      `json:"post_id"`
+	PostAuthorID int64      `json:"post_author_id"`
+	ThreadID     int64      `json:"thread_id"`
+	Reason       string     `json:"reason"`
+	Note         string     `json:"note"`
+	User         string     `json:"user"`
+	UserID       int64      `json:"user_id"`
+	State        string     `json:"state"`
+	HandledBy    string     `json:"handled_by,omitempty"`
+	HandledAt    *time.Time `json:"handled_at"`
+	PrivateNote  string     `json:"private_note,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
 }
 
 type apiSanction struct {
@@ -47,10 +52,15 @@ type apiAuditEntry struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-func toAPIFlag(f *models.Flag, threadID int64) apiFlag {
-	out := apiFlag{ID: f.ID, PostID: f.PostID, ThreadID: threadID, Reason: f.Reason, Note: f.Note, UserID: f.UserID, CreatedAt: f.CreatedAt.UTC()}
+// toAPIFlag is a flag on post p for moderators (private note included).
+func toAPIFlag(f *models.Flag, p *models.Post) apiFlag {
+	out := apiFlag{ID: f.ID, PostID: f.PostID, PostAuthorID: p.AuthorID, ThreadID: p.ThreadID, Reason: f.Reason, Note: f.Note,
+		UserID: f.UserID, State: f.State, HandledAt: utcPtr(f.HandledAt), PrivateNote: f.PrivateNote, CreatedAt: f.CreatedAt.UTC()}
 	if f.User != nil {
 		out.User = f.User.Name
+	}
+	if f.HandledBy != nil {
+		out.HandledBy = f.HandledBy.Name
 	}
 	return out
 }
@@ -83,7 +93,7 @@ func (a *app) apiFlagCreate(c *gin.Context) {
 		return
 	}
 	f.User = u
-	c.JSON(http.StatusCreated, toAPIFlag(f, p.ThreadID))
+	c.JSON(http.StatusCreated, toAPIFlag(f, p))
 }
 
 // apiFlagList is the review queue, one entry per open flag; a page holds
@@ -94,7 +104,12 @@ func (a *app) apiFlagList(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	groups, err := a.store.OpenFlags(c.Request.Context(), p)
+	handled, err := flagState(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	groups, err := a.store.FlagQueue(c.Request.Context(), handled, p)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -102,7 +117,7 @@ func (a *app) apiFlagList(c *gin.Context) {
 	out := []apiFlag{}
 	for _, g := range groups.Items {
 		for i := range g.Flags {
-			out = append(out, toAPIFlag(&g.Flags[i], g.Thread.ID))
+			out = append(out, toAPIFlag(&g.Flags[i], &g.Post))
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"flags": out, "page": groups.Page.Number, "has_next": groups.HasNext})

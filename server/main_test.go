@@ -169,7 +169,7 @@ func TestCLIDemo(t *testing.T) {
 	if len(threads.Items) == 0 || threads.Items[0].ID != outage.ThreadID || !threads.Items[0].Pinned || threads.Items[0].PinnedUntil == nil {
 		t.Errorf("the outage is not pinned, for the day, on top of the forum")
 	}
-	if flags, _ := store.OpenFlags(ctx, models.Page{}); len(flags.Items) != 1 {
+	if flags, _ := store.FlagQueue(ctx, false, models.Page{}); len(flags.Items) != 1 {
 		t.Errorf("%d flagged posts in the queue, want 1", len(flags.Items))
 	}
 	if code, _, errOut := cli(t, "", "demo", "-db", db); code == 0 || !strings.Contains(errOut, "not empty") {

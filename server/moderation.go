@@ -164,6 +164,18 @@ type modQueuePage struct {
 	Groups  []models.FlagGroup
 	Pager   pager
 	Reasons []string
+	Handled bool
+}
+
+// flagState reads ?state=: the open flags (the default) or the handled ones.
+func flagState(c *gin.Context) (handled bool, err error) {
+	switch c.Query("state") {
+	case "", "open":
+		return false, nil
+	case "handled":
+		return true, nil
+	}
+	return false, badRequest("state must be open or handled.")
 }
 
 func (a *app) modQueue(c *gin.Context) {
@@ -172,13 +184,18 @@ func (a *app) modQueue(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	groups, err := a.store.OpenFlags(c.Request.Context(), p)
+	handled, err := flagState(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	groups, err := a.store.FlagQueue(c.Request.Context(), handled, p)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
 	a.renderPage(c, http.StatusOK, "mod_flags", &modQueuePage{base: a.base(c, "Flag queue"), Groups: groups.Items,
-		Pager: newPager(c, groups.Page, groups.HasNext)})
+		Pager: newPager(c, groups.Page, groups.HasNext), Handled: handled})
 }
 
 func (a *app) modResolve(c *gin.Context) {
@@ -321,7 +338,11 @@ func (a *app) modSanction(c *gin.Context) {
 	if err == nil {
 		_, err = a.runSanction(c, id, kind, in)
 	}
-	a.toolDone(c, err, "/mod/users/"+strconv.FormatInt(id, 10), msg)
+	to := "/mod/users/" + strconv.FormatInt(id, 10)
+	if next := c.PostForm("next"); next != "" {
+		to = safeNext(next) // the flag queue's inline form returns there
+	}
+	a.toolDone(c, err, to, msg)
 }
 
 type modAuditPage struct {

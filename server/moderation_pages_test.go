@@ -70,7 +70,7 @@ func TestFlagToHiddenPlaceholder(t *testing.T) {
 
 	queue := m.get("/mod/flags", m.morgan)
 	mustContain(t, "queue", queue, "Cheap watches", "Mail is down", "1 open flag(s)", "Spam")
-	flags, err := m.store.OpenFlags(context.Background(), models.Page{})
+	flags, err := m.store.FlagQueue(context.Background(), false, models.Page{})
 	if err != nil || len(flags.Items) != 1 {
 		t.Fatalf("open flags: %v %+v", err, flags.Items)
 	}
@@ -88,11 +88,27 @@ func TestFlagToHiddenPlaceholder(t *testing.T) {
 	mustContain(t, "author's view", m.get(thread, m.bob), "Cheap watches", "Hidden by a moderator: advertising")
 	mustContain(t, "moderator's view", m.get(thread, m.morgan), "Cheap watches", "Restore post")
 	mustContain(t, "queue after", m.get("/mod/flags", m.morgan), "No open flags")
+	mustContain(t, "handled flags", m.get("/mod/flags?state=handled", m.morgan), "Cheap watches", "1 handled flag(s)", "resolved", "by morgan", "note: third time")
+	w := m.do(req{method: http.MethodGet, path: "/api/v1/flags?state=handled", bearer: m.token(m.morgan)})
+	wantStatus(t, w, http.StatusOK)
+	mustContain(t, "handled flags JSON", w.Body.String(), `"state":"resolved"`, `"handled_by":"morgan"`, `"private_note":"third time"`,
+		fmt.Sprintf(`"post_author_id":%d`, m.bob.ID))
+	wantStatus(t, m.do(req{method: http.MethodGet, path: "/api/v1/flags?state=sideways", bearer: m.token(m.morgan)}), http.StatusBadRequest)
 	audit := m.get("/mod/audit?action=flags.hide", m.morgan)
 	mustContain(t, "audit", audit, "flags.hide", "morgan", fmt.Sprintf("post %d", m.spamID), "advertising")
 	entries, _ := m.store.ListAudit(context.Background(), models.AuditFilter{TargetType: "post", TargetID: m.spamID}, models.Page{})
 	if len(entries.Items) != 1 || entries.Items[0].RequestID == "" {
 		t.Fatalf("audit entries for the post: %+v", entries.Items)
+	}
+
+	// From the queue, the moderator warns the author and comes back to it.
+	w = m.do(req{method: http.MethodPost, path: fmt.Sprintf("/mod/users/%d/sanctions", m.bob.ID), cookie: m.session(m.morgan),
+		form: url.Values{"kind": {"warning"}, "reason": {"no advertising"}, "next": {"/mod/flags"}}})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/mod/flags" {
+		t.Fatalf("sanction from the queue: %d to %q", w.Code, w.Header().Get("Location"))
+	}
+	if list, _ := m.store.Sanctions(context.Background(), m.bob.ID); len(list) != 1 || list[0].Reason != "no advertising" {
+		t.Fatalf("bob's sanctions: %+v", list)
 	}
 
 	// Nothing is lost: the moderator restores it.
