@@ -69,6 +69,9 @@ type apiThread struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	URL            string     `json:"url"`
 	Posts          []apiPost  `json:"posts,omitempty"`
+	// The page of posts a thread answer holds (?page=), and whether more follow.
+	Page    int   `json:"page,omitempty"`
+	HasMore *bool `json:"has_more,omitempty"`
 }
 
 type apiPost struct {
@@ -203,6 +206,7 @@ func (a *app) apiThreadAnswer(c *gin.Context, id int64, answer func(apiThread)) 
 		return
 	}
 	out := toAPIThread(th)
+	out.Page, out.HasMore = posts.Page.Number, &posts.HasNext
 	out.Posts = make([]apiPost, 0, len(posts.Items))
 	for i := range posts.Items {
 		out.Posts = append(out.Posts, toAPIPost(&posts.Items[i]))

@@ -369,6 +369,9 @@ func TestForumAPI(t *testing.T) {
 	if th.ID == 0 || th.Author != "alice" || th.Locked || th.Pinned || len(th.Posts) != 1 || th.Posts[0].BodyHTML != "<p><em>hello</em></p>\n" || th.AffectedCount != 1 {
 		t.Fatalf("created thread: %s", w.Body.String())
 	}
+	if th.Page != 1 || th.HasMore == nil || *th.HasMore {
+		t.Errorf("thread answer without its page of posts: page %d has_more %v", th.Page, th.HasMore)
+	}
 	// The same Idempotency-Key gives the same thread, 200.
 	w = e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: `{"title":"API thread title","body":"_hello_"}`,
 		header: map[string]string{"Idempotency-Key": "k1"}})
