@@ -323,11 +323,17 @@ func (a *app) spConvert(c *gin.Context, st *spState, incs []models.Incident) ([]
 		byIncident[u.IncidentID] = append(byIncident[u.IncidentID], su)
 	}
 	for _, inc := range incs {
+		// Statuspage's started_at of a maintenance is when it was
+		// published; the window itself is scheduled_for and _until.
+		started := inc.StartedAt
+		if inc.Kind == models.KindMaintenance {
+			started = inc.CreatedAt
+		}
 		si := spIncident{
 			ID: strconv.FormatInt(inc.ID, 10), Name: inc.Title, Status: spIncidentStatus(&inc),
 			CreatedAt: spTime(inc.CreatedAt), UpdatedAt: spTime(inc.UpdatedAt),
 			MonitoringAt: spTimePtr(inc.MonitoringAt), ResolvedAt: spTimePtr(inc.ResolvedAt),
-			Impact: inc.Impact, Shortlink: a.absURL(c, incidentURL(inc.ID)), StartedAt: spTime(inc.StartedAt),
+			Impact: inc.Impact, Shortlink: a.absURL(c, incidentURL(inc.ID)), StartedAt: spTime(started),
 			PageID: st.page.ID, IncidentUpdates: byIncident[inc.ID], Components: []spComponent{},
 		}
 		if si.IncidentUpdates == nil {
