@@ -273,9 +273,18 @@ func TestAccountForms(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/account/password", cookie: cookie,
 		form: url.Values{"current_password": {"wrong"}, "new_password": {"another long password"}}}), http.StatusUnprocessableEntity)
 	w = e.do(req{method: http.MethodPost, path: "/account/password", cookie: cookie,
-		form: url.Values{"current_password": {testPassword}, "new_password": {"another long password"}}})
+		form: url.Values{"current_password": {testPassword}, "new_password": {"another long password"}, "role": {"admin"}, "email": {"x@evil.example"}}})
 	wantStatus(t, w, http.StatusSeeOther)
 	fresh := findCookie(w, e.app.sessionCookieName())
+	// The token and password forms carry role, user and email fields for
+	// nothing (mass assignment).
+	e.do(req{method: http.MethodPost, path: "/account/tokens", cookie: fresh, form: url.Values{"name": {"ci"}, "role": {"admin"}, "user_id": {"999"}}})
+	if got, _ := e.store.UserByID(context.Background(), u.ID); got.Role != models.RoleCustomer || got.Email != "new@example.com" {
+		t.Fatalf("after the password and token forms: %+v", got)
+	}
+	if list, _ := e.store.ListTokens(context.Background(), u.ID); len(list) != 1 || list[0].UserID != u.ID || list[0].Name != "ci" {
+		t.Fatalf("token made for someone else: %+v", list)
+	}
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/account", cookie: other}), http.StatusForbidden)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/account", cookie: fresh}), http.StatusOK)
 }

@@ -166,6 +166,12 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: inline script or style in the page", r.path)
 		}
 	}
+	// Answers that read cookies never allow other origins to read them.
+	for _, path := range []string{"/api/v1/me", "/api/v1/threads", "/account", "/"} {
+		if h := e.do(req{method: http.MethodGet, path: path, cookie: cookie, header: map[string]string{"Origin": "https://evil.example"}}).Header(); h.Get("Access-Control-Allow-Origin") != "" || h.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("%s: CORS headers %v", path, h)
+		}
+	}
 	// Personal pages, errors (even a visitor's, which may echo the input)
 	// and answers that set a cookie are never cached.
 	for _, r := range []req{{method: http.MethodGet, path: "/account", cookie: cookie}, {method: http.MethodGet, path: "/missing"}, {method: http.MethodGet, path: "/api/v1/me"},
