@@ -117,6 +117,17 @@ func TestRefusedPostsKeepTheDraft(t *testing.T) {
 		!strings.Contains(rec.Body.String(), "Send again") {
 		t.Errorf("the 503 page does not offer to send the same form again: %q", fields)
 	}
+	// Another site's form gets no draft back, even when the server sheds it
+	// before the cross-site check: no button to send it from here.
+	hr = httptest.NewRequest(http.MethodPost, "/threads/1/posts", strings.NewReader(body.Encode()))
+	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hr.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, hr)
+	wantStatus(t, rec, http.StatusServiceUnavailable)
+	if strings.Contains(rec.Body.String(), "My long reply") || strings.Contains(rec.Body.String(), "Send again") {
+		t.Error("a cross-site post's text is shown back, ready to send")
+	}
 	close(release)
 	<-held
 }

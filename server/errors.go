@@ -155,7 +155,10 @@ var draftTexts = map[string]string{"title": "Title", "body": "Message", "postmor
 // keptDraft collects the free text of a refused form post, or nil when it
 // had none (or was not a form). Passwords are never echoed.
 func keptDraft(c *gin.Context, status int) *draft {
-	if c.Request.Method != http.MethodPost {
+	// Another site's form never gets its text shown back, let alone a
+	// button that would send it from here (load shedding runs before the
+	// cross-site check).
+	if c.Request.Method != http.MethodPost || crossOriginCheck.Check(c.Request) != nil {
 		return nil
 	}
 	if c.Request.PostForm == nil {
