@@ -171,34 +171,78 @@ func (a *app) threadFeed(c *gin.Context) {
 	a.writeAtom(c, f)
 }
 
-// historyEntry is one official update of an incident or maintenance, as a
-// feed entry.
+// historyEntry is one official update of an incident or maintenance, or
+// (u nil) its postmortem, as a feed entry.
 type historyEntry struct {
 	inc *models.Incident
 	u   *models.IncidentUpdate
 }
 
-func (e historyEntry) title() string { return e.inc.Title + ": " + label(e.u.Status) }
+func (e historyEntry) title() string {
+	if e.u == nil {
+		return e.inc.Title + ": Postmortem"
+	}
+	return e.inc.Title + ": " + label(e.u.Status)
+}
 
-func (e historyEntry) updated() time.Time {
-	if e.u.Post != nil && e.u.Post.EditedAt != nil {
-		return *e.u.Post.EditedAt
+func (e historyEntry) published() time.Time {
+	if e.u == nil {
+		return *e.inc.PostmortemAt
 	}
 	return e.u.CreatedAt
 }
 
+// seq orders entries published at the same moment: later updates first.
+func (e historyEntry) seq() int64 {
+	if e.u == nil {
+		return 0
+	}
+	return e.u.ID
+}
+
+func (e historyEntry) updated() time.Time {
+	if e.u != nil && e.u.Post != nil && e.u.Post.EditedAt != nil {
+		return *e.u.Post.EditedAt
+	}
+	return e.published()
+}
+
 func (e historyEntry) html() string {
-	if e.u.Post == nil {
+	switch {
+	case e.u == nil:
+		return string(e.inc.PostmortemHTML)
+	case e.u.Post == nil:
 		return ""
 	}
 	return string(e.u.Post.HTML)
 }
 
 func (e historyEntry) author(site string) string {
-	if e.u.Post == nil || e.u.Post.Author == nil {
+	if e.u == nil || e.u.Post == nil || e.u.Post.Author == nil {
 		return site
 	}
 	return e.u.Post.Author.Name
+}
+
+// feedEntries turns updates into entries, adds the postmortems of the
+// incidents, and orders them newest first.
+func feedEntries(updates []models.IncidentUpdate, incident func(id int64) *models.Incident, incs ...*models.Incident) []historyEntry {
+	entries := make([]historyEntry, 0, len(updates)+len(incs))
+	for i := range updates {
+		entries = append(entries, historyEntry{inc: incident(updates[i].IncidentID), u: &updates[i]})
+	}
+	for _, inc := range incs {
+		if inc.PostmortemAt != nil {
+			entries = append(entries, historyEntry{inc: inc})
+		}
+	}
+	slices.SortFunc(entries, func(x, y historyEntry) int {
+		if c := y.published().Compare(x.published()); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.seq(), x.seq())
+	})
+	return entries
 }
 
 // historyEntries is the newest feedSize official updates of all incidents
@@ -231,27 +275,28 @@ func (a *app) historyEntries(c *gin.Context) ([]historyEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]historyEntry, len(updates))
-	for i := range updates {
-		entries[i] = historyEntry{inc: byID[updates[i].IncidentID], u: &updates[i]}
+	incs := make([]*models.Incident, 0, len(ids))
+	for _, id := range ids {
+		incs = append(incs, byID[id])
 	}
-	slices.SortFunc(entries, func(x, y historyEntry) int {
-		if c := y.u.CreatedAt.Compare(x.u.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(y.u.ID, x.u.ID)
-	})
+	entries := feedEntries(updates, func(id int64) *models.Incident { return byID[id] }, incs...)
 	return entries[:min(len(entries), feedSize)], nil
 }
 
-// entryID is an update's permanent address: its official post.
-func (a *app) entryID(c *gin.Context, e historyEntry) string { return a.absURL(c, postURL(e.u.PostID)) }
+// entryID is an entry's permanent address: an update's official post, or
+// the postmortem on its incident's page.
+func (a *app) entryID(c *gin.Context, e historyEntry) string {
+	if e.u == nil {
+		return a.absURL(c, incidentURL(e.inc.ID)) + "#postmortem"
+	}
+	return a.absURL(c, postURL(e.u.PostID))
+}
 
 func (a *app) atomEntries(c *gin.Context, entries []historyEntry) []atomEntry {
 	out := make([]atomEntry, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, atomEntry{
-			ID: a.entryID(c, e), Title: e.title(), Updated: atomTime(e.updated()), Published: atomTime(e.u.CreatedAt),
+			ID: a.entryID(c, e), Title: e.title(), Updated: atomTime(e.updated()), Published: atomTime(e.published()),
 			Author: atomPerson{Name: e.author(a.cfg.SiteName)},
 			Link:   atomLink{Href: a.absURL(c, incidentURL(e.inc.ID)), Rel: "alternate", Type: "text/html"},
 			// Sanitized HTML, escaped once more by encoding/xml.
@@ -310,7 +355,7 @@ func (a *app) historyRSS(c *gin.Context) {
 		id := a.entryID(c, e)
 		f.Channel.Items = append(f.Channel.Items, rssItem{
 			Title: e.title(), Link: a.absURL(c, incidentURL(e.inc.ID)), Description: e.html(),
-			GUID: rssGUID{IsPermaLink: true, Value: id}, PubDate: rssTime(e.u.CreatedAt),
+			GUID: rssGUID{IsPermaLink: true, Value: id}, PubDate: rssTime(e.published()),
 		})
 	}
 	a.writeRSS(c, f)
@@ -334,10 +379,7 @@ func (a *app) incidentFeed(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	entries := make([]historyEntry, len(updates))
-	for i := range updates {
-		entries[i] = historyEntry{inc: inc, u: &updates[i]}
-	}
+	entries := feedEntries(updates, func(int64) *models.Incident { return inc }, inc)
 	link := a.absURL(c, incidentURL(inc.ID))
 	a.writeAtom(c, &atomFeed{ID: link, Title: inc.Title, Updated: atomTime(feedUpdated(entries, inc.UpdatedAt)),
 		Links: []atomLink{{Href: link, Rel: "alternate", Type: "text/html"},

@@ -30,13 +30,14 @@ func parseFeed(t *testing.T, e *testEnv, path, wantType string) (*gofeed.Feed, s
 }
 
 // fixtureTitles are the history entries of the Statuspage fixture, newest
-// first: one per official update.
+// first: one per official update, and the resolved incident's postmortem.
 var fixtureTitles = []string{
 	"Mail delivery delayed: Identified",
 	"Mail delivery delayed: Investigating",
 	"Webmail migration: In progress",
 	"API upgrade: Scheduled",
 	"Webmail migration: Scheduled",
+	"Website slow: Postmortem",
 	"Website slow: Resolved",
 	"Website slow: Investigating",
 }
@@ -145,7 +146,7 @@ func TestHistoryFeedRSS(t *testing.T) {
 	}
 	var prev time.Time
 	for i, it := range doc.Channel.Items {
-		if it.GUID.IsPermaLink != "true" || !strings.HasPrefix(it.GUID.Value, "http://example.com/posts/") {
+		if it.GUID.IsPermaLink != "true" || !strings.HasPrefix(it.GUID.Value, "http://example.com/posts/") && !strings.HasSuffix(it.GUID.Value, "#postmortem") {
 			t.Errorf("item %d guid %+v", i, it.GUID)
 		}
 		pub, err := time.Parse(time.RFC1123Z, it.PubDate)
@@ -203,6 +204,31 @@ func TestIncidentFeed(t *testing.T) {
 	for _, path := range []string{"/incidents/999/feed.atom", "/incidents/x/feed.atom"} {
 		if w := e.do(req{method: http.MethodGet, path: path}); w.Code != http.StatusNotFound {
 			t.Errorf("%s: %d", path, w.Code)
+		}
+	}
+}
+
+// TestPostmortemInFeeds: a published postmortem is an entry of the
+// incident's feed and of both history feeds, with its own address.
+func TestPostmortemInFeeds(t *testing.T) {
+	e := newTestEnv(t)
+	f := newSPFixture(t, e)
+	e.clock.Advance(time.Hour)
+	if _, err := e.store.SetPostmortem(context.Background(), f.staff, f.resolved.ID, "A **cache** expired everywhere at once."); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("http://example.com/incidents/%d#postmortem", f.resolved.ID)
+	feed, _ := parseFeed(t, e, fmt.Sprintf("/incidents/%d/feed.atom", f.resolved.ID), "application/atom+xml")
+	if got := itemTitles(feed); strings.Join(got, "|") != "Website slow: Postmortem|Website slow: Resolved|Website slow: Investigating" {
+		t.Errorf("incident feed entries %v", got)
+	}
+	if it := feed.Items[0]; it.GUID != want || !strings.Contains(it.Content, "<strong>cache</strong>") {
+		t.Errorf("postmortem entry: id %q content %q", it.GUID, it.Content)
+	}
+	for _, path := range []string{"/history.atom", "/history.rss"} {
+		feed, _ := parseFeed(t, e, path, "application/")
+		if len(feed.Items) == 0 || feed.Items[0].Title != "Website slow: Postmortem" || feed.Items[0].GUID != want {
+			t.Errorf("%s: the newest entry is %q (%q), want the postmortem", path, itemTitles(feed), feed.Items[0].GUID)
 		}
 	}
 }
