@@ -19,6 +19,12 @@ import (
 // parseForm parses a form body explicitly, so that a body over the limit is a
 // 413 rather than silently empty fields.
 func parseForm(c *gin.Context) error {
+	// A page's form comes as a form; JSON belongs to /api/v1, and reading
+	// it as an empty form would drop what was sent without a word.
+	if ct := c.ContentType(); ct != "" && ct != "application/x-www-form-urlencoded" && ct != "multipart/form-data" {
+		return &httpError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "This address takes a form; send JSON to the same action under /api/v1."}
+	}
 	if err := c.Request.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -197,6 +197,8 @@ func TestErrorResponses(t *testing.T) {
 	}
 
 	wantStatus(t, e.do(req{method: http.MethodDelete, path: "/login"}), http.StatusMethodNotAllowed)
+	// A page's form route refuses JSON rather than read it as an empty form.
+	wantStatus(t, e.do(req{method: http.MethodPost, path: "/login", json: `{"login":"alice","password":"x"}`}), http.StatusUnsupportedMediaType)
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/nothing"})
 	wantStatus(t, w, http.StatusNotFound)
 	assertJSONError(t, w, "not_found")
