@@ -48,10 +48,7 @@ func (a *app) adminUsers(c *gin.Context) { a.showUsers(c, http.StatusOK, "") }
 // adminUserRole changes a user's role; the Store enforces "not your own" and
 // "never the last admin" and revokes the user's sessions and tokens.
 func (a *app) adminUserRole(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
+	id, err := idAndForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return

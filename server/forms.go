@@ -86,6 +86,15 @@ func jsonKind(t reflect.Type) string {
 	return "object"
 }
 
+// idAndForm reads the id in the path and the form of a post about it.
+func idAndForm(c *gin.Context) (int64, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return 0, err
+	}
+	return id, parseForm(c)
+}
+
 // pathID reads a positive integer path parameter; anything else is a 404.
 func pathID(c *gin.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)

@@ -285,10 +285,7 @@ func (a *app) incidentUpdate(c *gin.Context) {
 }
 
 func (a *app) incidentPostmortem(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
+	id, err := idAndForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -306,10 +303,7 @@ func (a *app) incidentPostmortem(c *gin.Context) {
 
 // threadLink ties the thread in the path to the incident in the form.
 func (a *app) threadLink(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
+	id, err := idAndForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -137,10 +137,7 @@ func (a *app) toolDone(c *gin.Context, err error, to, msg string) {
 
 // flagCreate records the viewer's flag on a post.
 func (a *app) flagCreate(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
+	id, err := idAndForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -199,10 +196,7 @@ func (a *app) modQueue(c *gin.Context) {
 }
 
 func (a *app) modResolve(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err == nil {
-		err = parseForm(c)
-	}
+	id, err := idAndForm(c)
 	if err != nil {
 		a.fail(c, err)
 		return

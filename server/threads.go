@@ -390,10 +390,7 @@ func (a *app) redirectToPost(c *gin.Context, p *models.Post, msg string) {
 // idempotent. The flash says what is now true.
 func (a *app) threadMark(field string, set func(ctx context.Context, u *models.User, threadID int64, on bool) error, on, off string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := pathID(c, "id")
-		if err == nil {
-			err = parseForm(c)
-		}
+		id, err := idAndForm(c)
 		if err != nil {
 			a.fail(c, err)
 			return
