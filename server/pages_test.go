@@ -15,6 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"golang.org/x/net/html"
+
 	"sitrep/models"
 	"sitrep/static"
 	"sitrep/templates"
@@ -92,6 +94,77 @@ func TestEveryPageRenders(t *testing.T) {
 		}
 		if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
 			t.Errorf("%s: content type %q", name, ct)
+		}
+		checkAccessible(t, name, body)
+	}
+	// The pages with the most forms, as those who get them see them.
+	resolved, err := e.store.DeclareIncident(context.Background(), sam, models.NewIncident{Kind: models.KindIncident, Title: "API slow",
+		Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.", Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.PostUpdate(context.Background(), sam, resolved.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.SetPostmortem(context.Background(), sam, resolved.ID, "A disk filled up."); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []req{
+		{method: http.MethodGet, path: fmt.Sprintf("/incidents/%d", resolved.ID), cookie: e.session(sam)},
+		{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID), cookie: e.session(mia)},
+		{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID), cookie: e.session(sam)},
+		{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID), cookie: e.session(e.user("carol", models.RoleCustomer))},
+		{method: http.MethodGet, path: "/incidents/1", cookie: e.session(sam)},
+		{method: http.MethodGet, path: "/incidents/1", cookie: e.session(mia)},
+		{method: http.MethodGet, path: "/incidents/new?kind=maintenance", cookie: e.session(sam)},
+		{method: http.MethodGet, path: "/threads", cookie: e.session(alice)},
+		{method: http.MethodGet, path: "/report?title=mail", cookie: e.session(alice)},
+	} {
+		w := e.do(r)
+		wantStatus(t, w, http.StatusOK)
+		checkAccessible(t, r.path, w.Body.String())
+	}
+}
+
+// checkAccessible fails on what breaks a page for assistive technology and
+// for the browser: an id used twice, or a form control without a label.
+func checkAccessible(t *testing.T, name, page string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, labelled := map[string]int{}, map[string]bool{}
+	var controls []*html.Node
+	var walk func(n *html.Node, inLabel bool)
+	walk = func(n *html.Node, inLabel bool) {
+		if n.Type == html.ElementNode {
+			if id := attrOf(n, "id"); id != "" {
+				ids[id]++
+			}
+			switch n.Data {
+			case "label":
+				labelled[attrOf(n, "for")] = true
+				inLabel = true
+			case "input", "select", "textarea":
+				if typ := attrOf(n, "type"); typ != "hidden" && typ != "submit" && !inLabel && attrOf(n, "aria-label") == "" {
+					controls = append(controls, n)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, inLabel)
+		}
+	}
+	walk(doc, false)
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("%s: id %q is used %d times", name, id, n)
+		}
+	}
+	for _, c := range controls {
+		if id := attrOf(c, "id"); id == "" || !labelled[id] {
+			t.Errorf("%s: a form control has no label: %s", name, render(c))
 		}
 	}
 }
