@@ -20,12 +20,12 @@ import (
 	"sitrep/server/markup"
 )
 
-// xssPayloads reads the shared corpus of attack strings.
+// xssPayloads reads the repository's corpus of attack strings.
 func xssPayloads(t testing.TB) []string {
 	t.Helper()
-	b, err := os.ReadFile("../../shared/testdata/xss-payloads.txt")
+	b, err := os.ReadFile("../testdata/xss-payloads.txt")
 	if err != nil {
-		t.Fatalf("the XSS corpus is missing (../shared beside the repository): %v", err)
+		t.Fatalf("the XSS corpus is missing: %v", err)
 	}
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {

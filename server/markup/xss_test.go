@@ -11,9 +11,9 @@ import (
 	"golang.org/x/net/html"
 )
 
-// xssCorpus is shared with the handler tests; the shared folder sits beside
-// the repository root.
-var xssCorpus = filepath.Join("..", "..", "..", "shared", "testdata", "xss-payloads.txt")
+// xssCorpus is the repository's corpus of attack strings, which the handler
+// tests read too.
+var xssCorpus = filepath.Join("..", "..", "testdata", "xss-payloads.txt")
 
 type tb interface {
 	Helper()
@@ -25,7 +25,7 @@ func readXSSCorpus(t tb) []string {
 	data, err := os.ReadFile(xssCorpus)
 	if err != nil {
 		abs, _ := filepath.Abs(xssCorpus)
-		t.Fatalf("XSS corpus missing: %v\n(expected at %s: the shared folder must sit beside the repository root)", err, abs)
+		t.Fatalf("XSS corpus missing: %v (expected at %s)", err, abs)
 	}
 	var lines []string
 	for _, line := range strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") {
