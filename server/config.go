@@ -7,38 +7,29 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"sitrep/models"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"sitrep/models"
+	"sitrep/server/httpcache"
+	"sitrep/server/web"
 )
 
-// Config is everything `sitrep serve` can be told. Every flag has a SITREP_*
-// environment fallback; a flag given on the command line wins.
+// Config is everything `sitrep serve` can be told: the web application's
+// settings and the process's own. Every flag has a SITREP_* environment
+// fallback; a flag given on the command line wins.
 type Config struct {
-	Addr           string
-	DB             string
-	BaseURL        string
-	TrustedProxies []string
-	MaxBodyBytes   int64
-	Demo           bool
-	// SiteName names the site on pages, in feeds and as the Statuspage
-	// page's name.
-	SiteName      string
+	web.Config
+	Addr          string
+	DB            string
+	Demo          bool
 	ShutdownGrace time.Duration
 	LogFormat     string
-	// MaxInFlight bounds the requests worked on at once; 0 turns shedding off.
-	MaxInFlight int
-	// CacheTTL is how long visitors' pages stay in the micro-cache; 0 turns it off.
-	CacheTTL     time.Duration
-	CacheEntries int
 	// FlagThreshold is how many people flagging a post hide it pending review.
 	FlagThreshold int
 }
-
-// defaultSiteName is the site's name unless -site-name says otherwise.
-const defaultSiteName = "Sitrep"
 
 // envDefault returns the environment's value for key, or def.
 func envDefault(key, def string) string {
@@ -69,15 +60,15 @@ func parseServeFlags(args []string) (Config, error) {
 	}
 	fs.BoolVar(&c.Demo, "demo", demo, "load the demo scenario when the database is empty (env SITREP_DEMO)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
-	fs.StringVar(&c.SiteName, "site-name", envDefault("SITREP_SITE_NAME", defaultSiteName), "the site's name on pages, feeds and the Statuspage API (env SITREP_SITE_NAME)")
+	fs.StringVar(&c.SiteName, "site-name", envDefault("SITREP_SITE_NAME", web.DefaultSiteName), "the site's name on pages, feeds and the Statuspage API (env SITREP_SITE_NAME)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")
 	var flagThreshold string
 	fs.StringVar(&flagThreshold, "flag-threshold", envDefault("SITREP_FLAG_THRESHOLD", strconv.Itoa(models.DefaultFlagHideThreshold)),
 		"how many people flagging a post hide it pending review (env SITREP_FLAG_THRESHOLD)")
 	var inflight, cacheTTL, cacheEntries string
-	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(defaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
+	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(httpcache.DefaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
 	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' public pages and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
-	fs.StringVar(&cacheEntries, "cache-entries", envDefault("SITREP_CACHE_ENTRIES", strconv.Itoa(defaultCacheEntries)), "most answers the cache holds (env SITREP_CACHE_ENTRIES)")
+	fs.StringVar(&cacheEntries, "cache-entries", envDefault("SITREP_CACHE_ENTRIES", strconv.Itoa(httpcache.DefaultEntries)), "most answers the cache holds (env SITREP_CACHE_ENTRIES)")
 	if err := parseFlags(fs, args, os.Stdout); err != nil {
 		return c, err
 	}
@@ -160,7 +151,3 @@ func (c *Config) validate(proxies, maxBody, grace string) error {
 	}
 	return nil
 }
-
-// Secure tells whether the site is served over HTTPS, which switches the
-// session cookie to Secure with the __Host- prefix.
-func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }

@@ -3,14 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"sitrep/models"
+	"sitrep/server/demo"
+	"sitrep/server/httpcache"
+	"sitrep/server/web"
+
+	"github.com/gin-gonic/gin"
 )
 
 // cli runs the command line in-process.
@@ -100,7 +111,7 @@ func TestCLI(t *testing.T) {
 func TestCLIDemo(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 	code, out, errOut := cli(t, "", "demo", "-db", db)
-	if code != 0 || !strings.Contains(out, demoPassword) {
+	if code != 0 || !strings.Contains(out, demo.Password) {
 		t.Fatalf("demo: %d %q %q", code, out, errOut)
 	}
 	store, err := models.Open(db)
@@ -108,69 +119,10 @@ func TestCLIDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	ctx := context.Background()
-	for _, u := range demoUsers {
-		got, err := store.Authenticate(ctx, u.name, demoPassword)
-		if err != nil || got.Role != u.role {
-			t.Errorf("demo user %s: %+v %v", u.name, got, err)
+	for _, name := range demo.UserNames() {
+		if _, err := store.Authenticate(context.Background(), name, demo.Password); err != nil {
+			t.Errorf("demo user %s: %v", name, err)
 		}
-	}
-	services, _ := store.ListServices(ctx)
-	if len(services) != len(demoServices) {
-		t.Errorf("%d services, want %d", len(services), len(demoServices))
-	}
-	// The story: the mail outage resolved today from investigating with
-	// kept promises and linked complaints, pinned in the forum; its fallout
-	// still open with a promise; a resolved incident with a postmortem;
-	// maintenance done and planned; a spam post in the queue.
-	open := true
-	incidents, _ := store.ListIncidents(ctx, models.IncidentFilter{Kind: models.KindIncident, Open: &open}, models.Page{})
-	if len(incidents.Items) != 1 || incidents.Items[0].Status != models.StatusIdentified || incidents.Items[0].NextUpdateAt == nil ||
-		incidents.Items[0].Overdue(time.Now()) != 0 {
-		t.Fatalf("open incidents: %+v", incidents.Items)
-	}
-	fallout := incidents.Items[0]
-	if linked, _ := store.LinkedThreads(ctx, &fallout); len(linked) != 1 {
-		t.Errorf("%d threads linked to the open incident, want 1", len(linked))
-	}
-	all, _ := store.ListIncidents(ctx, models.IncidentFilter{}, models.Page{})
-	if len(all.Items) != 5 {
-		t.Errorf("%d incidents and maintenance windows, want 5", len(all.Items))
-	}
-	var outage *models.Incident
-	for i, inc := range all.Items {
-		if strings.HasPrefix(inc.Title, "Outgoing mail failing") {
-			outage = &all.Items[i]
-		}
-	}
-	if outage == nil || outage.Status != models.StatusResolved || outage.ResolvedAt == nil || time.Since(*outage.ResolvedAt) > 6*time.Hour {
-		t.Fatalf("the mail outage is not resolved today: %+v", outage)
-	}
-	ups, _ := store.IncidentUpdates(ctx, nil, 0, outage.ID)
-	var statuses []string
-	for _, u := range ups {
-		statuses = append(statuses, u.Status)
-	}
-	if strings.Join(statuses, " ") != "resolved monitoring identified investigating" {
-		t.Errorf("the outage's updates, newest first: %v", statuses)
-	}
-	for _, u := range ups[1:] {
-		if u.NextUpdateAt == nil {
-			t.Errorf("update %q made no promise", u.Status)
-		}
-	}
-	if linked, _ := store.LinkedThreads(ctx, outage); len(linked) != 1 {
-		t.Errorf("%d threads linked to the outage, want 1", len(linked))
-	}
-	if counts, _ := store.AffectedCounts(ctx, outage.ID); counts[outage.ID] < 3 {
-		t.Errorf("%d affected by the outage", counts[outage.ID])
-	}
-	threads, _ := store.ListThreads(ctx, models.ThreadFilter{}, models.Page{})
-	if len(threads.Items) == 0 || threads.Items[0].ID != outage.ThreadID || !threads.Items[0].Pinned || threads.Items[0].PinnedUntil == nil {
-		t.Errorf("the outage is not pinned, for the day, on top of the forum")
-	}
-	if flags, _ := store.FlagQueue(ctx, false, models.Page{}); len(flags.Items) != 1 {
-		t.Errorf("%d flagged posts in the queue, want 1", len(flags.Items))
 	}
 	if code, _, errOut := cli(t, "", "demo", "-db", db); code == 0 || !strings.Contains(errOut, "not empty") {
 		t.Errorf("demo twice: %d %q", code, errOut)
@@ -202,5 +154,104 @@ func TestEnvironmentFallbacks(t *testing.T) {
 	}
 	if _, err := os.Stat(os.Getenv("SITREP_DB")); err != nil {
 		t.Fatal("SITREP_DB not used")
+	}
+}
+
+func TestOverloadFlags(t *testing.T) {
+	cfg, err := parseServeFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxInFlight != 128*runtime.GOMAXPROCS(0) || cfg.CacheTTL != 5*time.Second || cfg.CacheEntries != httpcache.DefaultEntries {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	t.Setenv("SITREP_MAX_INFLIGHT", "0")
+	t.Setenv("SITREP_CACHE_TTL", "0")
+	t.Setenv("SITREP_CACHE_ENTRIES", "50")
+	if cfg, err = parseServeFlags(nil); err != nil || cfg.MaxInFlight != 0 || cfg.CacheTTL != 0 || cfg.CacheEntries != 50 {
+		t.Errorf("from the environment: %+v %v", cfg, err)
+	}
+	if cfg, err = parseServeFlags([]string{"-max-inflight", "64", "-cache-ttl", "2s"}); err != nil || cfg.MaxInFlight != 64 || cfg.CacheTTL != 2*time.Second {
+		t.Errorf("flags over the environment: %+v %v", cfg, err)
+	}
+	for _, args := range [][]string{{"-max-inflight", "-1"}, {"-max-inflight", "lots"}, {"-cache-ttl", "2m"}, {"-cache-ttl", "-1s"}, {"-cache-entries", "0"}} {
+		if _, err := parseServeFlags(args); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+// TestGracefulShutdown: when the context ends, readiness turns 503 and an
+// in-flight request still completes before serve returns.
+func TestGracefulShutdown(t *testing.T) {
+	store, err := models.Open(filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	app, err := web.New(web.Config{MaxBodyBytes: 1 << 20}, store, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := app.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{ShutdownGrace: 8 * time.Second} // a 2 s drain
+	base := ""
+	started, release := make(chan struct{}), make(chan struct{})
+	r := h.(*gin.Engine)
+	r.GET("/test-slow", func(c *gin.Context) {
+		close(started)
+		<-release
+		c.String(http.StatusOK, "finished")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, store, app, log, ln, h) }()
+	base = "http://" + ln.Addr().String()
+
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Get("http://" + ln.Addr().String() + "/test-slow")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer res.Body.Close()
+		got <- res.Status
+	}()
+	<-started
+	cancel()
+	// During the drain the listener still answers, and says not ready.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatalf("readiness during the drain: %v", err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readiness during the drain: %d, want 503", res.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	if s := <-got; s != "200 OK" {
+		t.Fatalf("in-flight request: %s", s)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("serve: %v", err)
 	}
 }

@@ -1,0 +1,144 @@
+package httpcache
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
+
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+func TestCacheIsBoundedInBytes(t *testing.T) {
+	now := time.Now()
+	rc := New(time.Minute, 100, 10, func() time.Time { return now })
+	for i := range 5 {
+		key := fmt.Sprint(i)
+		_, f, leader := rc.get(key)
+		if !leader {
+			t.Fatal("not the leader of a new key")
+		}
+		rc.finish(key, f, &entry{body: []byte("abcd")})
+		if rc.bytes > 10 || rc.Len() > 2 {
+			t.Fatalf("%d bytes in %d entries, bound 10 bytes", rc.bytes, rc.Len())
+		}
+	}
+	_, f, _ := rc.get("huge")
+	rc.finish("huge", f, &entry{body: make([]byte, 11)})
+	if rc.bytes > 10 {
+		t.Fatalf("%d bytes, bound 10", rc.bytes)
+	}
+}
+
+func TestCacheDropsRendersFromBeforeAPurge(t *testing.T) {
+	now := time.Now()
+	rc := New(time.Minute, 100, MaxBytes, func() time.Time { return now })
+	_, f, _ := rc.get("k")
+	rc.Purge()
+	rc.finish("k", f, &entry{body: []byte("old")})
+	if rc.Len() != 0 || f.resp != nil {
+		t.Error("a render from before the purge was stored")
+	}
+}
+
+func TestETagMatches(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{{`"a"`, true}, {`W/"a"`, true}, {`"b", "a"`, true}, {`*`, true}, {`"b"`, false}, {``, false}} {
+		if got := ETagMatches(c.header, `"a"`); got != c.want {
+			t.Errorf("If-None-Match %q: %v, want %v", c.header, got, c.want)
+		}
+	}
+}
+
+func get(h http.Handler, path string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+	return w
+}
+
+func TestCacheStoresOnlyShareableAnswers(t *testing.T) {
+	now := time.Now()
+	rc := New(5*time.Second, DefaultEntries, MaxBytes, func() time.Time { return now })
+	r := gin.New()
+	r.Use(func(c *gin.Context) { rc.Serve(c, c.Request.URL.RequestURI()) })
+	renders := 0
+	r.GET("/", func(c *gin.Context) {
+		renders++
+		switch c.Query("kind") {
+		case "cookie":
+			http.SetCookie(c.Writer, &http.Cookie{Name: "other", Value: "x"})
+		case "no-store":
+			c.Header("Cache-Control", "no-store")
+		case "private":
+			c.Header("Cache-Control", "private, max-age=60")
+		case "missing":
+			c.String(http.StatusNotFound, "no")
+			return
+		case "big":
+			c.String(http.StatusOK, strings.Repeat("x", maxBody+1))
+			return
+		}
+		c.String(http.StatusOK, "render %d", renders)
+	})
+	for _, kind := range []string{"cookie", "no-store", "private", "missing", "big"} {
+		before := renders
+		for range 2 {
+			if w := get(r, "/?kind="+kind); w.Header().Get("X-Cache") == "hit" {
+				t.Errorf("%s: served from the cache", kind)
+			}
+		}
+		if renders != before+2 {
+			t.Errorf("%s: %d renders for 2 requests, want 2", kind, renders-before)
+		}
+	}
+	before := renders
+	a, b := get(r, "/"), get(r, "/")
+	if renders != before+1 || a.Body.String() != b.Body.String() || b.Header().Get("X-Cache") != "hit" {
+		t.Errorf("a plain 200 should be cached: %d renders, %q then %q", renders-before, a.Body, b.Body)
+	}
+	if b.Header().Get("Set-Cookie") != "" {
+		t.Error("a cached answer carries a cookie")
+	}
+}
+
+func TestCacheCollapsesConcurrentMisses(t *testing.T) {
+	now := time.Now()
+	rc := New(5*time.Second, DefaultEntries, MaxBytes, func() time.Time { return now })
+	r := gin.New()
+	r.Use(func(c *gin.Context) { rc.Serve(c, c.Request.URL.RequestURI()) })
+	entered, release := make(chan struct{}), make(chan struct{})
+	var renders atomic.Int32
+	r.GET("/", func(c *gin.Context) {
+		if renders.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		c.String(http.StatusOK, "the page")
+	})
+	const n = 8
+	results := make(chan *httptest.ResponseRecorder, n)
+	go func() { results <- get(r, "/") }()
+	<-entered
+	for range n - 1 {
+		go func() { results <- get(r, "/") }()
+	}
+	for rc.Collapsed() < n-1 {
+		runtime.Gosched()
+	}
+	close(release)
+	for range n {
+		if w := <-results; w.Code != http.StatusOK || w.Body.String() != "the page" {
+			t.Errorf("%d %q", w.Code, w.Body)
+		}
+	}
+	if got := renders.Load(); got != 1 {
+		t.Errorf("%d renders for %d concurrent requests, want 1", got, n)
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sitrep/models"
+	"sitrep/server/demo"
+	"sitrep/server/web"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// cmdServe runs the server until SIGINT or SIGTERM, then shuts down
+// gracefully: readiness turns 503, in-flight requests finish, the database
+// closes last.
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+	store, n, err := openMigrated(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if n > 0 {
+		log.Info("migrated", "applied", n, "schema_version", models.SchemaVersion())
+	}
+	if cfg.Demo {
+		switch err := demo.Load(ctx, store); {
+		case errors.Is(err, demo.ErrNotEmpty):
+			log.Info("demo: database has data already; not loading the demo")
+		case err != nil:
+			return err
+		default:
+			log.Info("demo loaded", "accounts", strings.Join(demo.UserNames(), ","), "password", demo.Password)
+		}
+	}
+	store.FlagHideThreshold = cfg.FlagThreshold
+	app, err := web.New(cfg.Config, store, log)
+	if err != nil {
+		return err
+	}
+	handler, err := app.Handler()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, cfg, store, app, log, ln, handler)
+}
+
+// serve runs the HTTP server on ln until ctx ends, with the background
+// work beside it.
+func serve(ctx context.Context, cfg Config, store *models.Store, app *web.App, log *slog.Logger, ln net.Listener, handler http.Handler) error {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	workers, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	go housekeeping(workers, store, log, housekeepingTick)
+	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Readiness answers 503 first, for a quarter of the grace (at most 5 s),
+	// so that a load balancer stops sending new requests before the
+	// listener closes; then in-flight requests get the rest to finish.
+	drain := min(cfg.ShutdownGrace/4, 5*time.Second)
+	log.Info("shutting down", "grace", cfg.ShutdownGrace.String(), "drain", drain.String())
+	app.Drain()
+	time.Sleep(drain)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// housekeepingTick is how often the server moves maintenance windows whose
+// start or end has come and unpins threads whose pin has ended.
+const housekeepingTick = 15 * time.Second
+
+// housekeeping runs the time-driven changes until ctx ends.
+func housekeeping(ctx context.Context, store *models.Store, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		for name, run := range map[string]func(context.Context) (int, error){
+			"maintenance windows moved": store.AdvanceMaintenance,
+			"pins expired":              store.ExpirePins,
+		} {
+			n, err := run(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Error("housekeeping", "task", name, "error", err)
+			case n > 0:
+				log.Info("housekeeping: "+name, "count", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

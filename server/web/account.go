@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+type accountPage struct {
+	base
+	Email     string
+	Tokens    []models.APIToken
+	NewToken  string
+	TokenName string
+	Errors    map[string]string
+	// Sanctions are the moderators' warnings, silences and suspensions,
+	// each with its reason, shown to the user.
+	Sanctions []models.Sanction
+	Now       time.Time
+	// Posts are the user's own, newest first (hidden ones included).
+	Posts []models.Post
+	Pager pager
+}
+
+// showAccount renders the account page with whatever the handler filled in.
+func (a *App) showAccount(c *gin.Context, status int, page *accountPage) error {
+	tokens, err := a.store.ListTokens(c.Request.Context(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	sanctions, err := a.store.Sanctions(c.Request.Context(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	posts, err := a.readUserPosts(c, currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	page.Posts = posts.Items
+	if c.Request.Method == http.MethodGet { // a form shown again has no page links
+		page.Pager = newPager(c, posts.Page, posts.HasNext)
+	}
+	page.base = a.base(c, "Your account")
+	page.Tokens, page.Sanctions, page.Now = tokens, sanctions, a.now().UTC()
+	if page.Email == "" {
+		page.Email = page.User.Email
+	}
+	return a.renderPage(c, status, "account", page)
+}
+
+// readUserPosts reads the page of a person's posts (newest first, hidden
+// ones included) that the query asks for; their account page and the
+// moderators' page about them show it.
+func (a *App) readUserPosts(c *gin.Context, userID int64) (models.Paged[models.Post], error) {
+	p, err := pageParam(c, models.UserPostsPerPage)
+	if err != nil {
+		return models.Paged[models.Post]{}, err
+	}
+	return a.store.UserPosts(c.Request.Context(), userID, p)
+}
+
+func (a *App) accountShow(c *gin.Context) error {
+	return a.showAccount(c, http.StatusOK, &accountPage{})
+}
+
+// accountEmail changes the email address; only that column is written.
+func (a *App) accountEmail(c *gin.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	email := c.PostForm("email")
+	err := a.store.UpdateEmail(c.Request.Context(), currentUser(c).ID, email)
+	if fields := fieldErrors(err); fields != nil {
+		return a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{Email: email, Errors: fields})
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, "/account", "Your email address is saved.")
+}
+
+// accountPassword changes the password, which ends every session and token
+// of the user; this browser gets a fresh session.
+func (a *App) accountPassword(c *gin.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	err := a.store.ChangePassword(c.Request.Context(), u.ID, c.PostForm("current_password"), c.PostForm("new_password"))
+	if fields := fieldErrors(err); fields != nil {
+		return a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{Errors: fields})
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.startSession(c, u.ID); err != nil {
+		return err
+	}
+	return a.redirect(c, "/account", "Your password is changed. Other devices were logged out and your API tokens revoked.")
+}
+
+// tokenCreate makes an API token and shows it once, on this response only.
+func (a *App) tokenCreate(c *gin.Context) error {
+	if err := parseForm(c); err != nil {
+		return err
+	}
+	name := c.PostForm("name")
+	_, secret, err := a.store.CreateToken(c.Request.Context(), currentUser(c).ID, name)
+	if fields := fieldErrors(err); fields != nil {
+		return a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{TokenName: name, Errors: fields})
+	}
+	if err != nil {
+		return err
+	}
+	return a.showAccount(c, http.StatusCreated, &accountPage{NewToken: secret})
+}
+
+func (a *App) tokenRevoke(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err == nil {
+		err = a.store.RevokeToken(c.Request.Context(), currentUser(c).ID, id)
+	}
+	if err != nil {
+		return err
+	}
+	return a.redirect(c, "/account", "The token is revoked.")
+}

@@ -1,0 +1,109 @@
+// Package web is Sitrep's HTTP application: the route table (who may use a
+// route, whether visitors' answers are cached, whether it is shed under
+// load), middleware, errors, views and forms, and the handlers by resource,
+// the page and the JSON side by side (threads.go beside threads_api.go).
+package web
+
+import (
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"sitrep/models"
+	"sitrep/server/httpcache"
+	"sitrep/server/statuspage"
+)
+
+// DefaultSiteName is the site's name unless the operator names it.
+const DefaultSiteName = "Sitrep"
+
+// Config is what the application is told by the operator.
+type Config struct {
+	// SiteName names the site on pages, in feeds and as the Statuspage
+	// page's name.
+	SiteName string
+	// BaseURL is the public URL ("" when not set): absolute links, the
+	// Statuspage page id, and Secure cookies when it is https.
+	BaseURL        string
+	TrustedProxies []string
+	MaxBodyBytes   int64
+	// MaxInFlight bounds the requests worked on at once; 0 turns shedding off.
+	MaxInFlight int
+	// CacheTTL is how long visitors' pages stay in the micro-cache; 0 turns
+	// it off.
+	CacheTTL     time.Duration
+	CacheEntries int
+}
+
+// Secure tells whether the site is served over HTTPS, which switches the
+// session cookie to Secure with the __Host- prefix.
+func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// App holds every dependency of the HTTP handlers explicitly.
+type App struct {
+	cfg    Config
+	store  *models.Store
+	views  *views
+	assets *assets
+	log    *slog.Logger
+	now    func() time.Time
+	site   statuspage.Site
+
+	loginByAccount *limiter
+	loginByIP      *limiter
+	signupByIP     *limiter
+
+	// shed bounds the requests in flight and cache holds visitors' pages
+	// for a few seconds; either is nil when turned off.
+	shed  *httpcache.Shedder
+	cache *httpcache.Cache
+
+	// flashKey signs flash cookies. It lives in memory: a restart between a
+	// redirect and the next page only loses one message.
+	flashKey []byte
+	ready    atomic.Bool
+}
+
+// New builds the application on an open, migrated store.
+func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
+	as, err := newAssets()
+	if err != nil {
+		return nil, err
+	}
+	v, err := newViews(as)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if cfg.SiteName == "" {
+		cfg.SiteName = DefaultSiteName
+	}
+	a := &App{
+		cfg: cfg, store: store, views: v, assets: as, log: log, now: time.Now,
+		site:           statuspage.Site{Name: cfg.SiteName, BaseURL: cfg.BaseURL},
+		loginByAccount: newLimiter(5, 15*time.Minute),
+		loginByIP:      newLimiter(30, 15*time.Minute),
+		signupByIP:     newLimiter(10, time.Hour),
+		flashKey:       key,
+	}
+	for _, l := range []*limiter{a.loginByAccount, a.loginByIP, a.signupByIP} {
+		l.now = func() time.Time { return a.now() }
+	}
+	a.shed = httpcache.NewShedder(cfg.MaxInFlight, httpcache.ShedWait)
+	a.cache = httpcache.New(cfg.CacheTTL, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })
+	a.ready.Store(true)
+	return a, nil
+}
+
+// Drain makes readiness answer 503, so that a load balancer stops sending
+// requests before the server shuts down.
+func (a *App) Drain() { a.ready.Store(false) }
+
+// Handler is the whole HTTP application.
+func (a *App) Handler() (http.Handler, error) { return a.router() }

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestFollowThreads: a customer follows a thread from its page and through
+// the API, finds it under the forum's "Threads I follow" filter (page and
+// JSON), and stops following; visitors are asked to log in.
+func TestFollowThreads(t *testing.T) {
+	e := newTestEnv(t)
+	f := newFixture(e)
+	cust := f.users[customer]
+	cookie, token := e.session(cust), e.token(cust)
+	followedIDs := func() []int64 {
+		t.Helper()
+		w := e.do(req{method: http.MethodGet, path: "/api/v1/threads?following=true", bearer: token})
+		wantStatus(t, w, http.StatusOK)
+		var out struct {
+			Threads []apiThread `json:"threads"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, th := range out.Threads {
+			ids = append(ids, th.ID)
+		}
+		return ids
+	}
+	// The customer started the locked thread, so follows it already.
+	if got := followedIDs(); len(got) != 1 || got[0] != f.lockedID {
+		t.Fatalf("before: follows %v, want [%d]", got, f.lockedID)
+	}
+
+	thread := fmt.Sprintf("/threads/%d", f.threadID)
+	w := e.do(req{method: http.MethodPost, path: thread + "/following", form: url.Values{"following": {"1"}}, cookie: cookie})
+	wantStatus(t, w, http.StatusSeeOther)
+	if loc := w.Header().Get("Location"); loc != thread+"#following" {
+		t.Fatalf("redirect to %q", loc)
+	}
+	w = e.do(req{method: http.MethodGet, path: thread, cookie: cookie})
+	wantStatus(t, w, http.StatusOK)
+	if !strings.Contains(w.Body.String(), `aria-pressed="true">Following`) {
+		t.Fatal("thread page does not show that the customer follows it")
+	}
+	w = e.do(req{method: http.MethodGet, path: "/threads?following=1", cookie: cookie})
+	wantStatus(t, w, http.StatusOK)
+	if body := w.Body.String(); !strings.Contains(body, `href="`+thread+`"`) || !strings.Contains(body, `id="following" name="following" value="1" checked`) {
+		t.Fatal("followed thread missing from the filtered forum page")
+	}
+	if got := followedIDs(); len(got) != 2 {
+		t.Fatalf("after follow: %v", got)
+	}
+
+	api := fmt.Sprintf("/api/v1/threads/%d/following", f.threadID)
+	for range 2 { // idempotent
+		w = e.do(req{method: http.MethodDelete, path: api, bearer: token})
+		wantStatus(t, w, http.StatusOK)
+		if strings.TrimSpace(w.Body.String()) != `{"following":false}` {
+			t.Fatalf("DELETE answered %s", w.Body.String())
+		}
+	}
+	if got := followedIDs(); len(got) != 1 || got[0] != f.lockedID {
+		t.Fatalf("after unfollow: %v", got)
+	}
+	w = e.do(req{method: http.MethodPut, path: api, bearer: token})
+	wantStatus(t, w, http.StatusOK)
+	if got := followedIDs(); len(got) != 2 {
+		t.Fatalf("after PUT: %v", got)
+	}
+
+	// Nobody else's list changed; visitors must log in; bad input is 4xx.
+	other := e.token(f.users[owner])
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/threads?following=true", bearer: other})
+	if strings.Contains(w.Body.String(), fmt.Sprintf(`"id":%d,`, f.lockedID)) {
+		t.Fatal("another customer's follow leaked into owner's list")
+	}
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/threads?following=true"}), http.StatusUnauthorized)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/threads?following=1"}), http.StatusUnauthorized)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/threads?following=maybe", bearer: token}), http.StatusBadRequest)
+	wantStatus(t, e.do(req{method: http.MethodPut, path: "/api/v1/threads/999999/following", bearer: token}), http.StatusNotFound)
+	wantStatus(t, e.do(req{method: http.MethodPut, path: "/api/v1/threads/abc/following", bearer: token}), http.StatusNotFound)
+}
+
+// TestAccountListsOwnPosts: the account page shows the user's own posts,
+// their hidden ones with the reason, and nobody else's.
+func TestAccountListsOwnPosts(t *testing.T) {
+	e := newTestEnv(t)
+	f := newFixture(e)
+	w := e.do(req{method: http.MethodGet, path: "/account", cookie: e.session(f.users[customer])})
+	wantStatus(t, w, http.StatusOK)
+	body := w.Body.String()
+	for _, id := range []int64{f.hiddenPostID, f.replyID} {
+		if !strings.Contains(body, fmt.Sprintf(`href="/posts/%d"`, id)) {
+			t.Errorf("own post %d missing from the account page", id)
+		}
+	}
+	if !strings.Contains(body, "hidden: off-topic") {
+		t.Error("own hidden post does not say why it is hidden")
+	}
+	if strings.Contains(body, fmt.Sprintf(`href="/posts/%d"`, f.postID)) {
+		t.Error("another customer's post on the account page")
+	}
+}

@@ -1,0 +1,529 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+	"golang.org/x/net/html"
+
+	"sitrep/models"
+	"sitrep/server/markup"
+)
+
+// xssPayloads reads the repository's corpus of attack strings.
+func xssPayloads(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/xss-payloads.txt")
+	if err != nil {
+		t.Fatalf("the XSS corpus is missing: %v", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// checkPage parses a whole page as a browser would and fails on anything
+// script-capable: a script other than our own file, an on* or style
+// attribute, or a URL with a scheme outside http, https and mailto. Post
+// bodies must also pass markup.CheckSafe.
+func checkPage(t *testing.T, page string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script":
+				if src := attrOf(n, "src"); !strings.HasPrefix(src, "/static/js/") {
+					t.Errorf("script element in the page: %s", render(n))
+				}
+			case "iframe", "object", "embed", "frame", "frameset", "base", "svg", "math", "style":
+				t.Errorf("%s element in the page: %.200s", n.Data, render(n))
+			}
+			for _, a := range n.Attr {
+				key := strings.ToLower(a.Key)
+				if strings.HasPrefix(key, "on") || key == "style" || key == "srcdoc" || key == "formaction" {
+					t.Errorf("attribute %s=%q on <%s>", a.Key, a.Val, n.Data)
+				}
+				if key == "href" || key == "src" || key == "action" {
+					if u, err := url.Parse(strings.TrimSpace(a.Val)); err != nil || !(u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "mailto") {
+						t.Errorf("%s=%q on <%s>", a.Key, a.Val, n.Data)
+					}
+				}
+			}
+			if hasClass(n, "post-body") {
+				if err := markup.CheckSafe(innerHTML(n)); err != nil {
+					t.Errorf("post body unsafe: %v", err)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+}
+
+func attrOf(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasClass(n *html.Node, class string) bool {
+	for _, c := range strings.Fields(attrOf(n, "class")) {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
+func render(n *html.Node) string {
+	var b bytes.Buffer
+	_ = html.Render(&b, n)
+	return b.String()
+}
+
+func innerHTML(n *html.Node) string {
+	var b bytes.Buffer
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		_ = html.Render(&b, c)
+	}
+	return b.String()
+}
+
+// forumEnv is a test env with a customer whose account is old enough to post
+// without the new-account interval.
+func forumEnv(t *testing.T) (*testEnv, *models.User, *http.Cookie) {
+	e := newTestEnv(t)
+	u := e.user("alice", models.RoleCustomer)
+	e.clock.Advance(48 * time.Hour)
+	return e, u, e.session(u)
+}
+
+// postThread creates a thread through the form and returns its id.
+func postThread(t *testing.T, e *testEnv, cookie *http.Cookie, title, body string) int64 {
+	t.Helper()
+	w := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{"title": {title}, "body": {body}}})
+	wantStatus(t, w, http.StatusSeeOther)
+	var id int64
+	if _, err := fmt.Sscanf(w.Header().Get("Location"), "/threads/%d", &id); err != nil {
+		t.Fatalf("redirect %q: %v", w.Header().Get("Location"), err)
+	}
+	e.clock.Advance(time.Minute)
+	return id
+}
+
+// TestXSSCorpusInPosts sends every payload, and the whole corpus as one post,
+// through create, edit and preview, and checks each page that shows it.
+func TestXSSCorpusInPosts(t *testing.T) {
+	e, u, cookie := forumEnv(t)
+	payloads := xssPayloads(t)
+	thread := postThread(t, e, cookie, "XSS test thread", "start")
+	bodies := append(payloads, strings.Join(payloads, "\n\n"))
+	for i, p := range bodies {
+		// Preview renders without storing.
+		w := e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/posts", thread), cookie: cookie, form: url.Values{"body": {p}, "preview": {"1"}}})
+		wantStatus(t, w, http.StatusOK)
+		checkPage(t, w.Body.String())
+		// Create.
+		w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/posts", thread), cookie: cookie, form: url.Values{"body": {p}}})
+		if w.Code != http.StatusSeeOther {
+			t.Fatalf("payload %d: status %d: %.300s", i, w.Code, w.Body.String())
+		}
+		e.clock.Advance(time.Minute)
+	}
+	// Edit each post into the next payload.
+	posts, err := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: thread}, models.Page{PerPage: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range posts.Items[1:] {
+		next := bodies[(i+1)%len(bodies)]
+		w := e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", p.ID), cookie: cookie, form: url.Values{"body": {next}, "preview": {"1"}}})
+		checkPage(t, w.Body.String())
+		w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", p.ID), cookie: cookie, form: url.Values{"body": {next}}})
+		wantStatus(t, w, http.StatusSeeOther)
+	}
+	for page := 1; page <= 4; page++ {
+		checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d?page=%d", thread, page), cookie: cookie}).Body.String())
+	}
+	checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", posts.Items[len(posts.Items)-1].ID)}).Body.String())
+	_ = u
+}
+
+// TestXSSCorpusThroughAPI sends every payload, and the whole file, as a
+// thread through POST /api/v1/threads and edits it in with PATCH: every
+// body_html answered, and the thread's JSON, pass markup.CheckSafe.
+func TestXSSCorpusThroughAPI(t *testing.T) {
+	e, u, _ := forumEnv(t)
+	tok := e.token(u)
+	payloads := xssPayloads(t)
+	bodies := append(payloads, strings.Join(payloads, "\n\n"))
+	checkJSON := func(what string, raw []byte) {
+		t.Helper()
+		var out struct {
+			BodyHTML string `json:"body_html"`
+			Posts    []struct {
+				BodyHTML string `json:"body_html"`
+			} `json:"posts"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		htmls := []string{out.BodyHTML}
+		for _, p := range out.Posts {
+			htmls = append(htmls, p.BodyHTML)
+		}
+		for _, h := range htmls {
+			if err := markup.CheckSafe(h); err != nil {
+				t.Errorf("%s: unsafe body_html: %v", what, err)
+			}
+		}
+	}
+	for i, p := range bodies {
+		body, _ := json.Marshal(map[string]string{"title": fmt.Sprintf("Payload %d", i), "body": p})
+		w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: string(body)})
+		wantStatus(t, w, http.StatusCreated)
+		var th struct {
+			ID    int64 `json:"id"`
+			Posts []struct {
+				ID int64 `json:"id"`
+			} `json:"posts"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &th); err != nil || len(th.Posts) != 1 {
+			t.Fatalf("payload %d: %v %s", i, err, w.Body)
+		}
+		checkJSON(fmt.Sprintf("create %d", i), w.Body.Bytes())
+		edit, _ := json.Marshal(map[string]string{"body": bodies[(i+1)%len(bodies)]})
+		w = e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", th.Posts[0].ID), bearer: tok, json: string(edit)})
+		wantStatus(t, w, http.StatusOK)
+		checkJSON(fmt.Sprintf("edit %d", i), w.Body.Bytes())
+		checkJSON(fmt.Sprintf("thread %d", i), e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID)}).Body.Bytes())
+		e.clock.Advance(time.Minute)
+	}
+}
+
+// TestXSSCorpusInTitles uses every payload as a thread title and checks the
+// list, the thread page, search, the feed and the JSON.
+func TestXSSCorpusInTitles(t *testing.T) {
+	e, _, cookie := forumEnv(t)
+	payloads := xssPayloads(t)
+	var ids []int64
+	for _, p := range payloads {
+		title := "Title " + p
+		if len([]rune(title)) > models.TitleMaxLen {
+			title = string([]rune(title)[:models.TitleMaxLen])
+		}
+		ids = append(ids, postThread(t, e, cookie, title, "searchable body word"))
+	}
+	for page := 1; page <= 7; page++ {
+		checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads?page=%d", page)}).Body.String())
+	}
+	for _, id := range ids {
+		w := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", id)})
+		checkPage(t, w.Body.String())
+		feed := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", id)})
+		if _, err := gofeed.NewParser().ParseString(feed.Body.String()); err != nil {
+			t.Errorf("feed of thread %d does not parse: %v", id, err)
+		}
+		var j struct{ Title string }
+		if err := json.Unmarshal(e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", id)}).Body.Bytes(), &j); err != nil || !strings.HasPrefix(j.Title, "Title ") {
+			t.Errorf("JSON title: %q %v", j.Title, err)
+		}
+	}
+	for page := 1; page <= 9; page++ {
+		checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/search?q=searchable&page=%d", page)}).Body.String())
+	}
+	for _, p := range payloads[:20] {
+		checkPage(t, e.do(req{method: http.MethodGet, path: "/search?q=" + url.QueryEscape(p)}).Body.String())
+	}
+}
+
+func TestThreadFlowThroughPages(t *testing.T) {
+	e, _, cookie := forumEnv(t)
+	bob := e.user("bob", models.RoleCustomer)
+	bobCookie := e.session(bob)
+	svc, _ := e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail"})
+
+	// Preview shows the rendering and keeps the form; nothing is stored.
+	w := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{
+		"title": {"Mail is down"}, "body": {"**bold** text"}, "service_id": {fmt.Sprint(svc.ID)}, "preview": {"1"}}})
+	wantStatus(t, w, http.StatusOK)
+	if body := w.Body.String(); !strings.Contains(body, "<strong>bold</strong>") || !strings.Contains(body, `value="Mail is down"`) {
+		t.Fatal("preview lacks the rendering or the title")
+	}
+	if th, _ := e.store.ListThreads(context.Background(), models.ThreadFilter{}, models.Page{}); len(th.Items) != 0 {
+		t.Fatal("preview stored a thread")
+	}
+	// Submitting the same form twice makes one thread.
+	form := url.Values{"title": {"Mail is down"}, "body": {"**bold** text"}, "service_id": {fmt.Sprint(svc.ID)}, "submit_key": {"abc"}}
+	first := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: form})
+	second := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: form})
+	wantStatus(t, second, http.StatusSeeOther)
+	if first.Header().Get("Location") != second.Header().Get("Location") {
+		t.Fatalf("double submit went to %q and %q", first.Header().Get("Location"), second.Header().Get("Location"))
+	}
+	if th, _ := e.store.ListThreads(context.Background(), models.ThreadFilter{}, models.Page{}); len(th.Items) != 1 {
+		t.Fatalf("%d threads after a double submit", len(th.Items))
+	}
+	thread := first.Header().Get("Location")
+
+	// Posting again at once is refused with 429, and the draft is kept.
+	w = e.do(req{method: http.MethodPost, path: thread + "/posts", cookie: cookie, form: url.Values{"body": {"my precious draft"}}})
+	wantStatus(t, w, http.StatusTooManyRequests)
+	if body := w.Body.String(); !strings.Contains(body, "my precious draft") || !strings.Contains(body, "posting too fast") {
+		t.Fatal("429 lost the draft or the reason")
+	}
+	// Too long: 422 with the text kept.
+	long := strings.Repeat("word ", 7000)
+	w = e.do(req{method: http.MethodPost, path: thread + "/posts", cookie: bobCookie, form: url.Values{"body": {long}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	if !strings.Contains(w.Body.String(), "at most 32 KiB") || !strings.Contains(w.Body.String(), long[:500]) {
+		t.Fatal("over-long post: no message or text lost")
+	}
+	// Its preview says the same, with 422.
+	w = e.do(req{method: http.MethodPost, path: thread + "/posts", cookie: bobCookie, form: url.Values{"body": {long}, "preview": {"1"}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	if !strings.Contains(w.Body.String(), "at most 32 KiB") {
+		t.Fatal("over-long preview: no message")
+	}
+	// Bob replies and is affected; the page shows the count.
+	w = e.do(req{method: http.MethodPost, path: thread + "/posts", cookie: bobCookie, form: url.Values{"body": {"Same for me"}}})
+	wantStatus(t, w, http.StatusSeeOther)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: thread + "/affected", cookie: bobCookie, form: url.Values{"affected": {"1"}}}), http.StatusSeeOther)
+	page := e.do(req{method: http.MethodGet, path: thread, cookie: bobCookie}).Body.String()
+	if !strings.Contains(page, `<strong class="affected-count">2</strong>`) || !strings.Contains(page, "Same for me") || !strings.Contains(page, `aria-pressed="true"`) {
+		t.Fatal("thread page lacks the reply or the affected state")
+	}
+	// Bob cannot edit Alice's post; Alice can, and the history keeps the old text.
+	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: threadIDOf(t, thread)}, models.Page{})
+	first0 := posts.Items[0].ID
+	wantStatus(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/edit", first0), cookie: bobCookie}), http.StatusForbidden)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", first0), cookie: bobCookie, form: url.Values{"body": {"vandal"}}}), http.StatusForbidden)
+	wantStatus(t, e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", first0), bearer: e.token(bob), json: `{"body":"vandal"}`}), http.StatusForbidden)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", first0), cookie: cookie, form: url.Values{"body": {"Corrected text"}}}), http.StatusSeeOther)
+	page = e.do(req{method: http.MethodGet, path: thread}).Body.String()
+	if !strings.Contains(page, "Corrected text") || !strings.Contains(page, fmt.Sprintf(`/posts/%d/revisions">edited</a>`, first0)) {
+		t.Fatal("edit not shown or no history link")
+	}
+	hist := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", first0)}).Body.String()
+	if !strings.Contains(hist, "**bold** text") || !strings.Contains(hist, "<strong>bold</strong>") {
+		t.Fatal("history lacks the previous text")
+	}
+	// The list filters by service and shows the counts.
+	list := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads?service=%d", svc.ID)}).Body.String()
+	if !strings.Contains(list, "Mail is down") || !strings.Contains(list, "<strong>2</strong> affected") {
+		t.Fatal("list lacks the thread or its count")
+	}
+	if strings.Contains(e.do(req{method: http.MethodGet, path: "/threads?service=999"}).Body.String(), "Mail is down") {
+		t.Fatal("service filter ignored")
+	}
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/threads?service=x"}), http.StatusBadRequest)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/threads/999"}), http.StatusNotFound)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: thread + "?page=9"}), http.StatusNotFound)
+	// Search finds a word from a reply.
+	res := e.do(req{method: http.MethodGet, path: "/search?q=same"}).Body.String()
+	if !strings.Contains(res, "<mark>Same</mark> for me") {
+		t.Fatalf("search page: %s", res)
+	}
+}
+
+func threadIDOf(t *testing.T, path string) int64 {
+	var id int64
+	if _, err := fmt.Sscanf(path, "/threads/%d", &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestForumAPI(t *testing.T) {
+	e, alice, _ := forumEnv(t)
+	tok := e.token(alice)
+	w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: `{"title":"API thread title","body":"_hello_","author_id":99,"locked":true,"pinned":true}`,
+		header: map[string]string{"Idempotency-Key": "k1"}})
+	wantStatus(t, w, http.StatusCreated)
+	var th apiThread
+	json.Unmarshal(w.Body.Bytes(), &th)
+	if th.ID == 0 || th.Author != "alice" || th.Locked || th.Pinned || len(th.Posts) != 1 || th.Posts[0].BodyHTML != "<p><em>hello</em></p>\n" || th.AffectedCount != 1 {
+		t.Fatalf("created thread: %s", w.Body.String())
+	}
+	if th.Page != 1 || th.HasMore == nil || *th.HasMore {
+		t.Errorf("thread answer without its page of posts: page %d has_more %v", th.Page, th.HasMore)
+	}
+	// The same Idempotency-Key gives the same thread, 200.
+	w = e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: `{"title":"API thread title","body":"_hello_"}`,
+		header: map[string]string{"Idempotency-Key": "k1"}})
+	wantStatus(t, w, http.StatusOK)
+	for body, code := range map[string]int{`{"title":"x","body":"y"}`: 422, `{"title":"Fine title","body":""}`: 422, `[]`: 400, `{"title":"Fine title","body":"x","service_id":42}`: 422} {
+		e.clock.Advance(time.Minute)
+		if w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: body}); w.Code != code {
+			t.Errorf("%s: %d, want %d: %s", body, w.Code, code, w.Body.String())
+		}
+	}
+	e.clock.Advance(time.Minute)
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", th.ID), bearer: tok, json: `{"body":"reply one"}`})
+	wantStatus(t, w, http.StatusCreated)
+	var p apiPost
+	json.Unmarshal(w.Body.Bytes(), &p)
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", th.ID), bearer: tok, json: `{"body":"too soon"}`})
+	wantStatus(t, w, http.StatusTooManyRequests)
+	assertJSONError(t, w, "rate_limited")
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	w = e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", p.ID), bearer: tok, json: `{"body":"reply edited"}`})
+	wantStatus(t, w, http.StatusOK)
+	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/posts/%d/revisions", p.ID)})
+	var revs struct {
+		Revisions []apiRevision `json:"revisions"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &revs)
+	if len(revs.Revisions) != 1 || revs.Revisions[0].Body != "reply one" || revs.Revisions[0].Editor != "alice" {
+		t.Fatalf("revisions: %s", w.Body.String())
+	}
+	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID)})
+	json.Unmarshal(w.Body.Bytes(), &th)
+	if len(th.Posts) != 2 || th.Posts[1].EditedAt == nil || th.Posts[1].Role != models.RoleCustomer {
+		t.Fatalf("thread: %s", w.Body.String())
+	}
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/threads?page=1&per_page=1000"})
+	var list struct {
+		Threads []apiThread `json:"threads"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &list)
+	if len(list.Threads) != 1 {
+		t.Fatalf("list: %s", w.Body.String())
+	}
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=edited"})
+	var sr struct {
+		Results []searchHit `json:"results"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &sr)
+	if len(sr.Results) != 1 || sr.Results[0].Type != "post" || sr.Results[0].ID != p.ID || !strings.Contains(string(sr.Results[0].Snippet), "<mark>edited</mark>") {
+		t.Fatalf("search: %s", w.Body.String())
+	}
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/search?q=" + strings.Repeat("a", 201)}), http.StatusBadRequest)
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/threads/abc"}), http.StatusNotFound)
+}
+
+// TestAffectedConcurrentHTTP: 50 customers press "I'm affected" at once over
+// real HTTP, one of them twice: the count is exactly 51 with the author.
+func TestAffectedConcurrentHTTP(t *testing.T) {
+	e, alice, cookie := forumEnv(t)
+	_ = alice
+	thread := postThread(t, e, cookie, "Calendar is down", "x")
+	srv := e.server()
+	tokens := make([]string, 50)
+	for i := range tokens {
+		tokens[i] = e.token(e.user(fmt.Sprintf("cust%02d", i), models.RoleCustomer))
+	}
+	var wg sync.WaitGroup
+	fails := make(chan string, 60)
+	send := func(tok string) {
+		defer wg.Done()
+		r, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v1/threads/%d/affected", srv.URL, thread), nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			fails <- err.Error()
+			return
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			fails <- res.Status
+		}
+	}
+	for _, tok := range tokens {
+		wg.Add(1)
+		go send(tok)
+	}
+	wg.Add(1)
+	go send(tokens[0])
+	wg.Wait()
+	close(fails)
+	for f := range fails {
+		t.Error(f)
+	}
+	th, _ := e.store.ThreadByID(context.Background(), thread)
+	if th.AffectedCount != 51 {
+		t.Fatalf("affected count %d, want 51", th.AffectedCount)
+	}
+}
+
+func TestThreadFeedParses(t *testing.T) {
+	e, _, cookie := forumEnv(t)
+	thread := postThread(t, e, cookie, `Feed <script>alert("t")</script> & more`, "Body with <b>tags</b> & **bold**")
+	w := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", thread)})
+	wantStatus(t, w, http.StatusOK)
+	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/atom+xml") {
+		t.Errorf("content type %q", ct)
+	}
+	feed, err := gofeed.NewParser().ParseString(w.Body.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if feed.Title != `Feed <script>alert("t")</script> & more` || len(feed.Items) != 1 || !strings.Contains(feed.Items[0].Content, "<strong>bold</strong>") {
+		t.Fatalf("feed: %q %d", feed.Title, len(feed.Items))
+	}
+	if strings.Contains(w.Body.String(), "<script>") {
+		t.Fatal("raw markup in the feed")
+	}
+	if !strings.HasPrefix(feed.Items[0].Title, "Post by ") {
+		t.Errorf("the first post's entry is titled %q", feed.Items[0].Title)
+	}
+	// An edit later than any post moves the feed's updated time with it.
+	e.clock.Advance(time.Hour)
+	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: thread}, models.Page{})
+	first := posts.Items[0]
+	if _, err := e.store.EditPost(context.Background(), first.Author, first.ID, "Edited body"); err != nil {
+		t.Fatal(err)
+	}
+	feed, err = gofeed.NewParser().ParseString(e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", thread)}).Body.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if feed.UpdatedParsed == nil || feed.Items[0].UpdatedParsed == nil || feed.UpdatedParsed.Before(*feed.Items[0].UpdatedParsed) {
+		t.Errorf("feed updated %v is older than its edited entry %v", feed.UpdatedParsed, feed.Items[0].UpdatedParsed)
+	}
+	page := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", thread)}).Body.String()
+	if !strings.Contains(page, fmt.Sprintf(`rel="alternate" type="application/atom+xml"`)) {
+		t.Fatal("the thread page does not link its feed")
+	}
+}
+
+// TestSearchTooLong: an over-long search comes back in the form with what
+// is wrong (page), or as a JSON 400 (API).
+func TestSearchTooLong(t *testing.T) {
+	e := newTestEnv(t)
+	q := url.QueryEscape(strings.Repeat("mail ", 50))
+	w := e.do(req{method: http.MethodGet, path: "/search?q=" + q})
+	wantStatus(t, w, http.StatusBadRequest)
+	if body := w.Body.String(); !strings.Contains(body, `id="q" name="q" type="search" value="mail mail`) || !strings.Contains(body, "at most 200 characters") {
+		t.Errorf("the search form does not come back with the query and the reason: %.500s", body)
+	}
+	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=" + q})
+	wantStatus(t, w, http.StatusBadRequest)
+	assertJSONError(t, w, "bad_request")
+}

@@ -1,0 +1,172 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+	"sitrep/server/httpcache"
+	"sitrep/server/statuspage"
+)
+
+// dayBar is one day of a service's 90-day history.
+type dayBar struct {
+	Day    time.Time
+	Status models.ComponentStatus
+}
+
+type serviceRow struct {
+	models.Service
+	Status models.ComponentStatus
+	Bars   []dayBar
+	// BadDays counts the days that were not fully operational.
+	BadDays int
+}
+
+type serviceGroup struct {
+	Name     string
+	Services []serviceRow
+}
+
+// incidentCard is an incident as the dashboard sums it up.
+type incidentCard struct {
+	models.Incident
+	Latest   *models.IncidentUpdate
+	Ago      time.Duration // since the latest update
+	Affected int
+	Overdue  time.Duration
+}
+
+type homePage struct {
+	base
+	Indicator models.Indicator
+	Groups    []serviceGroup
+	Open      []incidentCard
+	Active    []incidentCard
+	Upcoming  []incidentCard
+	Resolved  []incidentCard
+}
+
+// home is the service health dashboard.
+func (a *App) home(c *gin.Context) error {
+	snap, err := a.statusSnapshot(c)
+	if err != nil {
+		return err
+	}
+	return a.renderPage(c, http.StatusOK, "home", a.dashboard(c, snap))
+}
+
+// statusSnapshot reads the public status: the dashboard, /api/v2 and the
+// history feeds are all rendered from it.
+func (a *App) statusSnapshot(c *gin.Context) (*models.StatusSnapshot, error) {
+	return a.store.StatusSnapshot(c.Request.Context())
+}
+
+// statuspageDocument answers one /api/v2 document, open to every origin and
+// cacheable for a short while.
+func (a *App) statuspageDocument(sr statuspage.Route) handler {
+	return func(c *gin.Context) error {
+		snap, err := a.statusSnapshot(c)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(sr.Build(snap, a.absURL(c, "")))
+		if err != nil {
+			return err
+		}
+		httpcache.WritePublic(c, "application/json; charset=utf-8", body, statuspage.MaxAge)
+		return nil
+	}
+}
+
+// recentlyResolved is how far back the dashboard lists resolved incidents.
+const recentlyResolved = 7 * 24 * time.Hour
+
+// dashboard sums up the snapshot: services by group with their daily bars,
+// open incidents, maintenance in progress and to come, and incidents
+// resolved in the last week.
+func (a *App) dashboard(c *gin.Context, snap *models.StatusSnapshot) *homePage {
+	now := a.now().UTC()
+	page := &homePage{base: a.base(c, "Service status"), Indicator: snap.Indicator}
+	card := func(inc models.Incident) incidentCard {
+		ic := incidentCard{Incident: inc, Overdue: inc.Overdue(now), Affected: snap.Affected[inc.ID]}
+		if ups := snap.Updates[inc.ID]; len(ups) > 0 {
+			ic.Latest, ic.Ago = &ups[0], now.Sub(ups[0].CreatedAt)
+		}
+		return ic
+	}
+	for _, inc := range snap.Open {
+		switch {
+		case inc.Kind == models.KindIncident:
+			page.Open = append(page.Open, card(inc))
+		case inc.Active():
+			page.Active = append(page.Active, card(inc))
+		default:
+			page.Upcoming = append(page.Upcoming, card(inc))
+		}
+	}
+	// Upcoming maintenance reads soonest first.
+	slices.Reverse(page.Upcoming)
+	for _, inc := range snap.Recent {
+		if !inc.IsOpen() && now.Sub(*inc.ResolvedAt) <= recentlyResolved {
+			page.Resolved = append(page.Resolved, card(inc))
+		}
+	}
+	first := now.Truncate(24*time.Hour).AddDate(0, 0, -(models.StatusHistoryDays - 1))
+	for _, s := range snap.Services {
+		row := serviceRow{Service: s, Status: models.Operational}
+		if st, ok := snap.Statuses[s.ID]; ok {
+			row.Status = st
+		}
+		for d := range models.StatusHistoryDays {
+			bar := dayBar{Day: first.AddDate(0, 0, d), Status: models.Operational}
+			if h, ok := snap.History[s.ID]; ok {
+				bar.Status = h[d]
+			}
+			if bar.Status != models.Operational {
+				row.BadDays++
+			}
+			row.Bars = append(row.Bars, bar)
+		}
+		if n := len(page.Groups); n == 0 || page.Groups[n-1].Name != s.GroupName {
+			page.Groups = append(page.Groups, serviceGroup{Name: s.GroupName})
+		}
+		g := &page.Groups[len(page.Groups)-1]
+		g.Services = append(g.Services, row)
+	}
+	return page
+}
+
+func (a *App) healthz(c *gin.Context) error {
+	return writeJSON(c, http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 503 while shutting down or when the database does not
+// answer, so a load balancer stops sending traffic.
+func (a *App) readyz(c *gin.Context) error {
+	c.Header("Cache-Control", "no-store")
+	if !a.ready.Load() {
+		return writeJSON(c, http.StatusServiceUnavailable, gin.H{"status": "shutting down"})
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.Error("readiness: database", "error", err)
+		return writeJSON(c, http.StatusServiceUnavailable, gin.H{"status": "database unavailable"})
+	}
+	return writeJSON(c, http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (a *App) favicon(c *gin.Context) error {
+	u, err := a.assets.url("img/favicon.svg")
+	if err != nil {
+		return err
+	}
+	c.Redirect(http.StatusMovedPermanently, u)
+	return nil
+}

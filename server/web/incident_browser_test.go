@@ -1,0 +1,145 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"sitrep/models"
+)
+
+// logIn signs name in through the log-in form and lands on next.
+func logIn(t *testing.T, ctx context.Context, base, name, next string) {
+	t.Helper()
+	open(t, ctx, base+"/login?next="+next)
+	browse(t, ctx,
+		chromedp.SendKeys(chromedp.ID("login"), name),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+	)
+	follow(t, ctx, base+next, chromedp.Click(button("Log in")))
+}
+
+func logOut(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	follow(t, ctx, base+"/", chromedp.Click(button("Log out")))
+}
+
+// TestBrowserIncidentJourney: staff declare an incident and post an update;
+// a customer sees it on the dashboard, opens it, replies and says they are
+// affected; staff link the customer's own thread and the banner appears.
+func TestBrowserIncidentJourney(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newTestEnv(t)
+	bg := context.Background()
+	mail, err := e.store.CreateService(bg, nil, models.NewService{Name: "Mail", Group: "Communication", Position: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.CreateService(bg, nil, models.NewService{Name: "Calendar", Group: "Communication", Position: 2}); err != nil {
+		t.Fatal(err)
+	}
+	e.user("sam", models.RoleStaff)
+	casey := e.user("casey", models.RoleCustomer)
+	e.clock.Advance(48 * time.Hour)
+	complaint, _, err := e.store.CreateThread(bg, casey, models.NewThread{Title: "My mail does not leave the outbox", Body: "Since 9:00."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	srv := e.server()
+
+	// Staff declare the incident from the dashboard.
+	logIn(t, ctx, srv.URL, "sam", "/")
+	follow(t, ctx, srv.URL+"/incidents/new", chromedp.Click(link("Declare an incident")))
+	browse(t, ctx,
+		chromedp.SendKeys(chromedp.ID("title"), "Outgoing mail failing"),
+		chromedp.SetValue(chromedp.ID("impact"), "major"),
+		chromedp.SetValue(chromedp.ID(fmt.Sprintf("service-%d", mail.ID)), "major_outage"),
+		chromedp.SendKeys(chromedp.ID("body"), "We are **investigating** failed sending."),
+	)
+	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(button("Declare incident")))
+	if got := textOf(t, ctx, chromedp.CSS(".flash")); got != "The incident is declared." {
+		t.Errorf("after declaring the flash says %q", got)
+	}
+	if got := textOf(t, ctx, chromedp.CSS("#timeline .timeline li:first-child .official-label")); !strings.EqualFold(got, "Investigating") {
+		t.Errorf("the first update is labelled %q", got)
+	}
+
+	// Then post an update with a promise of the next one.
+	next := e.clock.Now().Add(30 * time.Minute)
+	browse(t, ctx,
+		chromedp.SetValue(chromedp.ID("update-status"), "identified"),
+		chromedp.SendKeys(chromedp.ID("update-body"), "An expired certificate on the relays."),
+		chromedp.SetValue(chromedp.ID("update-next"), next.Format(formTimeLayout)),
+	)
+	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(button("Post official update")))
+	if got := textOf(t, ctx, chromedp.CSS("#timeline .timeline li:first-child .post-body")); got != "An expired certificate on the relays." {
+		t.Errorf("the newest update reads %q", got)
+	}
+	if got := textOf(t, ctx, chromedp.CSS(".incident-header .promise")); !strings.HasPrefix(got, "Next update by") {
+		t.Errorf("the promise reads %q", got)
+	}
+	logOut(t, ctx, srv.URL)
+
+	// The customer sees it on the dashboard, opens it, replies, is affected.
+	logIn(t, ctx, srv.URL, "casey", "/")
+	if got := textOf(t, ctx, chromedp.CSS(".overall h1")); got != "Major System Outage" {
+		t.Errorf("the dashboard says %q", got)
+	}
+	if got := textOf(t, ctx, chromedp.CSS(".incident-card .latest .post-body")); got != "An expired certificate on the relays." {
+		t.Errorf("the dashboard's latest update reads %q", got)
+	}
+	img := screenshot(t, ctx, "dashboard")
+	if n := colours(img); n < 8 {
+		t.Errorf("dashboard screenshot has %d colours", n)
+	}
+	// "Report a problem" offers the incident while the customer types.
+	follow(t, ctx, srv.URL+"/report", chromedp.Click(link("Report a problem")))
+	browse(t, ctx, chromedp.SendKeys(chromedp.ID("report-title"), "cannot send mail"))
+	if got := textOf(t, ctx, chromedp.CSS(".suggestions h3")); got != "Outgoing mail failing" {
+		t.Errorf("while typing, the report form suggests %q", got)
+	}
+	// So does the new-thread form.
+	open(t, ctx, srv.URL+"/threads/new")
+	browse(t, ctx, chromedp.SendKeys(chromedp.ID("title"), "outgoing mail broken"))
+	if got := textOf(t, ctx, chromedp.CSS("#thread-suggestions .suggestions h3")); got != "Outgoing mail failing" {
+		t.Errorf("while typing, the new-thread form suggests %q", got)
+	}
+	open(t, ctx, srv.URL+"/")
+	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(link("Outgoing mail failing")))
+	inc, err := e.store.IncidentByID(bg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	incThread := srv.URL + threadURL(inc.ThreadID)
+	e.clock.Advance(time.Minute)
+	browse(t, ctx, chromedp.SendKeys(chromedp.CSS(".reply #body"), "Same here, three offices."))
+	follow(t, ctx, incThread, chromedp.Click(button("Post reply")))
+	if got := textOf(t, ctx, chromedp.CSS("#post-4 .post-body")); got != "Same here, three offices." {
+		t.Errorf("the reply reads %q", got)
+	}
+	follow(t, ctx, incThread, chromedp.Click(button("I'm affected too")))
+	if got := textOf(t, ctx, chromedp.CSS("#affected .affected-count")); got != "1" {
+		t.Errorf("affected count %q after marking", got)
+	}
+	logOut(t, ctx, srv.URL)
+
+	// Staff link the customer's thread; the banner shows the incident.
+	complaintPath := threadURL(complaint.ID)
+	logIn(t, ctx, srv.URL, "sam", complaintPath)
+	browse(t, ctx, chromedp.SetValue(chromedp.ID("incident_id"), "1"))
+	follow(t, ctx, srv.URL+complaintPath, chromedp.Click(button("Link")))
+	logOut(t, ctx, srv.URL)
+	logIn(t, ctx, srv.URL, "casey", complaintPath)
+	banner := textOf(t, ctx, chromedp.CSS(".banner-tracked"))
+	for _, want := range []string{"Tracked in incident 1: Outgoing mail failing", "Identified", "An expired certificate on the relays."} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner %q lacks %q", banner, want)
+		}
+	}
+	screenshot(t, ctx, "linked-thread")
+}

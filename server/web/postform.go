@@ -1,0 +1,92 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"sitrep/models"
+	"sitrep/server/markup"
+
+	"github.com/gin-gonic/gin"
+)
+
+// postForm is a Markdown form's state: what was typed, its preview, and
+// what was wrong with it. A refused post always comes back with its text.
+type postForm struct {
+	Title     string
+	ServiceID int64
+	Body      string
+	SubmitKey string
+	Preview   template.HTML
+	Errors    map[string]string
+	Message   string // a refusal that is not about one field (429, locked)
+}
+
+// newSubmitKey makes the hidden key that lets the server recognise the same
+// form submitted twice.
+func newSubmitKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// readPostForm reads a Markdown form; with the Preview button it also renders
+// the preview with the same function that renders posts.
+func readPostForm(c *gin.Context) (postForm, bool, error) {
+	if err := parseForm(c); err != nil {
+		return postForm{}, false, err
+	}
+	f := postForm{Title: c.PostForm("title"), Body: c.PostForm("body"), SubmitKey: c.PostForm("submit_key")}
+	if v := c.PostForm("service_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return f, false, badRequest("Unknown service.")
+		}
+		f.ServiceID = id
+	}
+	if c.PostForm("preview") == "" {
+		return f, false, nil
+	}
+	html, err := markup.Render(f.Body)
+	if err != nil {
+		f.Errors = map[string]string{"body": err.Error()}
+	}
+	f.Preview = html
+	return f, true, nil
+}
+
+// previewStatus is 422 when the text cannot be posted as it is (too long),
+// so that a preview never looks like a success it is not.
+func (f *postForm) previewStatus() int {
+	if f.Errors != nil {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
+// refuse fills the form with why a write was refused and returns the status
+// to show it with; ok is false for errors that are not about the input.
+func (f *postForm) refuse(err error) (status int, ok bool) {
+	var rl *models.RateLimitError
+	var le *models.LockedError
+	var se *models.SanctionedError
+	switch {
+	case errors.As(err, &se):
+		f.Message = se.Error()
+		return http.StatusForbidden, true
+	case fieldErrors(err) != nil:
+		f.Errors = fieldErrors(err)
+		return http.StatusUnprocessableEntity, true
+	case errors.As(err, &rl):
+		f.Message = rl.Message + " Your text is kept below."
+		return http.StatusTooManyRequests, true
+	case errors.As(err, &le):
+		f.Message = le.Error()
+		return http.StatusForbidden, true
+	}
+	return 0, false
+}

@@ -1,0 +1,317 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+)
+
+type threadListPage struct {
+	base
+	Threads   []models.Thread
+	Services  []models.Service
+	ServiceID int64
+	OpenOnly  bool
+	Linked    bool
+	Following bool
+	Pager     pager
+}
+
+// threadFilter reads the list's filters from the query string.
+func threadFilter(c *gin.Context) (models.ThreadFilter, error) {
+	var f models.ThreadFilter
+	if v := c.Query("service"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return f, badRequest("service must be a service id.")
+		}
+		f.ServiceID = &id
+	}
+	var following bool
+	for name, dst := range map[string]*bool{"open": &f.OpenOnly, "linked": &f.Linked, "following": &following} {
+		switch c.Query(name) {
+		case "", "0", "false":
+		case "1", "true", "on":
+			*dst = true
+		default:
+			return f, badRequest(name + " must be true or false.")
+		}
+	}
+	if following {
+		u := currentUser(c)
+		if u == nil {
+			return f, &httpError{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "Log in to see the threads you follow."}
+		}
+		f.FollowerID = &u.ID
+	}
+	return f, nil
+}
+
+// readThreadList reads the page of the thread list that the query asks
+// for; the forum page and GET /api/v1/threads show it.
+func (a *App) readThreadList(c *gin.Context) (models.ThreadFilter, models.Paged[models.Thread], error) {
+	f, err := threadFilter(c)
+	if err != nil {
+		return f, models.Paged[models.Thread]{}, err
+	}
+	p, err := pageParam(c, models.ThreadsPerPage)
+	if err != nil {
+		return f, models.Paged[models.Thread]{}, err
+	}
+	threads, err := a.store.ListThreads(c.Request.Context(), f, p)
+	return f, threads, err
+}
+
+func (a *App) threadList(c *gin.Context) error {
+	f, threads, err := a.readThreadList(c)
+	if err != nil {
+		return err
+	}
+	services, err := a.store.ListServices(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	page := &threadListPage{base: a.base(c, "Forum"), Threads: threads.Items, Services: services,
+		OpenOnly: f.OpenOnly, Linked: f.Linked, Following: f.FollowerID != nil, Pager: newPager(c, threads.Page, threads.HasNext)}
+	if f.ServiceID != nil {
+		page.ServiceID = *f.ServiceID
+	}
+	return a.renderPage(c, http.StatusOK, "thread_list", page)
+}
+
+type threadNewPage struct {
+	base
+	Form     postForm
+	Services []models.Service
+}
+
+func (a *App) showThreadForm(c *gin.Context, status int, f postForm) error {
+	services, err := a.store.ListServices(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	if f.SubmitKey == "" {
+		f.SubmitKey = newSubmitKey()
+	}
+	return a.renderPage(c, status, "thread_new", &threadNewPage{base: a.base(c, "New thread"), Form: f, Services: services})
+}
+
+func (a *App) threadNew(c *gin.Context) error {
+	f := postForm{Title: c.Query("title")}
+	if id, err := strconv.ParseInt(c.Query("service"), 10, 64); err == nil {
+		f.ServiceID = id
+	}
+	return a.showThreadForm(c, http.StatusOK, f)
+}
+
+func (a *App) threadCreate(c *gin.Context) error {
+	f, preview, err := readPostForm(c)
+	if err != nil {
+		return err
+	}
+	if preview {
+		return a.showThreadForm(c, f.previewStatus(), f)
+	}
+	th, created, err := a.store.CreateThread(c.Request.Context(), currentUser(c), newThreadInput(f))
+	if status, ok := f.refuse(err); ok {
+		return a.showThreadForm(c, status, f)
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Your thread is posted."
+	if !created {
+		msg = "This was already posted; here it is."
+	}
+	return a.redirect(c, threadURL(th.ID), msg)
+}
+
+func newThreadInput(f postForm) models.NewThread {
+	in := models.NewThread{Title: f.Title, Body: f.Body, SubmitKey: f.SubmitKey}
+	if f.ServiceID != 0 {
+		in.ServiceID = &f.ServiceID
+	}
+	return in
+}
+
+// mergedAway answers 301 to the thread th was merged into, so that its
+// addresses (page, feed, JSON; url makes the one of the same kind) keep
+// working. It tells whether it answered.
+func mergedAway(c *gin.Context, th *models.Thread, url func(int64) string) bool {
+	if th.MergedIntoID == nil {
+		return false
+	}
+	c.Redirect(http.StatusMovedPermanently, url(*th.MergedIntoID))
+	return true
+}
+
+// postView is a post as the viewer may see it.
+type postView struct {
+	models.Post
+	Visible bool
+	CanEdit bool
+	CanFlag bool
+}
+
+type threadPage struct {
+	base
+	Thread    *models.Thread
+	Posts     []postView
+	Pager     pager
+	Affected  bool
+	Following bool
+	Reply     postForm
+	FeedURL   string
+	// An incident's own thread carries the incident; a customer thread
+	// linked to one carries the banner; staff get link targets on others.
+	Incident    *incidentView
+	Tracked     *trackedView
+	LinkTargets []models.Incident
+	// Moderators get the thread and post tools, and can undo the merges
+	// into this thread.
+	Moderator   bool
+	MergedHere  []models.Thread
+	FlagReasons []string
+	// Silenced tells a silenced viewer why they cannot post.
+	Silenced error
+}
+
+// showThread renders a thread page (an incident's page when the thread is
+// an incident's); reply and update carry a refused or previewed reply or
+// official update back into their forms.
+func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postForm, update incidentForm) error {
+	ctx := c.Request.Context()
+	th, err := a.store.ThreadByID(ctx, threadID)
+	if err != nil {
+		return err
+	}
+	if mergedAway(c, th, threadURL) {
+		return nil
+	}
+	p, err := pageParam(c, models.PostsPerPage)
+	if err != nil {
+		return err
+	}
+	viewer := currentUser(c)
+	posts, err := a.store.ListPosts(ctx, models.PostQuery{ThreadID: th.ID, Viewer: viewer, Placeholders: true}, p)
+	if err != nil {
+		return err
+	}
+	if len(posts.Items) == 0 && p.Number > 1 {
+		return errNotFound
+	}
+	page := &threadPage{base: a.base(c, th.Title), Thread: th, Pager: newPager(c, posts.Page, posts.HasNext),
+		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom"}
+	if page.Moderator = viewer != nil && viewer.Role.CanModerate(); page.Moderator {
+		if page.MergedHere, err = a.store.MergedInto(ctx, th.ID); err != nil {
+			return err
+		}
+	}
+	page.FlagReasons = models.FlagReasons
+	if viewer != nil {
+		page.Silenced = viewer.Silenced(a.now())
+	}
+	for _, po := range posts.Items {
+		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer),
+			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil})
+	}
+	if viewer != nil {
+		marks, err := a.store.MarksOn(ctx, viewer.ID, th.ID)
+		if err != nil {
+			return err
+		}
+		page.Affected, page.Following = marks.Affected, marks.Following
+	}
+	if page.Reply.SubmitKey == "" {
+		page.Reply.SubmitKey = newSubmitKey()
+	}
+	if err := a.loadIncidentParts(c, page, update); err != nil {
+		return err
+	}
+	return a.renderPage(c, status, "thread_show", page)
+}
+
+func (a *App) threadShow(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	return a.showThread(c, http.StatusOK, id, postForm{}, incidentForm{})
+}
+
+func (a *App) replyCreate(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	f, preview, err := readPostForm(c)
+	if err != nil {
+		return err
+	}
+	if preview {
+		return a.showThread(c, f.previewStatus(), id, f, incidentForm{})
+	}
+	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
+	if status, ok := f.refuse(err); ok {
+		return a.showThread(c, status, id, f, incidentForm{})
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Your reply is posted."
+	if !created {
+		msg = "This was already posted."
+	}
+	return a.redirectToPost(c, p, msg)
+}
+
+// redirectToPost sends the browser to the page of the thread that shows p.
+func (a *App) redirectToPost(c *gin.Context, p *models.Post, msg string) error {
+	n, err := a.store.PostPosition(c.Request.Context(), p)
+	if err != nil {
+		return err
+	}
+	to := threadURL(p.ThreadID)
+	if n > 1 {
+		to += "?page=" + strconv.Itoa(n)
+	}
+	return a.redirect(c, fmt.Sprintf("%s#post-%d", to, p.ID), msg)
+}
+
+// threadMark is a signed-in person's on/off mark on a thread ("I'm
+// affected", following): the form sends field=1 or 0, and both are
+// idempotent. The flash says what is now true.
+func (a *App) threadMark(field string, set func(ctx context.Context, u *models.User, threadID int64, on bool) error, on, off string) handler {
+	return func(c *gin.Context) error {
+		id, err := idAndForm(c)
+		if err != nil {
+			return err
+		}
+		mark := c.PostForm(field) == "1"
+		if err := set(c.Request.Context(), currentUser(c), id, mark); err != nil {
+			return err
+		}
+		msg := off
+		if mark {
+			msg = on
+		}
+		return a.redirect(c, threadURL(id)+"#"+field, msg)
+	}
+}
+
+func (a *App) threadAffected() handler {
+	return a.threadMark("affected", func(ctx context.Context, u *models.User, id int64, on bool) error {
+		_, err := a.store.SetAffected(ctx, u, id, on)
+		return err
+	}, "You are marked as affected.", "You are no longer marked as affected.")
+}
+
+func (a *App) threadFollow() handler {
+	return a.threadMark("following", a.store.SetFollowing,
+		"You follow this thread: the forum lists it under “Threads I follow”.", "You no longer follow this thread.")
+}

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
+	"sitrep/templates"
+)
+
+// pageNames lists every page template (templates/pages/NAME.html).
+var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
+	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
+	"incident_new", "incident_list", "incident_overdue", "report", "admin_services",
+	"mod_flags", "mod_user", "mod_audit"}
+
+// base is embedded in every page's data.
+type base struct {
+	SiteName string
+	Title    string
+	User     *models.User
+	Flash    *flash
+	Path     string
+}
+
+func (a *App) base(c *gin.Context, title string) base {
+	return base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path}
+}
+
+// renderPage writes a page, or a plain 500 if the page itself fails. It
+// returns nil so that a handler can end with it.
+func (a *App) renderPage(c *gin.Context, status int, name string, data any) error {
+	body, err := a.views.render(name, data)
+	if err != nil {
+		a.log.Error("render failed", "request_id", requestID(c), "path", c.Request.URL.Path, "error", err)
+		c.Header("Cache-Control", "no-store")
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8",
+			[]byte("Internal error. Request id: "+requestID(c)+"\n"))
+		return nil
+	}
+	if status >= http.StatusBadRequest {
+		// An error page may echo what was sent: never keep it.
+		c.Header("Cache-Control", "no-store")
+	}
+	c.Data(status, "text/html; charset=utf-8", body)
+	return nil
+}
+
+// flagArgs is what the flag form under a post needs.
+type flagArgs struct {
+	Post    postView
+	Reasons []string
+}
+
+// views holds one parsed template set per page: layout + partials + the page,
+// so that pages cannot clash over block names.
+type views struct {
+	pages  map[string]*template.Template
+	assets *assets
+}
+
+func newViews(a *assets) (*views, error) {
+	funcs := template.FuncMap{
+		"asset":        a.url,
+		"rfc3339":      rfc3339,
+		"humanTime":    humanTime,
+		"roleTitle":    roleTitle,
+		"label":        label,
+		"duration":     duration,
+		"formTime":     formTime,
+		"impacts":      func() []string { return models.Impacts },
+		"seconds":      func(n int) time.Duration { return time.Duration(n) * time.Second },
+		"auditTargets": func() []string { return []string{"incident", "post", "service", "thread", "user"} },
+		"flagArgs":     func(p postView, reasons []string) flagArgs { return flagArgs{Post: p, Reasons: reasons} },
+		"componentStatuses": func() []models.ComponentStatus {
+			return models.ComponentStatuses
+		},
+	}
+	v := &views{pages: map[string]*template.Template{}, assets: a}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates.FS,
+			"layout.html", "partials/*.html", "pages/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		v.pages[name] = t
+	}
+	return v, nil
+}
+
+// render executes a page into a buffer first, so a template error becomes a
+// clean 500 rather than half a page with status 200.
+func (v *views) render(name string, data any) ([]byte, error) {
+	t, ok := v.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("no page template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// humanTime is the server's rendering of a time; site.js replaces it with the
+// reader's own time zone.
+func humanTime(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+
+// label turns a status value into words: "in_progress" is "In progress".
+func label(v any) string {
+	s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// duration writes a span the way a status page does: "12 min", "3 h 5 min",
+// "2 days".
+func duration(d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	switch {
+	case m < 1:
+		return "less than a minute"
+	case m < 60:
+		return fmt.Sprintf("%d min", m)
+	case m < 48*60:
+		if m%60 == 0 {
+			return fmt.Sprintf("%d h", m/60)
+		}
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
+	}
+	return fmt.Sprintf("%d days", m/(24*60))
+}
+
+// formTime writes a time for an <input type="datetime-local"> in UTC.
+func formTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(formTimeLayout)
+}
+
+func roleTitle(r models.Role) string {
+	switch r {
+	case models.RoleStaff:
+		return "Sitrep support staff"
+	case models.RoleModerator:
+		return "Forum moderator"
+	case models.RoleAdmin:
+		return "Site administrator"
+	}
+	return ""
+}
