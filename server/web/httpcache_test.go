@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,86 @@ func TestMicroCachePurgedByOfficialChanges(t *testing.T) {
 	}
 	if _, x := e.visit(threadPath); x != "hit" {
 		t.Errorf("after a refused staff reply: X-Cache %q", x)
+	}
+}
+
+// TestRoutePolicies walks the route table as the role matrix does: every
+// route decides on caching and shedding, and does what its row says. With
+// the only slot taken, a route that sheds answers 503 and one that never
+// sheds is answered; a visitor's second GET of a cached route is a hit and
+// one of any other route is not.
+func TestRoutePolicies(t *testing.T) {
+	e := newTestEnvConfig(t, func(c *Config) { c.CacheTTL = 5 * time.Second; c.MaxInFlight = 1 })
+	e.app.shed.Wait = 0 // refuse at once
+	f := newFixture(e)
+	css, err := e.app.assets.url("css/site.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A path that reaches each route; an id a visitor may read where the
+	// route is cached.
+	fill := func(path string) string {
+		id := f.threadID
+		if strings.HasPrefix(path, "/incidents/") || strings.HasPrefix(path, "/api/v1/incidents/") {
+			id = f.incidentID
+		}
+		path = strings.Replace(path, ":id", strconv.FormatInt(id, 10), 1)
+		return strings.Replace(path, "/*filepath", strings.TrimPrefix(css, "/static"), 1)
+	}
+	r, entered, release := holdRoute(t, e)
+	held := make(chan int)
+	go func() { held <- get(r, "/test/hold", nil, "", nil).Code }()
+	<-entered
+	for _, rt := range e.app.routes() {
+		key := rt.method + " " + rt.path
+		if !rt.cache.decided || rt.shed == 0 {
+			t.Errorf("%s: no decision on caching and shedding", key)
+			continue
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(rt.method, fill(rt.path), nil))
+		if shed := w.Code == http.StatusServiceUnavailable; shed != (rt.shed == sheds) {
+			t.Errorf("%s with no free slot: %d (row: shed %v)", key, w.Code, rt.shed == sheds)
+		}
+	}
+	close(release)
+	<-held
+	for _, rt := range e.app.routes() {
+		if rt.method != http.MethodGet {
+			continue
+		}
+		key := rt.method + " " + rt.path
+		var xcache string
+		for range 2 {
+			w := get(r, fill(rt.path), nil, "", nil)
+			if rt.cache.shared && w.Code != http.StatusOK {
+				t.Errorf("%s: %d for a visitor; a cached route needs a page to cache", key, w.Code)
+			}
+			xcache = w.Header().Get("X-Cache")
+		}
+		if hit := xcache == "hit"; hit != rt.cache.shared {
+			t.Errorf("%s: a visitor's second GET has X-Cache %q (row: cached %v)", key, xcache, rt.cache.shared)
+		}
+	}
+}
+
+// TestCacheKeyKeepsTheRouteParameters: a parameter the route does not read
+// is no second copy (and the handler never sees it); the ones it reads are.
+func TestCacheKeyKeepsTheRouteParameters(t *testing.T) {
+	e := newCacheEnv(t, func(*Config) {})
+	e.visit("/")
+	if _, x := e.visit("/?utm_source=newsletter&fbclid=x"); x != "hit" {
+		t.Errorf("an unknown parameter missed the cache: X-Cache %q", x)
+	}
+	e.visit("/search?q=outbox&utm_medium=mail")
+	if _, x := e.visit("/search?q=outbox"); x != "hit" {
+		t.Errorf("search with an extra parameter stored a second copy: X-Cache %q", x)
+	}
+	if body, x := e.visit("/search?q=nothing-matches-this"); x != "miss" || strings.Contains(body, "Outbox stuck") {
+		t.Errorf("another query was answered from the cache: X-Cache %q", x)
+	}
+	body, _ := e.visit("/threads?page=1&per_page=1&utm_source=x")
+	if strings.Contains(body, "utm_source") {
+		t.Error("a parameter the route does not read reached the page")
 	}
 }
