@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -46,6 +47,20 @@ func dsn(path string) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// driverName is SQLite with Sitrep's ranking function registered on every
+// connection. FTS4 is built into the driver (FTS5 would need a build tag on
+// every go command); FTS4 has no ranking of its own, hence searchRank
+// (search.go).
+const driverName = "sqlite3_sitrep"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+			return conn.RegisterFunc("search_rank", searchRank, true)
+		},
+	})
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not
@@ -140,28 +155,3 @@ func translate(err error) error {
 	}
 	return err
 }
-
-// page bounds a list request.
-type Page struct {
-	Number  int // 1-based
-	PerPage int
-}
-
-// MaxPerPage caps every list.
-const MaxPerPage = 100
-
-// Normalize clamps the page to sensible bounds.
-func (p Page) Normalize(defaultPer int) Page {
-	if p.Number < 1 {
-		p.Number = 1
-	}
-	if p.PerPage < 1 {
-		p.PerPage = defaultPer
-	}
-	if p.PerPage > MaxPerPage {
-		p.PerPage = MaxPerPage
-	}
-	return p
-}
-
-func (p Page) offset() int { return (p.Number - 1) * p.PerPage }

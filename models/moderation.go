@@ -13,34 +13,6 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// DeniedError refuses an action with the reason the person is told.
-type DeniedError struct{ Message string }
-
-func (e *DeniedError) Error() string { return e.Message }
-func (e *DeniedError) Unwrap() error { return ErrForbidden }
-
-// ConflictError says the action was done already, or cannot be done in the
-// object's present state.
-type ConflictError struct{ Message string }
-
-func (e *ConflictError) Error() string { return e.Message }
-func (e *ConflictError) Unwrap() error { return ErrConflict }
-
-// SanctionedError tells a silenced or suspended user why and until when.
-type SanctionedError struct {
-	Kind   string // SanctionSilence or SanctionSuspension
-	Until  time.Time
-	Reason string
-}
-
-func (e *SanctionedError) Error() string {
-	what := "silenced: you can read and say you are affected, but not post"
-	if e.Kind == SanctionSuspension {
-		what = "suspended"
-	}
-	return fmt.Sprintf("Your account is %s until %s. Reason: %s", what, e.Until.UTC().Format("2 Jan 2006 15:04 UTC"), e.Reason)
-}
-
 // ReasonMaxLen bounds moderation reasons and notes.
 const ReasonMaxLen = 500
 
@@ -74,8 +46,6 @@ func moderatorReason(mod *User, reason string, required bool) (string, error) {
 	reason = cleanReason(v, "reason", reason, required)
 	return reason, v.err()
 }
-
-// ---------------------------------------------------------------- audit log
 
 // AuditEntry is one staff, moderator, admin or system action. Rows are only
 // ever inserted: triggers refuse UPDATE and DELETE.
@@ -149,8 +119,6 @@ func (s *Store) AuditActions(ctx context.Context) ([]string, error) {
 	err := s.db.WithContext(ctx).Model(&AuditEntry{}).Distinct("action").Order("action").Pluck("action", &out).Error
 	return out, err
 }
-
-// ---------------------------------------------------------------- flags
 
 // Flag is one person's report of a post.
 type Flag struct {
@@ -355,8 +323,6 @@ func (s *Store) ResolveFlags(ctx context.Context, mod *User, flagID int64, actio
 	return &p, nil
 }
 
-// ---------------------------------------------------------------- posts
-
 // setHidden hides p (or changes who hid it and why) and keeps the thread's
 // count of readable posts right.
 func (s *Store) setHidden(tx *gorm.DB, p *Post, by *User, reason string) error {
@@ -510,8 +476,6 @@ func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int6
 	}
 	return &p, nil
 }
-
-// ---------------------------------------------------------------- threads
 
 // MergeThread moves every post of thread fromID into intoID (they keep their
 // time order), carries the affected marks and followers over without counting
@@ -762,8 +726,6 @@ func (s *Store) ExpirePins(ctx context.Context) (int, error) {
 	}
 	return len(ids), nil
 }
-
-// ---------------------------------------------------------------- sanctions
 
 // Sanction kinds.
 const (

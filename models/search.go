@@ -2,27 +2,11 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"math"
 	"strings"
 	"unicode"
-
-	"github.com/mattn/go-sqlite3"
 )
-
-// driverName is SQLite with Sitrep's ranking function registered on every
-// connection. FTS4 is built into the driver (FTS5 would need a build tag on
-// every go command); FTS4 has no ranking of its own, hence searchRank.
-const driverName = "sqlite3_sitrep"
-
-func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-			return conn.RegisterFunc("search_rank", searchRank, true)
-		},
-	})
-}
 
 // searchRank scores a row from FTS4's matchinfo(t, 'pcnalx') with Okapi BM25
 // (k1 = 1.2, b = 0.75); a hit in the title (column 0) weighs three times a

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"strings"
@@ -91,28 +90,6 @@ const (
 	NewAccountPostInterval = 60 * time.Second
 	NewAccountAge          = 24 * time.Hour
 )
-
-// RateLimitError says a write came too soon.
-type RateLimitError struct {
-	RetryAfter time.Duration
-	Message    string
-}
-
-func (e *RateLimitError) Error() string { return e.Message }
-
-// ErrLocked refuses replies to a locked thread.
-var ErrLocked = errors.New("locked")
-
-// LockedError carries the reason a thread is locked.
-type LockedError struct{ Reason string }
-
-func (e *LockedError) Error() string {
-	if e.Reason == "" {
-		return "This thread is locked; it no longer takes replies."
-	}
-	return "This thread is locked: " + e.Reason
-}
-func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // VisibleTo is the one visibility rule for posts: a hidden post may be read
 // by its author and by moderators only. Every list, count, feed, search and
@@ -242,10 +219,6 @@ func (s *Store) checkPace(tx *gorm.DB, author *User, th *Thread) error {
 	}
 	return nil
 }
-
-// errKeyReused refuses a submit key (or Idempotency-Key) that made a
-// different post: a retry must repeat the same request.
-var errKeyReused = &ConflictError{Message: "This submit key (Idempotency-Key) was used for a different post; use a new key for a new post."}
 
 // findSubmitted returns the post an earlier submit of the same form made.
 // threadID is where the new post would go (0 for a new thread); body is its

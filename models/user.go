@@ -233,9 +233,6 @@ func (s *Store) dummyHash() []byte {
 	return s.dummy
 }
 
-// ErrBadCredentials is the one answer for an unknown user and a wrong password.
-var ErrBadCredentials = errors.New("unknown user or wrong password")
-
 // Authenticate checks a name (or email) and password.
 // LoginKey names the account a log-in name or email leads to, for counting
 // failed log-ins: "user:ID" for a known user, whichever way they were named,
@@ -389,23 +386,6 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter, p Page) (Paged[User
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// Paged is one page of a list.
-type Paged[T any] struct {
-	Items   []T
-	Page    Page
-	HasNext bool
-}
-
-// paged trims the extra row fetched to learn whether a next page exists.
-func paged[T any](items []T, p Page) Paged[T] {
-	r := Paged[T]{Items: items, Page: p}
-	if len(items) > p.PerPage {
-		r.Items = items[:p.PerPage]
-		r.HasNext = true
-	}
-	return r
 }
 
 // CountUsers counts accounts.
