@@ -62,12 +62,14 @@ func (v validation) err() error {
 type RevokedError struct{ Reason string }
 
 func (e *RevokedError) Error() string { return "revoked: " + e.Reason }
+
 func (e *RevokedError) Unwrap() error { return ErrRevoked }
 
 // DeniedError refuses an action with the reason the person is told.
 type DeniedError struct{ Message string }
 
 func (e *DeniedError) Error() string { return e.Message }
+
 func (e *DeniedError) Unwrap() error { return ErrForbidden }
 
 // ConflictError says the action was done already, or cannot be done in the
@@ -75,6 +77,7 @@ func (e *DeniedError) Unwrap() error { return ErrForbidden }
 type ConflictError struct{ Message string }
 
 func (e *ConflictError) Error() string { return e.Message }
+
 func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // SanctionedError tells a silenced or suspended user why and until when.
@@ -109,6 +112,7 @@ func (e *LockedError) Error() string {
 	}
 	return "This thread is locked: " + e.Reason
 }
+
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // errKeyReused refuses a submit key (or Idempotency-Key) that made a
