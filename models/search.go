@@ -147,3 +147,20 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 	}
 	return paged(rows, p), nil
 }
+
+// SuggestThreads finds threads a customer about to report a problem may
+// want to join: open threads and open incidents' threads whose title or
+// posts share a word with what they typed, open incidents first.
+func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]Thread, error) {
+	match := ftsQuery(text, anyWord)
+	if match == "" {
+		return nil, nil
+	}
+	var out []Thread
+	err := s.db.WithContext(ctx).Preload("Service").
+		Where(`locked = 0 AND merged_into_id IS NULL AND id IN (SELECT p.thread_id FROM post_search JOIN posts p ON p.id = post_search.docid
+			WHERE post_search MATCH ? AND p.hidden_at IS NULL)`, match).
+		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
+		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}
