@@ -1,7 +1,6 @@
 package models
 
 import (
-	"context"
 	"strings"
 	"unicode/utf8"
 )
@@ -41,12 +40,4 @@ func moderatorReason(mod *User, reason string, required bool) (string, error) {
 	v := validation{}
 	reason = cleanReason(v, "reason", reason, required)
 	return reason, v.err()
-}
-
-// UserPosts lists a user's posts newest first (moderator's user page).
-func (s *Store) UserPosts(ctx context.Context, userID int64, p Page) (Paged[Post], error) {
-	p = p.Normalize(25)
-	var out []Post
-	err := s.db.WithContext(ctx).Where("author_id = ?", userID).Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
-	return paged(out, p), err
 }

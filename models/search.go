@@ -3,9 +3,14 @@ package models
 import (
 	"context"
 	"encoding/binary"
+	"html/template"
 	"math"
 	"strings"
 	"unicode"
+
+	"gorm.io/gorm"
+
+	"sitrep/server/markup"
 )
 
 // searchRank scores a row from FTS4's matchinfo(t, 'pcnalx') with Okapi BM25
@@ -163,4 +168,11 @@ func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]T
 		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
 		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error
 	return out, err
+}
+
+// indexPost writes a post's searchable text; the first post of a thread also
+// carries the title.
+func indexPost(tx *gorm.DB, postID int64, title string, html template.HTML) error {
+	return tx.Exec("INSERT OR REPLACE INTO post_search (docid, title, body) VALUES (?, ?, ?)",
+		postID, title, markup.Text(html)).Error
 }
