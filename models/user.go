@@ -233,7 +233,6 @@ func (s *Store) dummyHash() []byte {
 	return s.dummy
 }
 
-// Authenticate checks a name (or email) and password.
 // LoginKey names the account a log-in name or email leads to, for counting
 // failed log-ins: "user:ID" for a known user, whichever way they were named,
 // or "login:" and the folded text for an unknown one.
@@ -249,6 +248,8 @@ func (s *Store) LoginKey(ctx context.Context, login string) (string, error) {
 	return fmt.Sprintf("user:%d", ids[0]), nil
 }
 
+// Authenticate checks a name (or email) and password. A suspended user is
+// refused with the suspension's reason.
 func (s *Store) Authenticate(ctx context.Context, login, password string) (*User, error) {
 	login = strings.TrimSpace(login)
 	var u User
