@@ -19,19 +19,6 @@ func (s *Store) IncidentByID(ctx context.Context, id int64) (*Incident, error) {
 	return &inc, nil
 }
 
-// IncidentByThread returns the incident a thread belongs to, if the thread is
-// an incident's own thread.
-func (s *Store) IncidentByThread(ctx context.Context, threadID int64) (*Incident, error) {
-	var id int64
-	if err := s.db.WithContext(ctx).Model(&Incident{}).Where("thread_id = ?", threadID).Pluck("id", &id).Error; err != nil {
-		return nil, err
-	}
-	if id == 0 {
-		return nil, ErrNotFound
-	}
-	return s.IncidentByID(ctx, id)
-}
-
 // IncidentFilter narrows incident lists.
 type IncidentFilter struct {
 	Kind   Kind   // "" for both

@@ -265,10 +265,10 @@ func TestRoleChangeRevokesCredentials(t *testing.T) {
 	if _, err := s.ChangeRole(ctx, admin, staff.ID, RoleCustomer); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UserBySession(ctx, secret); !IsRevoked(err) {
+	if _, err := s.UserBySession(ctx, secret); !errors.Is(err, ErrRevoked) {
 		t.Errorf("session after role change: %v, want revoked", err)
 	}
-	if _, err := s.UserByToken(ctx, token); !IsRevoked(err) {
+	if _, err := s.UserByToken(ctx, token); !errors.Is(err, ErrRevoked) {
 		t.Errorf("token after role change: %v, want revoked", err)
 	}
 }
@@ -330,7 +330,7 @@ func TestTokens(t *testing.T) {
 	if err := s.RevokeToken(ctx, u.ID, tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UserByToken(ctx, secret); !IsRevoked(err) {
+	if _, err := s.UserByToken(ctx, secret); !errors.Is(err, ErrRevoked) {
 		t.Errorf("revoked token: %v", err)
 	}
 	if ts, _ := s.ListTokens(ctx, u.ID); len(ts) != 0 {
@@ -350,7 +350,7 @@ func TestChangePasswordEndsSessions(t *testing.T) {
 	if err := s.ChangePassword(ctx, u.ID, "long enough password", "another long password"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UserBySession(ctx, secret); !IsRevoked(err) {
+	if _, err := s.UserBySession(ctx, secret); !errors.Is(err, ErrRevoked) {
 		t.Errorf("old session after password change: %v", err)
 	}
 	if _, err := s.Authenticate(ctx, "alice", "another long password"); err != nil {
