@@ -54,7 +54,7 @@ type AuditFilter struct {
 
 // ListAudit lists audit entries newest first, actors loaded.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter, p Page) (Paged[AuditEntry], error) {
-	p = p.Normalize(50)
+	p = p.Normalize(AuditPerPage)
 	db := s.db.WithContext(ctx).Preload("Actor")
 	if f.Action != "" {
 		db = db.Where("action = ?", f.Action)

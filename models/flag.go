@@ -102,7 +102,7 @@ type FlagGroup struct {
 // the open flags, oldest first, or (handled) the resolved and dismissed
 // ones, most recently handled first, with who handled them and their note.
 func (s *Store) FlagQueue(ctx context.Context, handled bool, p Page) (Paged[FlagGroup], error) {
-	p = p.Normalize(25)
+	p = p.Normalize(FlagsPerPage)
 	state, order := "state = 'open'", "MIN(id)"
 	if handled {
 		state, order = "state <> 'open'", "MAX(handled_at) DESC, post_id DESC"

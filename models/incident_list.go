@@ -29,9 +29,6 @@ type IncidentFilter struct {
 	Since *time.Time
 }
 
-// IncidentsPerPage is the history page's size.
-const IncidentsPerPage = 20
-
 // ListIncidents lists incidents newest first (maintenance by its window),
 // services loaded.
 func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter, p Page) (Paged[Incident], error) {

@@ -177,9 +177,6 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 	return &p, nil
 }
 
-// PostsPerPage is the thread page's size.
-const PostsPerPage = 50
-
 // PostQuery selects a thread's posts for a viewer.
 type PostQuery struct {
 	ThreadID int64
@@ -254,12 +251,9 @@ func (s *Store) PostRevisions(ctx context.Context, postID int64, viewer *User, p
 	return p, paged(revs, pg), err
 }
 
-// RevisionsPerPage is the size of a page of a post's history.
-const RevisionsPerPage = 50
-
 // UserPosts lists a user's posts newest first (moderator's user page).
 func (s *Store) UserPosts(ctx context.Context, userID int64, p Page) (Paged[Post], error) {
-	p = p.Normalize(25)
+	p = p.Normalize(UserPostsPerPage)
 	var out []Post
 	err := s.db.WithContext(ctx).Where("author_id = ?", userID).Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
 	return paged(out, p), err

@@ -104,7 +104,7 @@ const SearchCandidates = 1000
 // SearchCandidates matches. Posts the viewer may not read are never
 // returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
-	p = p.Normalize(20)
+	p = p.Normalize(SearchPerPage)
 	match := ftsQuery(query, allWords)
 	if match == "" {
 		return Paged[SearchResult]{Page: p}, nil

@@ -155,9 +155,6 @@ type ThreadFilter struct {
 	FollowerID *int64
 }
 
-// ThreadsPerPage is the thread list's size.
-const ThreadsPerPage = 25
-
 // ListThreads lists threads, pinned first, then by latest activity. The page
 // of ids comes from the index alone, so deep pages stay cheap.
 func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[Thread], error) {

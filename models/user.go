@@ -371,7 +371,7 @@ type UserFilter struct {
 
 // ListUsers lists users by name.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter, p Page) (Paged[User], error) {
-	p = p.Normalize(50)
+	p = p.Normalize(UsersPerPage)
 	q := s.db.WithContext(ctx).Model(&User{})
 	if f.Query != "" {
 		like := "%" + escapeLike(f.Query) + "%"
