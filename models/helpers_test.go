@@ -9,25 +9,38 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-func newTestStore(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "test.db"))
+// openStore opens an empty database in tb's temporary folder, closed when
+// the test ends. Only migration tests want it unmigrated; the rest use
+// newTestStore.
+func openStore(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "test.db"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
-	s.PasswordCost = bcrypt.MinCost
+	tb.Cleanup(func() { s.Close() })
+	s.PasswordCost = bcrypt.MinCost // hashing at the real cost would dominate the tests' time
+	return s
+}
+
+// newTestStore is a migrated, empty database on the real clock.
+func newTestStore(tb testing.TB) *Store {
+	tb.Helper()
+	s := openStore(tb)
 	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return s
 }
 
-func mustUser(t *testing.T, s *Store, name string, role Role) *User {
-	t.Helper()
+// mustUser creates an account named name (email name@example.com, password
+// "long enough password"); reserved names are allowed so that tests can
+// name staff freely.
+func mustUser(tb testing.TB, s *Store, name string, role Role) *User {
+	tb.Helper()
 	u, err := s.CreateUser(context.Background(), NewUser{Name: name, Email: name + "@example.com", Password: "long enough password", Role: role, AllowReserved: true})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return u
 }
@@ -38,10 +51,13 @@ func oldUser(t *testing.T, s *Store, name string) *User {
 	t.Helper()
 	u := mustUser(t, s, name, RoleCustomer)
 	u.CreatedAt = u.CreatedAt.Add(-48 * time.Hour)
-	s.db.Model(&User{}).Where("id = ?", u.ID).Update("created_at", u.CreatedAt)
+	if err := s.db.Model(&User{}).Where("id = ?", u.ID).Update("created_at", u.CreatedAt).Error; err != nil {
+		t.Fatal(err)
+	}
 	return u
 }
 
+// mustThread starts a thread as author.
 func mustThread(t *testing.T, s *Store, author *User, title, body string) *Thread {
 	t.Helper()
 	th, _, err := s.CreateThread(context.Background(), author, NewThread{Title: title, Body: body})
@@ -51,29 +67,14 @@ func mustThread(t *testing.T, s *Store, author *User, title, body string) *Threa
 	return th
 }
 
-// advance moves the store's clock forward past any posting interval.
-func advance(s *Store, d time.Duration) {
-	now := s.now().Add(d)
-	s.Now = func() time.Time { return now }
+// setClock stops the store's clock at at.
+func setClock(s *Store, at time.Time) {
+	s.Now = func() time.Time { return at }
 }
 
-// benchStore is a migrated database in b's temporary folder with one user,
-// for benchmarks that bulk-load rows.
-func benchStore(b *testing.B) (*Store, *User) {
-	s, err := Open(b.TempDir() + "/bench.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	u := &User{Name: "author", Email: "a@example.com", PasswordHash: "x", Role: RoleCustomer}
-	if err := s.db.Create(u).Error; err != nil {
-		b.Fatal(err)
-	}
-	return s, u
-}
+// advance moves the store's clock forward by d and stops it there, so a test
+// can step past posting intervals, promises and maintenance windows.
+func advance(s *Store, d time.Duration) { setClock(s, s.now().Add(d)) }
 
 // incidentFixture is a store at a fixed time with two services and a staff
 // member.
@@ -86,8 +87,7 @@ type incidentFixture struct {
 func newIncidentFixture(t *testing.T) *incidentFixture {
 	t.Helper()
 	s := newTestStore(t)
-	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	s.Now = func() time.Time { return now }
+	setClock(s, time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
 	ctx := context.Background()
 	mail, err := s.CreateService(ctx, nil, NewService{Name: "Mail", Position: 1})
 	if err != nil {
@@ -125,6 +125,9 @@ func (f *incidentFixture) declare(t *testing.T, changes ...ServiceChange) *Incid
 	return inc
 }
 
+// modFixture is a forum with a moderator, an admin, a staff member and three
+// customers, and alice's thread with bob's spam reply, the clock two minutes
+// on.
 type modFixture struct {
 	s                 *Store
 	mod, admin, staff *User

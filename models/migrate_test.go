@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -97,14 +96,10 @@ func TestMigrateIsIdempotentAndVersioned(t *testing.T) {
 // user, a suspended one and a merged thread: each keeps its reason, authors
 // follow their threads and the thread theirs was merged into.
 func TestMigration5KeepsData(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "old.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	all := migrations
 	migrations = all[:4]
-	_, err = s.Migrate(context.Background())
+	_, err := s.Migrate(context.Background())
 	migrations = all
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,7 @@ import (
 
 func TestSessionLifecycle(t *testing.T) {
 	s := newTestStore(t)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s.Now = func() time.Time { return now }
+	setClock(s, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	ctx := context.Background()
 	u := mustUser(t, s, "alice", RoleCustomer)
 	secret, err := s.CreateSession(ctx, u.ID)
@@ -29,7 +28,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if _, err := s.UserBySession(ctx, "forged"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("forged session: %v", err)
 	}
-	now = now.Add(SessionLifetime + time.Second)
+	advance(s, SessionLifetime+time.Second)
 	if _, err := s.UserBySession(ctx, secret); !errors.Is(err, ErrNotFound) {
 		t.Errorf("expired session: %v", err)
 	}
