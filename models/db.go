@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -107,6 +108,40 @@ func (s *Store) Close() error {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.db.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+}
+
+// readSnapshot runs fn with a Store whose queries all read one snapshot of
+// the database, so that a page assembled from several reads never mixes two
+// states. It is a deferred transaction on one connection, not
+// db.Transaction: the driver begins those IMMEDIATE (see dsn), which would
+// hold every writer up for as long as the page is read; under WAL a deferred
+// read blocks no one.
+func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return err
+	}
+	defer func() {
+		// Nothing was written, so ROLLBACK only ends the transaction; it
+		// runs even when ctx is cancelled. A connection still inside a
+		// transaction must not go back to the pool, where the next BEGIN
+		// on it would fail.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	// A new session with its own statement, so that s.db keeps its pool.
+	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	db.Statement.ConnPool = conn
+	return fn(&Store{db: db, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold})
 }
 
 // Backup writes a consistent copy of the database to path while others keep

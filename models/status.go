@@ -218,3 +218,99 @@ func OverallIndicator(open []Incident, statuses map[int64]ComponentStatus) Indic
 	}
 	return levels[worst]
 }
+
+// StatusSnapshot is the public status of the site at one moment. The
+// dashboard, /api/v2 and the history feeds are all rendered from it, so they
+// always agree. Everything in it is what a visitor may see.
+type StatusSnapshot struct {
+	At        time.Time                 // when it was read (the Store's clock, UTC)
+	Services  []Service                 // the catalogue in display order
+	Statuses  map[int64]ComponentStatus // each service's derived status; missing means operational
+	Indicator Indicator                 // OverallIndicator of Open and Statuses
+	// Open holds the incidents not resolved and the maintenance not
+	// completed (at most MaxPerPage), newest first as ListIncidents orders.
+	Open []Incident
+	// Recent holds the newest StatusRecentSize incidents of kind incident,
+	// open or not, and RecentMaintenance the newest StatusRecentSize
+	// maintenances, completed or not; both newest first.
+	Recent            []Incident
+	RecentMaintenance []Incident
+	// Updates holds, for every incident in Open, Recent and
+	// RecentMaintenance, its official updates that a visitor may read
+	// (hidden posts left out), newest first, with Post (and Post.Author)
+	// and Transitions (and Transitions[i].Service) loaded.
+	Updates  map[int64][]IncidentUpdate
+	Affected map[int64]int               // AffectedCounts of those incidents; missing means none
+	History  map[int64][]ComponentStatus // DailyStatuses(StatusHistoryDays)
+}
+
+const (
+	StatusRecentSize  = 50 // Statuspage lists 50 incidents and 50 maintenances
+	StatusHistoryDays = 90 // the dashboard's daily bars
+)
+
+// StatusSnapshot reads the public status of the site in one read
+// transaction, so its parts agree with each other, and in a fixed number of
+// queries whatever the number of incidents. Incidents have their Services
+// (with Service) loaded.
+func (s *Store) StatusSnapshot(ctx context.Context) (*StatusSnapshot, error) {
+	snap := &StatusSnapshot{At: s.now()}
+	err := s.readSnapshot(ctx, func(rs *Store) error {
+		// The daily bars end on the day of At, whatever the clock says by
+		// the time they are read.
+		rs.Now = func() time.Time { return snap.At }
+		var err error
+		if snap.Services, err = rs.ListServices(ctx); err != nil {
+			return err
+		}
+		if snap.Statuses, err = rs.ServiceStatuses(ctx); err != nil {
+			return err
+		}
+		if snap.History, err = rs.DailyStatuses(ctx, StatusHistoryDays); err != nil {
+			return err
+		}
+		open := true
+		for _, l := range []struct {
+			f    IncidentFilter
+			size int
+			out  *[]Incident
+		}{
+			{IncidentFilter{Open: &open}, MaxPerPage, &snap.Open},
+			{IncidentFilter{Kind: KindIncident}, StatusRecentSize, &snap.Recent},
+			{IncidentFilter{Kind: KindMaintenance}, StatusRecentSize, &snap.RecentMaintenance},
+		} {
+			got, err := rs.ListIncidents(ctx, l.f, Page{PerPage: l.size})
+			if err != nil {
+				return err
+			}
+			*l.out = got.Items
+		}
+		// An incident is often in two lists (open and recent); it is read
+		// once.
+		var ids []int64
+		seen := map[int64]bool{}
+		for _, list := range [][]Incident{snap.Open, snap.Recent, snap.RecentMaintenance} {
+			for _, inc := range list {
+				if !seen[inc.ID] {
+					seen[inc.ID] = true
+					ids = append(ids, inc.ID)
+				}
+			}
+		}
+		updates, err := rs.IncidentUpdates(ctx, nil, 0, ids...)
+		if err != nil {
+			return err
+		}
+		snap.Updates = make(map[int64][]IncidentUpdate, len(ids))
+		for _, u := range updates { // newest first, so each incident's are too
+			snap.Updates[u.IncidentID] = append(snap.Updates[u.IncidentID], u)
+		}
+		snap.Affected, err = rs.AffectedCounts(ctx, ids...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	snap.Indicator = OverallIndicator(snap.Open, snap.Statuses)
+	return snap, nil
+}
