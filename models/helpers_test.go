@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
 )
 
 // openStore opens an empty database in tb's temporary folder, closed when
@@ -75,6 +76,21 @@ func setClock(s *Store, at time.Time) {
 // advance moves the store's clock forward by d and stops it there, so a test
 // can step past posting intervals, promises and maintenance windows.
 func advance(s *Store, d time.Duration) { setClock(s, s.now().Add(d)) }
+
+// countQueries counts the queries s sends from now on, whether they read
+// models (Find, First, Count, Pluck) or raw rows (Raw and Scan).
+func countQueries(t *testing.T, s *Store) *int {
+	t.Helper()
+	n := new(int)
+	count := func(*gorm.DB) { *n++ }
+	if err := s.db.Callback().Query().After("gorm:query").Register("test:count_queries", count); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Callback().Row().After("gorm:row").Register("test:count_queries", count); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 // incidentFixture is a store at a fixed time with two services and a staff
 // member.

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 func TestDailyStatuses(t *testing.T) {
@@ -124,19 +122,12 @@ func TestStatusSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	queries := 0
-	count := func(*gorm.DB) { queries++ }
-	if err := f.s.db.Callback().Query().After("gorm:query").Register("test:count", count); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.s.db.Callback().Row().After("gorm:row").Register("test:count", count); err != nil {
-		t.Fatal(err)
-	}
+	queries := countQueries(t, f.s)
 	snap, err := f.s.StatusSnapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	firstQueries := queries
+	firstQueries := *queries
 
 	if !snap.At.Equal(f.s.now()) || snap.At.Location() != time.UTC {
 		t.Errorf("At %v, want %v in UTC", snap.At, f.s.now())
@@ -254,7 +245,7 @@ func TestStatusSnapshot(t *testing.T) {
 			}
 		}
 	}
-	queries = 0
+	*queries = 0
 	more, err := f.s.StatusSnapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +253,7 @@ func TestStatusSnapshot(t *testing.T) {
 	if len(more.Recent) != 6 || len(more.Updates) != 7 {
 		t.Fatalf("second snapshot: %d recent incidents, updates of %d", len(more.Recent), len(more.Updates))
 	}
-	if queries != firstQueries {
-		t.Errorf("the snapshot took %d queries with 3 incidents and %d with 7; want the same", firstQueries, queries)
+	if *queries != firstQueries {
+		t.Errorf("the snapshot took %d queries with 3 incidents and %d with 7; want the same", firstQueries, *queries)
 	}
 }

@@ -144,26 +144,23 @@ func TestThreadPageQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queries := 0
-	if err := s.db.Callback().Query().After("gorm:query").Register("test:count", func(*gorm.DB) { queries++ }); err != nil {
-		t.Fatal(err)
-	}
+	queries := countQueries(t, s)
 	for _, page := range []int{1, 2} {
-		queries = 0
+		*queries = 0
 		posts, err := s.ListPosts(ctx, PostQuery{ThreadID: th.ID, Placeholders: true}, Page{Number: page})
 		if err != nil || len(posts.Items) == 0 || posts.Items[0].Author == nil {
 			t.Fatal(err)
 		}
-		if queries != 2 {
-			t.Errorf("page %d of posts took %d queries, want 2", page, queries)
+		if *queries != 2 {
+			t.Errorf("page %d of posts took %d queries, want 2", page, *queries)
 		}
 	}
-	queries = 0
+	*queries = 0
 	if _, err := s.ListThreads(ctx, ThreadFilter{}, Page{}); err != nil {
 		t.Fatal(err)
 	}
-	if queries > 3 {
-		t.Errorf("thread list took %d queries, want at most 3", queries)
+	if *queries > 3 {
+		t.Errorf("thread list took %d queries, want at most 3", *queries)
 	}
 }
 
