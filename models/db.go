@@ -5,6 +5,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -46,6 +48,20 @@ func dsn(path string) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// driverName is SQLite with Sitrep's ranking function registered on every
+// connection. FTS4 is built into the driver (FTS5 would need a build tag on
+// every go command); FTS4 has no ranking of its own, hence searchRank
+// (search.go).
+const driverName = "sqlite3_sitrep"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{
+		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+			return conn.RegisterFunc("search_rank", searchRank, true)
+		},
+	})
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not
@@ -94,6 +110,40 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
 }
 
+// readSnapshot runs fn with a Store whose queries all read one snapshot of
+// the database, so that a page assembled from several reads never mixes two
+// states. It is a deferred transaction on one connection, not
+// db.Transaction: the driver begins those IMMEDIATE (see dsn), which would
+// hold every writer up for as long as the page is read; under WAL a deferred
+// read blocks no one.
+func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return err
+	}
+	defer func() {
+		// Nothing was written, so ROLLBACK only ends the transaction; it
+		// runs even when ctx is cancelled. A connection still inside a
+		// transaction must not go back to the pool, where the next BEGIN
+		// on it would fail.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	// A new session with its own statement, so that s.db keeps its pool.
+	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	db.Statement.ConnPool = conn
+	return fn(&Store{db: db, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold})
+}
+
 // Backup writes a consistent copy of the database to path while others keep
 // reading and writing, then opens the copy and checks its integrity. An
 // existing file at path is never overwritten.
@@ -140,28 +190,3 @@ func translate(err error) error {
 	}
 	return err
 }
-
-// page bounds a list request.
-type Page struct {
-	Number  int // 1-based
-	PerPage int
-}
-
-// MaxPerPage caps every list.
-const MaxPerPage = 100
-
-// Normalize clamps the page to sensible bounds.
-func (p Page) Normalize(defaultPer int) Page {
-	if p.Number < 1 {
-		p.Number = 1
-	}
-	if p.PerPage < 1 {
-		p.PerPage = defaultPer
-	}
-	if p.PerPage > MaxPerPage {
-		p.PerPage = MaxPerPage
-	}
-	return p
-}
-
-func (p Page) offset() int { return (p.Number - 1) * p.PerPage }

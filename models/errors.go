@@ -2,8 +2,10 @@ package models
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Sentinel errors returned by the Store. Handlers map them to HTTP statuses in
@@ -15,6 +17,11 @@ var (
 	// ErrRevoked means the credentials were valid once but were ended by an
 	// administrator (role change) or by the user; the reason travels with it.
 	ErrRevoked = errors.New("revoked")
+	// ErrBadCredentials is the one answer for an unknown user and a wrong
+	// password, so a log-in form does not tell which names exist.
+	ErrBadCredentials = errors.New("unknown user or wrong password")
+	// ErrLocked refuses replies to a locked thread.
+	ErrLocked = errors.New("locked")
 )
 
 // ValidationError lists what is wrong with an input, one message per field.
@@ -55,4 +62,59 @@ func (v validation) err() error {
 type RevokedError struct{ Reason string }
 
 func (e *RevokedError) Error() string { return "revoked: " + e.Reason }
+
 func (e *RevokedError) Unwrap() error { return ErrRevoked }
+
+// DeniedError refuses an action with the reason the person is told.
+type DeniedError struct{ Message string }
+
+func (e *DeniedError) Error() string { return e.Message }
+
+func (e *DeniedError) Unwrap() error { return ErrForbidden }
+
+// ConflictError says the action was done already, or cannot be done in the
+// object's present state.
+type ConflictError struct{ Message string }
+
+func (e *ConflictError) Error() string { return e.Message }
+
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// SanctionedError tells a silenced or suspended user why and until when.
+type SanctionedError struct {
+	Kind   string // SanctionSilence or SanctionSuspension
+	Until  time.Time
+	Reason string
+}
+
+func (e *SanctionedError) Error() string {
+	what := "silenced: you can read and say you are affected, but not post"
+	if e.Kind == SanctionSuspension {
+		what = "suspended"
+	}
+	return fmt.Sprintf("Your account is %s until %s. Reason: %s", what, e.Until.UTC().Format("2 Jan 2006 15:04 UTC"), e.Reason)
+}
+
+// RateLimitError says a write came too soon.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Message    string
+}
+
+func (e *RateLimitError) Error() string { return e.Message }
+
+// LockedError carries the reason a thread is locked.
+type LockedError struct{ Reason string }
+
+func (e *LockedError) Error() string {
+	if e.Reason == "" {
+		return "This thread is locked; it no longer takes replies."
+	}
+	return "This thread is locked: " + e.Reason
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+// errKeyReused refuses a submit key (or Idempotency-Key) that made a
+// different post: a retry must repeat the same request.
+var errKeyReused = &ConflictError{Message: "This submit key (Idempotency-Key) was used for a different post; use a new key for a new post."}

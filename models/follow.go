@@ -36,11 +36,3 @@ func (s *Store) SetFollowing(ctx context.Context, user *User, threadID int64, fo
 	})
 	return translate(err)
 }
-
-// startThread inserts a new thread, which its author follows.
-func startThread(tx *gorm.DB, th *Thread) error {
-	if err := tx.Create(th).Error; err != nil {
-		return err
-	}
-	return tx.Create(&Follow{ThreadID: th.ID, UserID: th.AuthorID, CreatedAt: th.LastActivityAt}).Error
-}

@@ -2,27 +2,16 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
+	"html/template"
 	"math"
 	"strings"
 	"unicode"
 
-	"github.com/mattn/go-sqlite3"
+	"gorm.io/gorm"
+
+	"sitrep/server/markup"
 )
-
-// driverName is SQLite with Sitrep's ranking function registered on every
-// connection. FTS4 is built into the driver (FTS5 would need a build tag on
-// every go command); FTS4 has no ranking of its own, hence searchRank.
-const driverName = "sqlite3_sitrep"
-
-func init() {
-	sql.Register(driverName, &sqlite3.SQLiteDriver{
-		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-			return conn.RegisterFunc("search_rank", searchRank, true)
-		},
-	})
-}
 
 // searchRank scores a row from FTS4's matchinfo(t, 'pcnalx') with Okapi BM25
 // (k1 = 1.2, b = 0.75); a hit in the title (column 0) weighs three times a
@@ -115,7 +104,7 @@ const SearchCandidates = 1000
 // SearchCandidates matches. Posts the viewer may not read are never
 // returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
-	p = p.Normalize(20)
+	p = p.Normalize(SearchPerPage)
 	match := ftsQuery(query, allWords)
 	if match == "" {
 		return Paged[SearchResult]{Page: p}, nil
@@ -162,4 +151,28 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 		rows[i].Snippet = byID[rows[i].PostID]
 	}
 	return paged(rows, p), nil
+}
+
+// SuggestThreads finds threads a customer about to report a problem may
+// want to join: open threads and open incidents' threads whose title or
+// posts share a word with what they typed, open incidents first.
+func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]Thread, error) {
+	match := ftsQuery(text, anyWord)
+	if match == "" {
+		return nil, nil
+	}
+	var out []Thread
+	err := s.db.WithContext(ctx).Preload("Service").
+		Where(`locked = 0 AND merged_into_id IS NULL AND id IN (SELECT p.thread_id FROM post_search JOIN posts p ON p.id = post_search.docid
+			WHERE post_search MATCH ? AND p.hidden_at IS NULL)`, match).
+		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
+		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// indexPost writes a post's searchable text; the first post of a thread also
+// carries the title.
+func indexPost(tx *gorm.DB, postID int64, title string, html template.HTML) error {
+	return tx.Exec("INSERT OR REPLACE INTO post_search (docid, title, body) VALUES (?, ?, ?)",
+		postID, title, markup.Text(html)).Error
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"time"
 
@@ -182,6 +181,3 @@ func (s *Store) RevokeToken(ctx context.Context, userID, tokenID int64) error {
 	}
 	return nil
 }
-
-// IsRevoked tells whether err says the credentials were revoked.
-func IsRevoked(err error) bool { return errors.Is(err, ErrRevoked) }

@@ -233,10 +233,6 @@ func (s *Store) dummyHash() []byte {
 	return s.dummy
 }
 
-// ErrBadCredentials is the one answer for an unknown user and a wrong password.
-var ErrBadCredentials = errors.New("unknown user or wrong password")
-
-// Authenticate checks a name (or email) and password.
 // LoginKey names the account a log-in name or email leads to, for counting
 // failed log-ins: "user:ID" for a known user, whichever way they were named,
 // or "login:" and the folded text for an unknown one.
@@ -252,6 +248,8 @@ func (s *Store) LoginKey(ctx context.Context, login string) (string, error) {
 	return fmt.Sprintf("user:%d", ids[0]), nil
 }
 
+// Authenticate checks a name (or email) and password. A suspended user is
+// refused with the suspension's reason.
 func (s *Store) Authenticate(ctx context.Context, login, password string) (*User, error) {
 	login = strings.TrimSpace(login)
 	var u User
@@ -373,7 +371,7 @@ type UserFilter struct {
 
 // ListUsers lists users by name.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter, p Page) (Paged[User], error) {
-	p = p.Normalize(50)
+	p = p.Normalize(UsersPerPage)
 	q := s.db.WithContext(ctx).Model(&User{})
 	if f.Query != "" {
 		like := "%" + escapeLike(f.Query) + "%"
@@ -389,23 +387,6 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter, p Page) (Paged[User
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// Paged is one page of a list.
-type Paged[T any] struct {
-	Items   []T
-	Page    Page
-	HasNext bool
-}
-
-// paged trims the extra row fetched to learn whether a next page exists.
-func paged[T any](items []T, p Page) Paged[T] {
-	r := Paged[T]{Items: items, Page: p}
-	if len(items) > p.PerPage {
-		r.Items = items[:p.PerPage]
-		r.HasNext = true
-	}
-	return r
 }
 
 // CountUsers counts accounts.

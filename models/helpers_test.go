@@ -1,0 +1,179 @@
+package models
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+)
+
+// openStore opens an empty database in tb's temporary folder, closed when
+// the test ends. Only migration tests want it unmigrated; the rest use
+// newTestStore.
+func openStore(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "test.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	s.PasswordCost = bcrypt.MinCost // hashing at the real cost would dominate the tests' time
+	return s
+}
+
+// newTestStore is a migrated, empty database on the real clock.
+func newTestStore(tb testing.TB) *Store {
+	tb.Helper()
+	s := openStore(tb)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// mustUser creates an account named name (email name@example.com, password
+// "long enough password"); reserved names are allowed so that tests can
+// name staff freely.
+func mustUser(tb testing.TB, s *Store, name string, role Role) *User {
+	tb.Helper()
+	u, err := s.CreateUser(context.Background(), NewUser{Name: name, Email: name + "@example.com", Password: "long enough password", Role: role, AllowReserved: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+// oldUser is a customer whose account is older than a day, so the stricter
+// new-account interval does not apply.
+func oldUser(t *testing.T, s *Store, name string) *User {
+	t.Helper()
+	u := mustUser(t, s, name, RoleCustomer)
+	u.CreatedAt = u.CreatedAt.Add(-48 * time.Hour)
+	if err := s.db.Model(&User{}).Where("id = ?", u.ID).Update("created_at", u.CreatedAt).Error; err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// mustThread starts a thread as author.
+func mustThread(t *testing.T, s *Store, author *User, title, body string) *Thread {
+	t.Helper()
+	th, _, err := s.CreateThread(context.Background(), author, NewThread{Title: title, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+// setClock stops the store's clock at at.
+func setClock(s *Store, at time.Time) {
+	s.Now = func() time.Time { return at }
+}
+
+// advance moves the store's clock forward by d and stops it there, so a test
+// can step past posting intervals, promises and maintenance windows.
+func advance(s *Store, d time.Duration) { setClock(s, s.now().Add(d)) }
+
+// countQueries counts the queries s sends from now on, whether they read
+// models (Find, First, Count, Pluck) or raw rows (Raw and Scan).
+func countQueries(t *testing.T, s *Store) *int {
+	t.Helper()
+	n := new(int)
+	count := func(*gorm.DB) { *n++ }
+	if err := s.db.Callback().Query().After("gorm:query").Register("test:count_queries", count); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Callback().Row().After("gorm:row").Register("test:count_queries", count); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// incidentFixture is a store at a fixed time with two services and a staff
+// member.
+type incidentFixture struct {
+	s          *Store
+	staff      *User
+	mail, dash *Service
+}
+
+func newIncidentFixture(t *testing.T) *incidentFixture {
+	t.Helper()
+	s := newTestStore(t)
+	setClock(s, time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	mail, err := s.CreateService(ctx, nil, NewService{Name: "Mail", Position: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, err := s.CreateService(ctx, nil, NewService{Name: "Dashboard", Position: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &incidentFixture{s: s, staff: mustUser(t, s, "carol", RoleStaff), mail: mail, dash: dash}
+}
+
+func (f *incidentFixture) statuses(t *testing.T) (mail, dash ComponentStatus) {
+	t.Helper()
+	st, err := f.s.ServiceStatuses(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(id int64) ComponentStatus {
+		if v, ok := st[id]; ok {
+			return v
+		}
+		return Operational
+	}
+	return get(f.mail.ID), get(f.dash.ID)
+}
+
+func (f *incidentFixture) declare(t *testing.T, changes ...ServiceChange) *Incident {
+	t.Helper()
+	inc, err := f.s.DeclareIncident(context.Background(), f.staff, NewIncident{Kind: KindIncident, Title: "Mail delivery delayed",
+		Impact: "major", Status: StatusInvestigating, Body: "We are looking into it.", Services: changes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+// modFixture is a forum with a moderator, an admin, a staff member and three
+// customers, and alice's thread with bob's spam reply, the clock two minutes
+// on.
+type modFixture struct {
+	s                 *Store
+	mod, admin, staff *User
+	alice, bob, carol *User
+	thread            *Thread
+	first, reply      *Post
+}
+
+func newModFixture(t *testing.T) *modFixture {
+	t.Helper()
+	s := newTestStore(t)
+	f := &modFixture{s: s, mod: mustUser(t, s, "morgan", RoleModerator), admin: mustUser(t, s, "root", RoleAdmin),
+		staff: mustUser(t, s, "sam", RoleStaff), alice: oldUser(t, s, "alice"), bob: oldUser(t, s, "bob"), carol: oldUser(t, s, "carol")}
+	f.thread = mustThread(t, s, f.alice, "Mail is down", "Since nine.")
+	advance(s, time.Minute)
+	var err error
+	if f.reply, _, err = s.CreateReply(context.Background(), f.bob, f.thread.ID, NewPost{Body: "Buy cheap watches"}); err != nil {
+		t.Fatal(err)
+	}
+	posts, _ := s.ListPosts(context.Background(), PostQuery{ThreadID: f.thread.ID}, Page{})
+	f.first = &posts.Items[0]
+	advance(s, time.Minute)
+	return f
+}
+
+func (f *modFixture) auditCount(t *testing.T, action string) int {
+	t.Helper()
+	list, err := f.s.ListAudit(context.Background(), AuditFilter{Action: action}, Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}

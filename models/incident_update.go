@@ -1,0 +1,262 @@
+package models
+
+import (
+	"context"
+	"html/template"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// IncidentUpdate is an official update: the status at that moment, the
+// service transitions and the promise of the next word. Its message is an
+// official post in the incident's thread, so it is edited (with revisions),
+// searched and shown in the thread's flow like any post.
+type IncidentUpdate struct {
+	ID           int64
+	IncidentID   int64
+	PostID       int64
+	Post         *Post `gorm:"foreignKey:PostID"`
+	Status       string
+	NextUpdateAt *time.Time
+	CreatedAt    time.Time
+	Transitions  []UpdateTransition `gorm:"foreignKey:UpdateID"`
+}
+
+// UpdateTransition is one service's change of status in an update.
+type UpdateTransition struct {
+	UpdateID  int64    `gorm:"primaryKey;autoIncrement:false"`
+	ServiceID int64    `gorm:"primaryKey;autoIncrement:false"`
+	Service   *Service `gorm:"foreignKey:ServiceID"`
+	OldStatus ComponentStatus
+	NewStatus ComponentStatus
+}
+
+// NewUpdate is the input for an official update.
+type NewUpdate struct {
+	Status       string
+	Body         string
+	Services     []ServiceChange // services to add or change; others keep theirs
+	NextUpdateAt *time.Time
+	Impact       string // optional change of impact
+}
+
+// PostUpdate adds an official update to an incident: its status (the only
+// way a status changes), service transitions, an optional impact change and
+// the next promise. Resolving (or completing maintenance) sets every service
+// back to operational; an update on a resolved incident with an open status
+// reopens it.
+func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, in NewUpdate) (*IncidentUpdate, error) {
+	if !author.Role.IsStaff() {
+		return nil, ErrForbidden
+	}
+	v := validation{}
+	html := renderBody(v, &in.Body)
+	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
+	var u *IncidentUpdate
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var inc Incident
+		if err := tx.Preload("Services").First(&inc, incidentID).Error; err != nil {
+			return err
+		}
+		if !slices.Contains(inc.Kind.Statuses(), in.Status) {
+			v.add("status", "Status is one of "+strings.Join(inc.Kind.Statuses(), ", ")+".")
+		}
+		if in.Impact != "" && (inc.Kind == KindMaintenance || !slices.Contains(Impacts, in.Impact)) {
+			v.add("impact", "Impact is one of none, minor, major, critical.")
+		}
+		if err := s.checkServices(tx, v, in.Services, inc.Kind); err != nil {
+			return err
+		}
+		if err := v.err(); err != nil {
+			return err
+		}
+		var err error
+		u, err = s.applyUpdate(tx, &inc, author, author.ID, in, html)
+		return err
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	var out IncidentUpdate
+	err = s.db.WithContext(ctx).Preload("Post.Author").Preload("Transitions.Service").First(&out, u.ID).Error
+	return &out, translate(err)
+}
+
+// applyUpdate moves inc to the update's status and services and writes the
+// update; in is valid. The transitions it records are changes of what the
+// incident makes each service show: an incident shows its services' statuses
+// while open, maintenance while in progress or verifying; otherwise they
+// show operational.
+func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID int64, in NewUpdate, html template.HTML) (*IncidentUpdate, error) {
+	now := s.now()
+	beforeStatus := inc.Status
+	before := map[int64]ComponentStatus{}
+	for _, is := range inc.Services {
+		before[is.ServiceID] = is.Status
+	}
+	wasActive := inc.Active()
+	after := maps.Clone(before)
+	for _, c := range in.Services {
+		after[c.ServiceID] = c.Status
+	}
+	closing := in.Status == StatusResolved || in.Status == StatusCompleted
+	if closing && inc.Kind == KindIncident {
+		for id := range after {
+			after[id] = Operational
+		}
+	}
+	inc.Status = in.Status
+	if in.Impact != "" {
+		inc.Impact = in.Impact
+	}
+	inc.NextUpdateAt, inc.ResolvedAt = in.NextUpdateAt, nil // an open status reopens
+	if closing {
+		inc.ResolvedAt, inc.NextUpdateAt = &now, nil
+	}
+	// monitoring_at is when the current watch began (Statuspage sets it for
+	// a maintenance's verifying too); going back to work on it ends the watch.
+	switch {
+	case in.Status == StatusMonitoring || in.Status == StatusVerifying:
+		if inc.MonitoringAt == nil {
+			inc.MonitoringAt = &now
+		}
+	case !closing:
+		inc.MonitoringAt = nil
+	}
+	isActive := inc.Active()
+	shown := func(active bool, st ComponentStatus, ok bool) ComponentStatus {
+		if !active || !ok {
+			return Operational
+		}
+		return st
+	}
+	var trans []UpdateTransition
+	for _, id := range slices.Sorted(maps.Keys(after)) {
+		old, had := before[id]
+		if !had || old != after[id] {
+			if err := tx.Save(&IncidentService{IncidentID: inc.ID, ServiceID: id, Status: after[id]}).Error; err != nil {
+				return nil, err
+			}
+		}
+		from, to := shown(wasActive, old, had), shown(isActive, after[id], true)
+		if from != to {
+			trans = append(trans, UpdateTransition{ServiceID: id, OldStatus: from, NewStatus: to})
+		}
+	}
+	if err := tx.Model(&Incident{}).Where("id = ?", inc.ID).Updates(map[string]any{
+		"status": inc.Status, "impact": inc.Impact, "next_update_at": inc.NextUpdateAt,
+		"monitoring_at": inc.MonitoringAt, "resolved_at": inc.ResolvedAt, "updated_at": now,
+	}).Error; err != nil {
+		return nil, err
+	}
+	u, err := s.addUpdate(tx, inc, authorID, in.Body, html, trans, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(tx, actor, "incident.update", "incident", inc.ID, "", beforeStatus, inc.Status); err != nil {
+		return nil, err
+	}
+	return u, s.recordServiceStatuses(tx)
+}
+
+// addUpdate writes an official update: the post in the incident's thread
+// (with the title for search when it is the first), the update row and its
+// transitions, and bumps the thread.
+func (s *Store) addUpdate(tx *gorm.DB, inc *Incident, authorID int64, body string, html template.HTML, trans []UpdateTransition, first bool) (*IncidentUpdate, error) {
+	p := &Post{ThreadID: inc.ThreadID, AuthorID: authorID, Source: body, HTML: html, Official: true}
+	if err := tx.Create(p).Error; err != nil {
+		return nil, err
+	}
+	title := ""
+	if first {
+		title = inc.Title
+	}
+	if err := indexPost(tx, p.ID, title, html); err != nil {
+		return nil, err
+	}
+	if err := tx.Model(&Thread{}).Where("id = ?", inc.ThreadID).Updates(map[string]any{
+		"post_count": gorm.Expr("post_count + 1"), "last_activity_at": p.CreatedAt, "updated_at": p.CreatedAt,
+	}).Error; err != nil {
+		return nil, err
+	}
+	u := &IncidentUpdate{IncidentID: inc.ID, PostID: p.ID, Status: inc.Status, NextUpdateAt: inc.NextUpdateAt, CreatedAt: p.CreatedAt}
+	if err := tx.Create(u).Error; err != nil {
+		return nil, err
+	}
+	for i := range trans {
+		trans[i].UpdateID = u.ID
+		if err := tx.Create(&trans[i]).Error; err != nil {
+			return nil, err
+		}
+	}
+	u.Transitions = trans
+	u.Post = p
+	return u, nil
+}
+
+// AdvanceMaintenance moves maintenance windows whose start or end has come:
+// scheduled -> in_progress at scheduled_for, in_progress or verifying ->
+// completed at scheduled_until. Each move is an official update by the
+// window's author. It returns how many windows moved; the server calls it
+// every few seconds.
+func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
+	now := s.now()
+	var due []Incident
+	err := s.db.WithContext(ctx).Preload("Services").
+		Where("kind = 'maintenance' AND resolved_at IS NULL AND ((status = ? AND scheduled_for <= ?) OR scheduled_until <= ?)",
+			StatusScheduled, now, now).Order("id").Find(&due).Error
+	if err != nil {
+		return 0, err
+	}
+	moved := 0
+	for _, inc := range due {
+		in := NewUpdate{Status: StatusCompleted, Body: "The scheduled maintenance is complete."}
+		if inc.ScheduledUntil.After(now) {
+			in = NewUpdate{Status: StatusInProgress, Body: "The scheduled maintenance is in progress."}
+		}
+		html := renderBody(validation{}, &in.Body)
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			// Read again under the write lock: a person may have moved it.
+			var fresh Incident
+			if err := tx.Preload("Services").First(&fresh, inc.ID).Error; err != nil {
+				return err
+			}
+			if fresh.Status != inc.Status || !fresh.IsOpen() {
+				return nil
+			}
+			_, err := s.applyUpdate(tx, &fresh, nil, fresh.CreatedByID, in, html)
+			return err
+		})
+		if err != nil {
+			return moved, translate(err)
+		}
+		moved++
+	}
+	return moved, nil
+}
+
+// IncidentUpdates lists updates of the given incidents, newest first, with
+// their posts (authors loaded) and transitions; updates whose post the
+// viewer may not read are left out. limit bounds the updates per incident
+// (0: all).
+func (s *Store) IncidentUpdates(ctx context.Context, viewer *User, limit int, incidentIDs ...int64) ([]IncidentUpdate, error) {
+	if len(incidentIDs) == 0 {
+		return nil, nil
+	}
+	cond, args := visibleSQL("p", viewer)
+	db := s.db.WithContext(ctx).Model(&IncidentUpdate{}).
+		Joins("JOIN posts p ON p.id = incident_updates.post_id").Where(cond, args...).
+		Where("incident_updates.incident_id IN ?", incidentIDs)
+	if limit > 0 {
+		db = db.Where(`(SELECT COUNT(*) FROM incident_updates n WHERE n.incident_id = incident_updates.incident_id
+			AND n.id > incident_updates.id) < ?`, limit)
+	}
+	var out []IncidentUpdate
+	err := db.Preload("Post.Author").Preload("Transitions.Service").
+		Order("incident_updates.id DESC").Find(&out).Error
+	return out, err
+}
