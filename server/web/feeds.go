@@ -335,15 +335,11 @@ func (a *App) historyRSS(c *gin.Context) error {
 
 // incidentFeed is the Atom feed of one incident's official updates.
 func (a *App) incidentFeed(c *gin.Context) error {
-	id, err := pathID(c, "id")
+	inc, err := a.pathIncident(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request.Context()
-	inc, err := a.store.IncidentByID(ctx, id)
-	if err != nil {
-		return err
-	}
 	updates, err := a.store.IncidentUpdates(ctx, nil, feedSize, inc.ID)
 	if err != nil {
 		return err

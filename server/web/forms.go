@@ -95,6 +95,15 @@ func idAndForm(c *gin.Context) (int64, error) {
 	return id, parseForm(c)
 }
 
+// idAndJSON reads the id in the path and the JSON body about it.
+func idAndJSON(c *gin.Context, dst any) (int64, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return 0, err
+	}
+	return id, decodeJSON(c, dst)
+}
+
 // pathID reads a positive integer path parameter; anything else is a 404.
 func pathID(c *gin.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)

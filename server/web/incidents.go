@@ -245,12 +245,17 @@ func (a *App) loadIncidentParts(c *gin.Context, page *threadPage, form incidentF
 	return nil
 }
 
-func (a *App) incidentShow(c *gin.Context) error {
+// pathIncident reads the incident whose id is in the path.
+func (a *App) pathIncident(c *gin.Context) (*models.Incident, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	inc, err := a.store.IncidentByID(c.Request.Context(), id)
+	return a.store.IncidentByID(c.Request.Context(), id)
+}
+
+func (a *App) incidentShow(c *gin.Context) error {
+	inc, err := a.pathIncident(c)
 	if err != nil {
 		return err
 	}
@@ -258,11 +263,7 @@ func (a *App) incidentShow(c *gin.Context) error {
 }
 
 func (a *App) incidentUpdate(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	inc, err := a.store.IncidentByID(c.Request.Context(), id)
+	inc, err := a.pathIncident(c)
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func (a *App) incidentUpdate(c *gin.Context) error {
 	next, _, _ := f.times()
 	if f.Errors == nil {
 		in := models.NewUpdate{Status: f.Status, Body: f.Body, Services: f.changes(), NextUpdateAt: next, Impact: f.Impact}
-		_, err = a.store.PostUpdate(c.Request.Context(), currentUser(c), id, in)
+		_, err = a.store.PostUpdate(c.Request.Context(), currentUser(c), inc.ID, in)
 		f.Errors = fieldErrors(err)
 		if err != nil && f.Errors == nil {
 			return err
@@ -282,7 +283,7 @@ func (a *App) incidentUpdate(c *gin.Context) error {
 	if f.Errors != nil {
 		return a.showThread(c, http.StatusUnprocessableEntity, inc.ThreadID, postForm{}, f)
 	}
-	return a.redirect(c, incidentURL(id)+"#timeline", "The update is posted.")
+	return a.redirect(c, incidentURL(inc.ID)+"#timeline", "The update is posted.")
 }
 
 func (a *App) incidentPostmortem(c *gin.Context) error {

@@ -186,11 +186,7 @@ func (a *App) apiIncidentCreate(c *gin.Context) error {
 }
 
 func (a *App) apiIncidentShow(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	inc, err := a.store.IncidentByID(c.Request.Context(), id)
+	inc, err := a.pathIncident(c)
 	if err != nil {
 		return err
 	}
@@ -215,12 +211,9 @@ func (a *App) writeIncident(c *gin.Context, status int, inc *models.Incident) er
 }
 
 func (a *App) apiIncidentUpdate(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in apiIncidentBody
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	u, err := a.store.PostUpdate(c.Request.Context(), currentUser(c), id, models.NewUpdate{Status: in.Status, Body: in.Body,
@@ -232,14 +225,11 @@ func (a *App) apiIncidentUpdate(c *gin.Context) error {
 }
 
 func (a *App) apiIncidentPostmortem(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Postmortem string `json:"postmortem"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	inc, err := a.store.SetPostmortem(c.Request.Context(), currentUser(c), id, in.Postmortem)
@@ -250,14 +240,11 @@ func (a *App) apiIncidentPostmortem(c *gin.Context) error {
 }
 
 func (a *App) apiThreadLink(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in struct {
 		IncidentID int64 `json:"incident_id"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	th, err := a.store.LinkThread(c.Request.Context(), currentUser(c), id, in.IncidentID)

@@ -356,21 +356,27 @@ func auditFilter(c *gin.Context) (models.AuditFilter, error) {
 	return f, nil
 }
 
-func (a *App) modAudit(c *gin.Context) error {
+// readAudit reads the page of the audit log, filtered, that the query asks
+// for; the audit page and GET /api/v1/audit show it.
+func (a *App) readAudit(c *gin.Context) (models.AuditFilter, models.Paged[models.AuditEntry], error) {
 	f, err := auditFilter(c)
 	if err != nil {
-		return err
+		return f, models.Paged[models.AuditEntry]{}, err
 	}
 	p, err := pageParam(c, models.AuditPerPage)
 	if err != nil {
-		return err
+		return f, models.Paged[models.AuditEntry]{}, err
 	}
-	ctx := c.Request.Context()
-	entries, err := a.store.ListAudit(ctx, f, p)
+	entries, err := a.store.ListAudit(c.Request.Context(), f, p)
+	return f, entries, err
+}
+
+func (a *App) modAudit(c *gin.Context) error {
+	f, entries, err := a.readAudit(c)
 	if err != nil {
 		return err
 	}
-	actions, err := a.store.AuditActions(ctx)
+	actions, err := a.store.AuditActions(c.Request.Context())
 	if err != nil {
 		return err
 	}

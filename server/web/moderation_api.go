@@ -67,15 +67,12 @@ func toAPIFlag(f *models.Flag, p *models.Post) apiFlag {
 
 // apiFlagCreate flags a post the caller may read.
 func (a *App) apiFlagCreate(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Reason string `json:"reason"`
 		Note   string `json:"note"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	f, p, err := a.flagPost(c, id, in.Reason, in.Note)
@@ -103,16 +100,13 @@ func (a *App) apiFlagList(c *gin.Context) error {
 
 // apiFlagResolve dismisses every open flag on the flagged post or hides it.
 func (a *App) apiFlagResolve(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in struct {
 		Action string `json:"action"`
 		Reason string `json:"reason"`
 		Note   string `json:"note"`
 	}
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	p, err := a.store.ResolveFlags(c.Request.Context(), currentUser(c), id, in.Action, in.Reason, in.Note)
@@ -125,11 +119,8 @@ func (a *App) apiFlagResolve(c *gin.Context) error {
 // apiThreadTool is lock, unlock, pin, unpin, slow-mode and merge; the
 // route's last segment says which.
 func (a *App) apiThreadTool(c *gin.Context) error {
-	id, err := pathID(c, "id")
 	var in toolInput
-	if err == nil {
-		err = decodeJSON(c, &in)
-	}
+	id, err := idAndJSON(c, &in)
 	var th *models.Thread
 	if err == nil {
 		th, err = a.runThreadTool(c, id, in)
@@ -142,11 +133,8 @@ func (a *App) apiThreadTool(c *gin.Context) error {
 
 // apiPostTool is hide, unhide and move; the route's last segment says which.
 func (a *App) apiPostTool(c *gin.Context) error {
-	id, err := pathID(c, "id")
 	var in toolInput
-	if err == nil {
-		err = decodeJSON(c, &in)
-	}
+	id, err := idAndJSON(c, &in)
 	if err == nil {
 		_, err = a.runPostTool(c, id, in)
 	}
@@ -167,12 +155,9 @@ var sanctionKinds = map[string]string{
 // apiUserSanction is warn, silence, suspend and lift; the route's last
 // segment says which.
 func (a *App) apiUserSanction(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in toolInput
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	kind, ok := sanctionKinds[toolName(c)]
@@ -194,15 +179,7 @@ func (a *App) apiUserSanction(c *gin.Context) error {
 // apiAudit lists the audit log newest first; ?action=, ?actor_id=,
 // ?target_type= and ?target_id= narrow it.
 func (a *App) apiAudit(c *gin.Context) error {
-	f, err := auditFilter(c)
-	if err != nil {
-		return err
-	}
-	p, err := pageParam(c, models.AuditPerPage)
-	if err != nil {
-		return err
-	}
-	list, err := a.store.ListAudit(c.Request.Context(), f, p)
+	_, list, err := a.readAudit(c)
 	if err != nil {
 		return err
 	}

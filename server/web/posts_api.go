@@ -45,12 +45,9 @@ func toAPIPost(p *models.Post) apiPost {
 }
 
 func (a *App) apiPostUpdate(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in apiBody
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	if _, err := a.store.EditPost(c.Request.Context(), currentUser(c), id, in.Body); err != nil {

@@ -148,12 +148,9 @@ type apiBody struct {
 }
 
 func (a *App) apiReplyCreate(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var in apiBody
-	if err := decodeJSON(c, &in); err != nil {
+	id, err := idAndJSON(c, &in)
+	if err != nil {
 		return err
 	}
 	u := currentUser(c)
