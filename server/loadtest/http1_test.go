@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestReadAnswers(t *testing.T) {
@@ -100,5 +101,21 @@ func TestRequestsParse(t *testing.T) {
 	if r.Method != "POST" || r.URL.Path != rj.target || r.Header.Get("Authorization") != "Bearer tok" ||
 		r.Header.Get("Idempotency-Key") != "k-1" || r.Header.Get("Content-Type") != "application/json" || string(b) != `{"body":"down"}` {
 		t.Errorf("POST parsed as %+v with body %q", r, b)
+	}
+}
+
+// A kept-alive connection that the server closed while idle is dialled
+// again and the request sent on the new one; it is not an error.
+func TestIdleCloseIsNotAnError(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, func(s *http.Server) { s.IdleTimeout = 20 * time.Millisecond })
+	o := f.opts()
+	o.Connections, o.Rate, o.Duration = 1, 5, time.Second
+	rep := run(t, o)
+	if rep.Total.Requests != 5 || rep.Total.OK != 5 {
+		t.Errorf("total %+v, want 5 answered 2xx", rep.Total)
+	}
+	if rep.ConnsOpened < 2 {
+		t.Errorf("%d connections opened: the server's idle close was not met", rep.ConnsOpened)
 	}
 }
