@@ -16,7 +16,7 @@ import (
 )
 
 // fake is a stand-in for a Sitrep server: the discovery API, the four
-// pages and replies, with hooks to make routes misbehave.
+// pages, replies and streams, with hooks to make routes misbehave.
 type fake struct {
 	srv *httptest.Server
 
@@ -28,8 +28,11 @@ type fake struct {
 	page func(w http.ResponseWriter, r *http.Request, n int64) bool
 	// postStatus picks the answer to the n-th reply (from 1): 0 is 201.
 	postStatus func(n int64) int
+	// stream answers GET /api/v1/stream; n counts from 1.
+	stream func(w http.ResponseWriter, r *http.Request, n int64)
 
 	pages    atomic.Int64
+	streams  atomic.Int64
 	newConns atomic.Int64
 
 	mu      sync.Mutex
@@ -87,6 +90,11 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.discovery[r.RemoteAddr] = true
 		f.mu.Unlock()
 		f.discover(w, r)
+	case p == "/api/v1/stream":
+		n := f.streams.Add(1)
+		if f.stream != nil {
+			f.stream(w, r, n)
+		}
 	case r.Method == http.MethodPost && strings.HasPrefix(p, "/api/v1/threads/"):
 		f.reply(w, r)
 	case r.UserAgent() == warmAgent:

@@ -98,6 +98,10 @@ type Options struct {
 	// Tokens are API tokens of customer accounts, used in turn so that no
 	// account's posting limit is what gets measured.
 	Tokens []string
+
+	// Streams is how many live-update streams (GET /api/v1/stream) stay
+	// open during the run (default 0). They are not counted in the rate.
+	Streams int
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -133,8 +137,8 @@ func (o Options) check() (*url.URL, error) {
 		return nil, fmt.Errorf("target %q is not an http:// or https:// URL", o.Target)
 	}
 	switch {
-	case o.Rate < 0 && o.ReplyRate < 0:
-		return nil, errors.New("nothing to send: no reads, no replies")
+	case o.Rate < 0 && o.ReplyRate < 0 && o.Streams == 0:
+		return nil, errors.New("nothing to send: no reads, no replies, no streams")
 	case o.Connections < 0:
 		return nil, errors.New("connections must be positive")
 	case o.Duration < 0 || o.Timeout < 0:
@@ -143,6 +147,8 @@ func (o Options) check() (*url.URL, error) {
 		return nil, errors.New("the request cap must be positive")
 	case o.Mix.Dashboard < 0 || o.Mix.Incident < 0 || o.Mix.Thread < 0 || o.Mix.Summary < 0:
 		return nil, errors.New("mix weights must be 0 or more")
+	case o.Streams < 0:
+		return nil, errors.New("streams must be 0 or more")
 	}
 	return u, nil
 }

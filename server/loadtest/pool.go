@@ -302,7 +302,7 @@ func kindOf(err error, rec *recorder) string {
 	case rec.ctx.Err() != nil:
 		return kindCut
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		if !time.Now().Before(rec.hardStop) {
+		if !rec.hardStop.IsZero() && !time.Now().Before(rec.hardStop) {
 			return kindCut
 		}
 		return "timeout"

@@ -17,10 +17,11 @@ const (
 	rThread
 	rSummary
 	rReply
+	rStream
 	nRoutes
 )
 
-var routeNames = [nRoutes]string{"dashboard", "incident", "thread", "summary", "reply"}
+var routeNames = [nRoutes]string{"dashboard", "incident", "thread", "summary", "reply", "stream"}
 
 // routeRec counts one route's outcomes. Everything is atomic: a thousand
 // workers record into it at once.
@@ -49,12 +50,13 @@ func (r *routeRec) fail(kind string) {
 type recorder struct {
 	ctx      context.Context // ends the run's requests at the hard stop
 	start    time.Time       // the schedule's zero: due times count from here
-	hardStop time.Time       // no request outlives it
+	hardStop time.Time       // no request outlives it; zero for streams
 
 	routes    [nRoutes]routeRec
 	inflight  sync.WaitGroup
 	connsUsed atomic.Int64 // connections that carried at least one request
 	lastDone  atomic.Int64 // ns after start of the last answer
+	events    atomic.Int64 // server-sent events received
 
 	ackMu sync.Mutex
 	acks  []int64

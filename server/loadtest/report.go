@@ -11,10 +11,10 @@ import (
 )
 
 // RouteStats is one row of the report. Latencies count from each
-// request's due time to the last byte of its answer, whatever the answer
-// was.
+// request's due time to the last byte of its answer (for streams, to the
+// answer's headers), whatever the answer was.
 type RouteStats struct {
-	Route    string // dashboard, incident, thread, summary, reply
+	Route    string // dashboard, incident, thread, summary, reply, stream
 	Requests int64
 	OK       int64 // answered 2xx
 	Shed     int64 // answered 503 with Retry-After: refused on purpose
@@ -45,8 +45,8 @@ type Report struct {
 	SentRate        float64 // requests sent per second of the schedule
 	OKRate          float64 // 2xx answers per second, from start to last answer
 
-	Routes []RouteStats // the reads and the reply
-	Total  RouteStats
+	Routes []RouteStats // the reads, reply, and stream when streams were asked for
+	Total  RouteStats   // reads and replies; streams are not requests per second
 
 	// Connections: how many were asked for, how many TCP connections were
 	// dialled (more than asked means the server closed some), the most
@@ -55,6 +55,10 @@ type Report struct {
 	ConnsOpened int64
 	PeakOpen    int64
 	ConnsUsed   int64
+
+	Streams      int
+	StreamEvents int64 // server-sent events received
+	StreamDrops  int64 // streams that ended before the run did
 
 	// Acknowledged are the ids of the replies answered 201, sorted: every
 	// one of them must exist on the target afterwards.
@@ -78,11 +82,11 @@ func (r *routeRec) stats(rt route) RouteStats {
 	return s
 }
 
-// total sums the routes, latencies included.
+// total sums the reads and replies, latencies included.
 func (rec *recorder) total() RouteStats {
 	var h histogram
 	t := RouteStats{Route: "total", ErrorKinds: map[string]int64{}}
-	for rt := range nRoutes {
+	for rt := range rStream {
 		r := &rec.routes[rt]
 		t.Requests += r.requests.Load()
 		t.OK += r.ok.Load()
@@ -103,7 +107,7 @@ func (rep *Report) fill(rec *recorder, info stepInfo) {
 	rep.Rate, rep.ReplyRate, rep.Duration = info.rate, info.replyRate, info.duration
 	rep.Scheduled, rep.Sent, rep.Elapsed = info.scheduled, info.sent, info.elapsed
 	rep.Routes = nil
-	for rt := range nRoutes {
+	for rt := range rStream {
 		rep.Routes = append(rep.Routes, rec.routes[rt].stats(rt))
 	}
 	rep.Total = rec.total()
@@ -140,14 +144,24 @@ func (rep *Report) Print(w io.Writer) error {
 		fmt.Fprintf(&b, "%-9s %10d %10d %10d %10d %10s %10s %10s\n", s.Route, s.Requests, s.OK, s.Shed, s.Errors, fmtDur(s.P50), fmtDur(s.P99), fmtDur(s.Max))
 	}
 	for _, s := range rep.Routes {
-		row(s)
+		if s.Route != "stream" {
+			row(s)
+		}
 	}
 	row(rep.Total)
+	for _, s := range rep.Routes {
+		if s.Route == "stream" {
+			row(s)
+		}
+	}
 	b.WriteString("(latency counts from each request's due time, so time spent waiting for a connection is in it)\n")
 	fmt.Fprintf(&b, "\nachieved: %s requests/s sent, %s answered 2xx/s over %s (%s/s scheduled)\n",
 		rate(rep.SentRate), rate(rep.OKRate), rep.Elapsed.Round(time.Millisecond), rate(rep.Rate+rep.ReplyRate))
 	fmt.Fprintf(&b, "connections: %d asked, %d opened, %d carried requests, at most %d open at once\n",
 		rep.Connections, rep.ConnsOpened, rep.ConnsUsed, rep.PeakOpen)
+	if rep.Streams > 0 {
+		fmt.Fprintf(&b, "streams: %d asked, %d events received, %d dropped by the server\n", rep.Streams, rep.StreamEvents, rep.StreamDrops)
+	}
 	if rep.ReplyRate > 0 || len(rep.Acknowledged) > 0 {
 		fmt.Fprintf(&b, "replies acknowledged (201): %d\n", len(rep.Acknowledged))
 	}

@@ -70,12 +70,15 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 		return nil, err
 	}
 	notes = append(notes, more...)
+	if o.Streams > 0 && len(t.replyThreads()) == 0 {
+		notes = append(notes, "no thread to stream: opening no streams")
+	}
 	for _, n := range notes {
 		fmt.Fprintln(progress, "note:", n)
 	}
 
 	rep := &Report{
-		Target: base, Connections: o.Connections,
+		Target: base, Connections: o.Connections, Streams: o.Streams,
 		Incident: t.incident, IncidentOpen: t.incidentOpen, IncidentThread: t.incidentThread, LinkedThreads: t.linked,
 	}
 
@@ -112,14 +115,32 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	stopAbort := context.AfterFunc(ctx, p.abort)
 	defer stopAbort()
 
+	// Streams live for the whole run, on connections of their own.
+	streamRec := newRecorder(ctx, time.Now())
+	var st *streams
+	if ts := t.replyThreads(); o.Streams > 0 && len(ts) > 0 {
+		st = startStreams(streamRec, o.Streams, min(time.Second, o.Duration/10), base, ts, pinned, tlsConf)
+	}
+
 	reads := max(o.Rate, 0)
 	fmt.Fprintf(progress, "sending %s reads/s and %s replies/s for %s\n", rate(reads), rate(replyRate(o, pl)), o.Duration)
 	rec, sched := p.runStep(ctx, pl, reads, replyRate(o, pl), o.Duration, o.MaxRequests)
+	if st != nil {
+		st.stop()
+	}
 	p.close()
 	rep.fill(rec, sched)
 	rep.Acknowledged = sortedIDs(rec.acks)
 	rep.Notes = notes
 	rep.ConnsOpened, rep.PeakOpen = p.dialed.Load(), p.peakOpen.Load()
+	if o.Streams > 0 {
+		s := streamRec.routes[rStream].stats(rStream)
+		rep.Routes = append(rep.Routes, s)
+		rep.StreamEvents = streamRec.events.Load()
+		if st != nil {
+			rep.StreamDrops = st.drops.Load()
+		}
+	}
 	rep.LoadCPU = selfCPU() - cpu0
 	rep.Wall = time.Since(began)
 	if watch != nil {
@@ -233,7 +254,8 @@ func (p *pool) runStep(ctx context.Context, pl *plan, rate, replyRate float64, d
 			k++
 		}
 	}
-	// The run lasts its duration, whatever the last request's due time.
+	// Streams, if any, are open for the whole duration even when there is
+	// nothing else to send.
 	if wait := dur - time.Since(start); wait > 0 {
 		timer.Reset(wait)
 		select {

@@ -357,6 +357,41 @@ func TestFindsTheServerProcess(t *testing.T) {
 	}
 }
 
+func TestStreams(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.stream = func(w http.ResponseWriter, r *http.Request, n int64) {
+		if n == 1 {
+			http.Error(w, "not yet", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		// Three events (one a comment, one spread over two data lines),
+		// then the server drops the stream and asks for a quick retry.
+		w.Write([]byte("retry: 20\n\n: keep-alive\n\nevent: post\ndata: {\"id\":1}\n\ndata: a\ndata: b\n\nid: 3\ndata: c\n\n"))
+		http.NewResponseController(w).Flush()
+		if n%2 == 0 {
+			<-r.Context().Done() // stays open to the end
+		}
+	}
+	o := f.opts()
+	o.Streams = 3
+	rep := run(t, o)
+	s := routeOf(rep, "stream")
+	if s.Requests < 3 || s.Errors < 1 || s.ErrorKinds["HTTP 500"] != 1 {
+		t.Errorf("stream route %+v: want at least 3 connections, the first one failed", s)
+	}
+	if rep.StreamEvents < 3*3 || rep.StreamEvents%3 != 0 {
+		t.Errorf("%d events; want 3 for each stream answered", rep.StreamEvents)
+	}
+	if rep.StreamDrops < 1 {
+		t.Errorf("no dropped stream counted")
+	}
+	if rep.Total.Requests != rep.Scheduled || rep.Total.Requests != 200 {
+		t.Errorf("%d requests, %d scheduled: streams must not count as requests", rep.Total.Requests, rep.Scheduled)
+	}
+}
+
 func TestCancelStopsTheRun(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
