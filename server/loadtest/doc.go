@@ -42,7 +42,9 @@
 //	}
 //
 // Options left at zero take the defaults: 10,000 reads/s over 1,000
-// connections for 30 s, the mix DefaultMix, 100 replies/s.
+// connections for 30 s, the mix DefaultMix, 100 replies/s. With FindMax
+// set, Run instead steps the rate up in short runs and reports the highest
+// rate served with no error and p99 under MaxP99.
 //
 // Targets must be on this machine (loopback or one of its own addresses)
 // unless AllowRemote is set; every run stops by itself after its duration

@@ -11,12 +11,17 @@ import (
 
 // Defaults, used for every Options field left at its zero value.
 const (
-	DefaultRate        = 10000 // reads per second, all connections together
-	DefaultConnections = 1000
-	DefaultDuration    = 30 * time.Second
-	DefaultMaxRequests = 1_000_000 // per run (per step when finding the maximum)
-	DefaultTimeout     = 10 * time.Second
-	DefaultReplyRate   = 100 // replies per second, when tokens are given
+	DefaultRate         = 10000 // reads per second, all connections together
+	DefaultConnections  = 1000
+	DefaultDuration     = 30 * time.Second
+	DefaultMaxRequests  = 1_000_000 // per run (per step when finding the maximum)
+	DefaultTimeout      = 10 * time.Second
+	DefaultReplyRate    = 100 // replies per second, when tokens are given
+	DefaultMaxP99       = 250 * time.Millisecond
+	DefaultStepDuration = 5 * time.Second
+	DefaultStepPause    = time.Second
+	DefaultStartRate    = 100
+	DefaultRateCeiling  = 100000
 )
 
 // DefaultMix is the share of reads, per 100, on the day of an outage:
@@ -102,6 +107,19 @@ type Options struct {
 	// Streams is how many live-update streams (GET /api/v1/stream) stay
 	// open during the run (default 0). They are not counted in the rate.
 	Streams int
+
+	// FindMax, instead of one run at Rate, runs short steps at rising
+	// rates and reports the highest served with no error and a p99
+	// latency under MaxP99 (default 250 ms). Steps last StepDuration
+	// (default 5 s) with StepPause (default 1 s) between them, start at
+	// StartRate (default 100/s), double up to RateCeiling (default
+	// 100,000/s), then bisect. ReplyRate stays as set at every step.
+	FindMax      bool
+	MaxP99       time.Duration
+	StepDuration time.Duration
+	StepPause    time.Duration
+	StartRate    float64
+	RateCeiling  float64
 }
 
 // WithDefaults returns o with every zero field set to its default.
@@ -127,6 +145,21 @@ func (o Options) WithDefaults() Options {
 	if o.ReplyRate == 0 {
 		o.ReplyRate = DefaultReplyRate
 	}
+	if o.MaxP99 == 0 {
+		o.MaxP99 = DefaultMaxP99
+	}
+	if o.StepDuration == 0 {
+		o.StepDuration = DefaultStepDuration
+	}
+	if o.StepPause == 0 {
+		o.StepPause = DefaultStepPause
+	}
+	if o.StartRate == 0 {
+		o.StartRate = DefaultStartRate
+	}
+	if o.RateCeiling == 0 {
+		o.RateCeiling = DefaultRateCeiling
+	}
 	return o
 }
 
@@ -141,7 +174,7 @@ func (o Options) check() (*url.URL, error) {
 		return nil, errors.New("nothing to send: no reads, no replies, no streams")
 	case o.Connections < 0:
 		return nil, errors.New("connections must be positive")
-	case o.Duration < 0 || o.Timeout < 0:
+	case o.Duration < 0 || o.Timeout < 0 || o.StepDuration < 0 || o.StepPause < 0:
 		return nil, errors.New("durations must be positive")
 	case o.MaxRequests < 0:
 		return nil, errors.New("the request cap must be positive")
@@ -149,6 +182,8 @@ func (o Options) check() (*url.URL, error) {
 		return nil, errors.New("mix weights must be 0 or more")
 	case o.Streams < 0:
 		return nil, errors.New("streams must be 0 or more")
+	case o.FindMax && (o.StartRate < 0 || o.RateCeiling < o.StartRate):
+		return nil, errors.New("the rate ceiling must be at least the start rate")
 	}
 	return u, nil
 }

@@ -47,7 +47,7 @@ func TestParseMix(t *testing.T) {
 func TestWithDefaults(t *testing.T) {
 	o := Options{}.WithDefaults()
 	if o.Rate != 10000 || o.Connections != 1000 || o.Duration != 30*time.Second || o.ReplyRate != 100 ||
-		o.Mix != DefaultMix || o.Streams != 0 || o.MaxRequests <= 0 {
+		o.Mix != DefaultMix || o.MaxP99 != 250*time.Millisecond || o.Streams != 0 || o.MaxRequests <= 0 {
 		t.Errorf("defaults %+v", o)
 	}
 	o = Options{Rate: 5, ReplyRate: -1, Mix: Mix{Thread: 1}}.WithDefaults()

@@ -76,7 +76,7 @@ func newPlan(o Options, host, prefix string, t targets) (*plan, []string, error)
 		m.Thread = 0
 	}
 	p := &plan{cycle: mixCycle(m), tokens: o.Tokens}
-	if len(p.cycle) == 0 && o.Rate > 0 {
+	if len(p.cycle) == 0 && (o.Rate > 0 || o.FindMax) {
 		return nil, nil, errNothingToRead
 	}
 	get := func(path, accept string) []byte { return getRequest(host, prefix+path, accept, userAgent) }

@@ -26,9 +26,23 @@ type RouteStats struct {
 	ErrorKinds map[string]int64
 }
 
-// Report is what a run measured.
+// Step is one short run of the search for the maximum rate.
+type Step struct {
+	Rate     float64 // reads per second asked for
+	Requests int64
+	OK       int64
+	Shed     int64
+	Errors   int64
+	P99      time.Duration // over all routes
+	Passed   bool          // no error, nothing shed, p99 within MaxP99
+}
+
+// Report is what a run measured. For a search of the maximum rate, the
+// routes and rates are those of the fastest step that passed (or of the
+// last step, if none did).
 type Report struct {
-	Target string
+	Target  string
+	FindMax bool
 
 	// What was found on the target.
 	Incident       int64 // 0: none, only the dashboard and summary were read
@@ -63,6 +77,9 @@ type Report struct {
 	// Acknowledged are the ids of the replies answered 201, sorted: every
 	// one of them must exist on the target afterwards.
 	Acknowledged []int64
+
+	Steps   []Step  // FindMax only
+	MaxRate float64 // FindMax only: the highest rate that passed; 0 if none
 
 	Server     *ServerStats // nil when the process was not found
 	ServerNote string       // why not
@@ -103,6 +120,11 @@ func (rec *recorder) total() RouteStats {
 	return t
 }
 
+func stepOf(rec *recorder, info stepInfo) Step {
+	t := rec.total()
+	return Step{Rate: info.rate, Requests: t.Requests, OK: t.OK, Shed: t.Shed, Errors: t.Errors, P99: t.P99}
+}
+
 func (rep *Report) fill(rec *recorder, info stepInfo) {
 	rep.Rate, rep.ReplyRate, rep.Duration = info.rate, info.replyRate, info.duration
 	rep.Scheduled, rep.Sent, rep.Elapsed = info.scheduled, info.sent, info.elapsed
@@ -123,7 +145,11 @@ func (rep *Report) fill(rec *recorder, info stepInfo) {
 // Print writes the report as a table with its notes.
 func (rep *Report) Print(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "target %s, open loop, %d connections\n", rep.Target, rep.Connections)
+	mode := "open loop"
+	if rep.FindMax {
+		mode = "search for the maximum rate"
+	}
+	fmt.Fprintf(&b, "target %s, %s, %d connections\n", rep.Target, mode, rep.Connections)
 	switch {
 	case rep.Incident == 0:
 		b.WriteString("found: no incident\n")
@@ -136,6 +162,18 @@ func (rep *Report) Print(w io.Writer) error {
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	if rep.FindMax {
+		b.WriteString("\nstep    reads/s   requests        2xx     503+RA     errors        p99  result\n")
+		for i, s := range rep.Steps {
+			fmt.Fprintf(&b, "%4d %10s %10d %10d %10d %10d %10s  %s\n", i+1, rate(s.Rate), s.Requests, s.OK, s.Shed, s.Errors, fmtDur(s.P99), passWord(s.Passed))
+		}
+		if rep.MaxRate > 0 {
+			fmt.Fprintf(&b, "highest rate served with no error and p99 within bound: %s reads/s\n", rate(rep.MaxRate))
+		} else {
+			b.WriteString("no rate tried was served with no error and p99 within bound\n")
+		}
+		b.WriteString("\nthe step shown below:\n")
 	}
 	fmt.Fprintf(&b, "\nschedule: %s reads/s + %s replies/s for %s: %d requests due, %d sent\n",
 		rate(rep.Rate), rate(rep.ReplyRate), rep.Duration, rep.Scheduled, rep.Sent)

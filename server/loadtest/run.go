@@ -18,9 +18,10 @@ import (
 
 var errNothingToRead = errors.New("nothing to read: the mix weighs only reads the target has no page for")
 
-// Run loads the target as o says, writing progress (what was found) to
-// progress, which may be nil, and returns the report. Once its
-// connections are open, it stops by itself after o.Duration plus at most
+// Run loads the target as o says, writing progress (what was found, each
+// step when finding the maximum) to progress, which may be nil, and
+// returns the report. Once its connections are open, it stops by itself
+// after o.Duration (each step after o.StepDuration) plus at most
 // o.Timeout; when ctx ends it stops at once and returns what it measured
 // so far with ctx's error.
 func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
@@ -78,7 +79,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	}
 
 	rep := &Report{
-		Target: base, Connections: o.Connections, Streams: o.Streams,
+		Target: base, FindMax: o.FindMax, Connections: o.Connections, Streams: o.Streams,
 		Incident: t.incident, IncidentOpen: t.incidentOpen, IncidentThread: t.incidentThread, LinkedThreads: t.linked,
 	}
 
@@ -119,18 +120,31 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	streamRec := newRecorder(ctx, time.Now())
 	var st *streams
 	if ts := t.replyThreads(); o.Streams > 0 && len(ts) > 0 {
-		st = startStreams(streamRec, o.Streams, min(time.Second, o.Duration/10), base, ts, pinned, tlsConf)
+		d := o.Duration
+		if o.FindMax {
+			d = o.StepDuration
+		}
+		st = startStreams(streamRec, o.Streams, min(time.Second, d/10), base, ts, pinned, tlsConf)
 	}
 
-	reads := max(o.Rate, 0)
-	fmt.Fprintf(progress, "sending %s reads/s and %s replies/s for %s\n", rate(reads), rate(replyRate(o, pl)), o.Duration)
-	rec, sched := p.runStep(ctx, pl, reads, replyRate(o, pl), o.Duration, o.MaxRequests)
+	var rec *recorder
+	var sched stepInfo
+	if o.FindMax {
+		rec, sched = findMax(ctx, p, pl, o, rep, progress)
+	} else {
+		reads := max(o.Rate, 0)
+		fmt.Fprintf(progress, "sending %s reads/s and %s replies/s for %s\n", rate(reads), rate(replyRate(o, pl)), o.Duration)
+		rec, sched = p.runStep(ctx, pl, reads, replyRate(o, pl), o.Duration, o.MaxRequests)
+	}
 	if st != nil {
 		st.stop()
 	}
 	p.close()
 	rep.fill(rec, sched)
-	rep.Acknowledged = sortedIDs(rec.acks)
+	if !o.FindMax {
+		rep.Acknowledged = rec.acks
+	}
+	rep.Acknowledged = sortedIDs(rep.Acknowledged)
 	rep.Notes = notes
 	rep.ConnsOpened, rep.PeakOpen = p.dialed.Load(), p.peakOpen.Load()
 	if o.Streams > 0 {
@@ -267,6 +281,63 @@ func (p *pool) runStep(ctx context.Context, pl *plan, rate, replyRate float64, d
 	info.scheduled = k + j
 	info.elapsed = time.Duration(rec.lastDone.Load())
 	return rec, info
+}
+
+// findMax looks for the highest read rate served with no error, no shed
+// request and a p99 under o.MaxP99: it doubles from o.StartRate until a
+// step fails or the ceiling is reached, then bisects between the last
+// rate that passed and the first that failed, to within 5%. Each step is
+// an open-loop run of its own, timed from due times like any other.
+func findMax(ctx context.Context, p *pool, pl *plan, o Options, rep *Report, progress io.Writer) (*recorder, stepInfo) {
+	var best, last *recorder
+	var bestInfo, lastInfo stepInfo
+	lo, hi := 0.0, 0.0 // highest passed, lowest failed (0: none yet)
+	r := o.StartRate
+	rr := replyRate(o, pl)
+steps:
+	for n := 0; n < 30 && ctx.Err() == nil; n++ {
+		if n > 0 {
+			select {
+			case <-time.After(o.StepPause): // let the server drain queues and caches settle
+			case <-ctx.Done():
+			}
+		}
+		rec, info := p.runStep(ctx, pl, r, rr, o.StepDuration, o.MaxRequests)
+		s := stepOf(rec, info)
+		s.Passed = s.Errors == 0 && s.Shed == 0 && s.Requests > 0 && s.P99 <= o.MaxP99 && ctx.Err() == nil
+		rep.Steps = append(rep.Steps, s)
+		rep.Acknowledged = append(rep.Acknowledged, rec.acks...)
+		fmt.Fprintf(progress, "step %2d: %8s/s  %7d requests  %6d shed  %6d errors  p99 %8s  %s\n",
+			n+1, rate(r), s.Requests, s.Shed, s.Errors, fmtDur(s.P99), passWord(s.Passed))
+		last, lastInfo = rec, info
+		if s.Passed {
+			lo, best, bestInfo = r, rec, info
+		} else {
+			hi = r
+		}
+		switch {
+		case hi == 0 && r >= o.RateCeiling:
+			break steps // even the ceiling passed
+		case hi == 0:
+			r = min(2*r, o.RateCeiling)
+		case hi-lo <= max(lo*0.05, 1):
+			break steps
+		default:
+			r = math.Round((lo + hi) / 2)
+		}
+	}
+	rep.MaxRate = lo
+	if best != nil {
+		return best, bestInfo
+	}
+	return last, lastInfo
+}
+
+func passWord(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "failed"
 }
 
 // selfCPU is the user and system time this process has used: the load

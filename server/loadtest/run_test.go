@@ -392,6 +392,60 @@ func TestStreams(t *testing.T) {
 	}
 }
 
+// The search must end and name a rate. The fake server refuses every
+// request past the 30th of a burst (a burst ends after 120 ms without
+// requests, as between steps), so 200/s for 100 ms passes and 400/s fails.
+// It runs before the parallel tests, alone.
+func TestFindMaxTerminates(t *testing.T) {
+	f := newFake(t)
+	var mu = make(chan struct{}, 1)
+	var last time.Time
+	var burst int
+	f.page = func(w http.ResponseWriter, r *http.Request, n int64) bool {
+		mu <- struct{}{}
+		if time.Since(last) > 120*time.Millisecond {
+			burst = 0
+		}
+		last = time.Now()
+		burst++
+		over := burst > 30
+		<-mu
+		if over {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}
+	o := f.opts()
+	o.FindMax = true
+	o.Mix = Mix{Summary: 1}
+	o.StartRate, o.RateCeiling = 50, 3200
+	o.StepDuration, o.StepPause, o.MaxP99 = 100*time.Millisecond, 250*time.Millisecond, 2*time.Second
+	rep := run(t, o)
+	if len(rep.Steps) < 2 || len(rep.Steps) >= 30 {
+		t.Fatalf("%d steps", len(rep.Steps))
+	}
+	if rep.MaxRate <= 0 {
+		t.Fatalf("no rate reported: steps %+v", rep.Steps)
+	}
+	failedAbove := false
+	for _, s := range rep.Steps {
+		if s.Passed && s.Rate > rep.MaxRate {
+			t.Errorf("step at %v passed, above the reported maximum %v", s.Rate, rep.MaxRate)
+		}
+		if !s.Passed && s.Rate > rep.MaxRate {
+			failedAbove = true
+		}
+	}
+	if !failedAbove {
+		t.Errorf("no step failed above %v: steps %+v", rep.MaxRate, rep.Steps)
+	}
+	if rep.Rate != rep.MaxRate || routeOf(rep, "summary").Shed != 0 {
+		t.Errorf("report shows the step at %v, want the best one, %v", rep.Rate, rep.MaxRate)
+	}
+}
+
 func TestCancelStopsTheRun(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
