@@ -55,3 +55,26 @@ func TestWithDefaults(t *testing.T) {
 		t.Errorf("set fields overwritten: %+v", o)
 	}
 }
+
+func TestCheckRefusesNonsense(t *testing.T) {
+	good := Options{Target: "http://127.0.0.1:8080"}
+	if _, err := good.WithDefaults().check(); err != nil {
+		t.Fatalf("good options refused: %v", err)
+	}
+	for name, o := range map[string]Options{
+		"no target":        {},
+		"not http":         {Target: "ftp://127.0.0.1/"},
+		"no scheme":        {Target: "127.0.0.1:8080"},
+		"nothing to send":  {Target: good.Target, Rate: -1, ReplyRate: -1},
+		"connections":      {Target: good.Target, Connections: -1},
+		"duration":         {Target: good.Target, Duration: -time.Second},
+		"cap":              {Target: good.Target, MaxRequests: -1},
+		"weights":          {Target: good.Target, Mix: Mix{Dashboard: 1, Thread: -1}},
+		"streams":          {Target: good.Target, Streams: -1},
+		"ceiling under it": {Target: good.Target, FindMax: true, StartRate: 500, RateCeiling: 100},
+	} {
+		if _, err := o.WithDefaults().check(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -167,6 +167,17 @@ func TestTimeoutsAreErrors(t *testing.T) {
 	}
 }
 
+func TestStopsAtTheRequestCap(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	o := f.opts()
+	o.Rate, o.Duration, o.MaxRequests = 1000, 300*time.Millisecond, 50
+	rep := run(t, o)
+	if rep.Scheduled != 50 || rep.Sent != 50 || rep.Total.Requests != 50 || f.pages.Load() != 50 {
+		t.Errorf("scheduled %d, sent %d, recorded %d, server saw %d; want 50 each", rep.Scheduled, rep.Sent, rep.Total.Requests, f.pages.Load())
+	}
+}
+
 // The heart of open loop: the server stalls the first two requests, which
 // hold both connections for 300 ms; every request due meanwhile waits, and
 // its latency says so, although the server answers it at once. A closed-
