@@ -215,10 +215,10 @@ func unexpected(err error) error {
 }
 
 // getRequest is a prebuilt GET.
-func getRequest(host, target, accept, agent string) []byte {
+func getRequest(host, target, accept, ua string) []byte {
 	var b bytes.Buffer
-	b.WriteString("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: " + agent + "\r\nAccept: " + accept + "\r\n")
-	if agent == userAgent {
+	b.WriteString("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: " + ua + "\r\nAccept: " + accept + "\r\n")
+	if ua == userAgent {
 		// Browsers and API clients ask for gzip; the tool does not decode
 		// it, only counts the bytes.
 		b.WriteString("Accept-Encoding: gzip\r\n")
