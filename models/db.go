@@ -33,6 +33,9 @@ type Store struct {
 
 	dummyOnce sync.Once
 	dummy     []byte
+
+	// changes wakes the readers of events and jobs after a write.
+	changes *changeHub
 }
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
@@ -70,7 +73,7 @@ func Open(path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}
-	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold}
+	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold, changes: newChangeHub()}
 	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path)}), &gorm.Config{
 		Logger:         logger.Discard,
 		TranslateError: true,
@@ -141,7 +144,7 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 	// A new session with its own statement, so that s.db keeps its pool.
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	db.Statement.ConnPool = conn
-	return fn(&Store{db: db, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold})
+	return fn(&Store{db: db, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, changes: s.changes})
 }
 
 // Backup writes a consistent copy of the database to path while others keep

@@ -45,7 +45,7 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 		return nil, err
 	}
 	f := &Flag{UserID: user.ID, PostID: postID, Reason: reason, Note: note, State: "open", CreatedAt: s.now()}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var p Post
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
@@ -168,7 +168,7 @@ func (s *Store) ResolveFlags(ctx context.Context, mod *User, flagID int64, actio
 		return nil, err
 	}
 	var p Post
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var f Flag
 		if err := tx.First(&f, flagID).Error; err != nil {
 			return err
@@ -180,12 +180,11 @@ func (s *Store) ResolveFlags(ctx context.Context, mod *User, flagID int64, actio
 		if action == "hide" {
 			state = "resolved"
 		}
-		res := tx.Model(&Flag{}).Where("post_id = ? AND state = 'open'", p.ID).Updates(map[string]any{
-			"state": state, "handled_by_id": mod.ID, "handled_at": s.now(), "private_note": note})
-		if res.Error != nil {
-			return res.Error
+		handled, err := s.handleFlags(tx, &p, mod, state, note)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if handled == 0 {
 			return &ConflictError{Message: "These flags were handled already."}
 		}
 		before := "visible"
@@ -219,4 +218,27 @@ func (s *Store) UserFlags(ctx context.Context, userID int64) ([]Flag, error) {
 	err := s.db.WithContext(ctx).Preload("User").Preload("HandledBy").
 		Where("post_id IN (SELECT id FROM posts WHERE author_id = ?)", userID).Order("id DESC").Limit(MaxPerPage).Find(&out).Error
 	return out, err
+}
+
+// handleFlags closes the open flags on p as state (resolved: the post was
+// hidden; dismissed) and tells the people who raised them. It returns how
+// many it closed.
+func (s *Store) handleFlags(tx *gorm.DB, p *Post, mod *User, state, note string) (int, error) {
+	var flaggers []int64
+	if err := tx.Model(&Flag{}).Where("post_id = ? AND state = 'open'", p.ID).Pluck("user_id", &flaggers).Error; err != nil {
+		return 0, err
+	}
+	if len(flaggers) == 0 {
+		return 0, nil
+	}
+	if err := tx.Model(&Flag{}).Where("post_id = ? AND state = 'open'", p.ID).Updates(map[string]any{
+		"state": state, "handled_by_id": mod.ID, "handled_at": s.now(), "private_note": note}).Error; err != nil {
+		return 0, err
+	}
+	outcome := "the post is hidden"
+	if state == "dismissed" {
+		outcome = "a moderator read the post and left it as it is"
+	}
+	return len(flaggers), s.notify(tx, NotifyJob{Kind: NotifyFlagHandled, ThreadID: p.ThreadID, ActorID: mod.ID,
+		UserIDs: flaggers, Detail: outcome})
 }

@@ -23,33 +23,36 @@ func followed(t *testing.T, s *Store, u *User) []int64 {
 func TestFollowThreads(t *testing.T) {
 	f := newModFixture(t)
 	ctx := context.Background()
-	// alice started f.thread and follows it; bob follows nothing yet.
+	// alice started f.thread and follows it; carol follows nothing yet.
 	if got := followed(t, f.s, f.alice); len(got) != 1 || got[0] != f.thread.ID {
 		t.Fatalf("author follows %v, want [%d]", got, f.thread.ID)
 	}
-	if got := followed(t, f.s, f.bob); len(got) != 0 {
-		t.Fatalf("bob follows %v before following", got)
+	if got := followed(t, f.s, f.bob); len(got) != 1 {
+		t.Fatalf("bob replied and follows %v, want [%d]", got, f.thread.ID)
+	}
+	if got := followed(t, f.s, f.carol); len(got) != 0 {
+		t.Fatalf("carol follows %v before following", got)
 	}
 	for range 2 { // idempotent
-		if err := f.s.SetFollowing(ctx, f.bob, f.thread.ID, true); err != nil {
+		if _, err := f.s.SetFollowing(ctx, f.carol, f.thread.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m, err := f.s.MarksOn(ctx, f.bob.ID, f.thread.ID); err != nil || !m.Following || m.Affected {
+	if m, err := f.s.MarksOn(ctx, f.carol, f.thread.ID); err != nil || !m.Following || m.Affected {
 		t.Fatalf("marks after follow: %+v %v", m, err)
 	}
-	if got := followed(t, f.s, f.bob); len(got) != 1 {
-		t.Fatalf("bob follows %v", got)
+	if got := followed(t, f.s, f.carol); len(got) != 1 {
+		t.Fatalf("carol follows %v", got)
 	}
 	for range 2 {
-		if err := f.s.SetFollowing(ctx, f.bob, f.thread.ID, false); err != nil {
+		if _, err := f.s.SetFollowing(ctx, f.carol, f.thread.ID, false, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m, _ := f.s.MarksOn(ctx, f.bob.ID, f.thread.ID); m.Following {
+	if m, _ := f.s.MarksOn(ctx, f.carol, f.thread.ID); m.Following {
 		t.Fatal("still following after unfollow")
 	}
-	if err := f.s.SetFollowing(ctx, f.bob, 999999, true); !errors.Is(err, ErrNotFound) {
+	if _, err := f.s.SetFollowing(ctx, f.carol, 999999, true, ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("follow a missing thread: %v", err)
 	}
 }
@@ -61,7 +64,7 @@ func TestMergeCarriesFollowers(t *testing.T) {
 	ctx := context.Background()
 	dup := mustThread(t, f.s, f.carol, "Mail down for me too", "Same.") // carol follows dup
 	for _, u := range []*User{f.alice, f.bob} {                         // alice on both
-		if err := f.s.SetFollowing(ctx, u, dup.ID, true); err != nil {
+		if _, err := f.s.SetFollowing(ctx, u, dup.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +83,7 @@ func TestMergeCarriesFollowers(t *testing.T) {
 			t.Fatalf("%s follows %v after merge, want [%d]", u.Name, got, f.thread.ID)
 		}
 	}
-	if err := f.s.SetFollowing(ctx, f.bob, dup.ID, true); !errors.Is(err, ErrConflict) {
+	if _, err := f.s.SetFollowing(ctx, f.bob, dup.ID, true, ""); !errors.Is(err, ErrConflict) {
 		t.Fatalf("follow a merged thread: %v", err)
 	}
 }

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -176,4 +178,41 @@ func (f *modFixture) auditCount(t *testing.T, action string) int {
 		t.Fatal(err)
 	}
 	return len(list.Items)
+}
+
+// runNotifications does the notify jobs that are due, as the server's
+// worker does, and fails on any other kind of job left due.
+func runNotifications(t *testing.T, s *Store) {
+	t.Helper()
+	jobs, err := s.ClaimJobs(context.Background(), 1000, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Kind != JobNotify {
+			t.Fatalf("unexpected job %s", j.Kind)
+		}
+		var nj NotifyJob
+		if err := json.Unmarshal([]byte(j.Payload), &nj); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DoJob(context.Background(), j.ID, func(tx *Tx) error { return tx.WriteNotifications(nj) }); err != nil {
+			t.Fatalf("job %d (%s): %v", j.ID, j.Payload, err)
+		}
+	}
+}
+
+// notificationsOf lists u's notifications as "kind count text", newest
+// first.
+func notificationsOf(t *testing.T, s *Store, u *User) []string {
+	t.Helper()
+	list, err := s.Notifications(context.Background(), u.ID, Page{PerPage: MaxPerPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, n := range list.Items {
+		out = append(out, fmt.Sprintf("%s %d %s", n.Kind, n.Count, n.Text()))
+	}
+	return out
 }

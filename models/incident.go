@@ -222,7 +222,7 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 	default:
 		v.add("kind", "Kind is incident or maintenance.")
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := s.checkServices(tx, v, in.Services, in.Kind); err != nil {
 			return err
 		}
@@ -276,7 +276,7 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 	if msg, ok := v["body"]; ok {
 		return nil, &ValidationError{Fields: map[string]string{"postmortem": msg}}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var inc Incident
 		if err := tx.First(&inc, incidentID).Error; err != nil {
 			return err
@@ -284,11 +284,14 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 		if inc.IsOpen() {
 			return &ValidationError{Fields: map[string]string{"postmortem": "A postmortem is written once the incident is resolved."}}
 		}
-		now := s.now()
+		now, before := s.now(), inc.Postmortem
 		if err := tx.Model(&inc).Updates(map[string]any{"postmortem": body, "postmortem_html": html, "postmortem_at": now, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		return s.audit(tx, author, "incident.postmortem", "incident", inc.ID, "", inc.Postmortem, body)
+		if err := s.emitIncident(tx, &inc); err != nil {
+			return err
+		}
+		return s.audit(tx, author, "incident.postmortem", "incident", inc.ID, "", before, body)
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -302,13 +305,13 @@ func (s *Store) LinkThread(ctx context.Context, actor *User, threadID, incidentI
 	if !actor.Role.IsStaff() {
 		return nil, ErrForbidden
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var th Thread
 		if err := tx.First(&th, threadID).Error; err != nil {
 			return err
 		}
 		var inc Incident
-		if err := tx.Select("id").First(&inc, incidentID).Error; err != nil {
+		if err := tx.Select("id", "thread_id").First(&inc, incidentID).Error; err != nil {
 			if err == gorm.ErrRecordNotFound {
 				return &ValidationError{Fields: map[string]string{"incident_id": "No incident has this number."}}
 			}
@@ -326,6 +329,12 @@ func (s *Store) LinkThread(ctx context.Context, actor *User, threadID, incidentI
 			before = fmt.Sprintf("incident %d", *th.IncidentID)
 		}
 		if err := tx.Model(&th).Update("incident_id", incidentID).Error; err != nil {
+			return err
+		}
+		if err := s.emitIncident(tx, &inc); err != nil {
+			return err
+		}
+		if err := s.notify(tx, NotifyJob{Kind: NotifyLinked, ThreadID: th.ID, IncidentID: inc.ID, ActorID: actor.ID}); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, "thread.link", "thread", th.ID, "", before, fmt.Sprintf("incident %d", incidentID))

@@ -10,13 +10,29 @@ import (
 // IncidentByID returns an incident with its services and thread.
 func (s *Store) IncidentByID(ctx context.Context, id int64) (*Incident, error) {
 	var inc Incident
-	err := s.db.WithContext(ctx).Preload("Thread").Preload("Services", func(db *gorm.DB) *gorm.DB {
-		return db.Joins("JOIN services ON services.id = incident_services.service_id").Order("services.position, services.id")
-	}).Preload("Services.Service").First(&inc, id).Error
+	err := s.db.WithContext(ctx).Preload("Thread").Scopes(withServices).First(&inc, id).Error
 	if err != nil {
 		return nil, translate(err)
 	}
 	return &inc, nil
+}
+
+// withServices loads an incident's services in display order, each with
+// its catalogue entry.
+func withServices(db *gorm.DB) *gorm.DB {
+	return db.Preload("Services", func(db *gorm.DB) *gorm.DB {
+		return db.Joins("JOIN services ON services.id = incident_services.service_id").Order("services.position, services.id")
+	}).Preload("Services.Service")
+}
+
+// IncidentsByIDs reads incidents with their services, in id order.
+func (s *Store) IncidentsByIDs(ctx context.Context, ids []int64) ([]Incident, error) {
+	var out []Incident
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.db.WithContext(ctx).Scopes(withServices).Where("id IN ?", ids).Order("id").Find(&out).Error
+	return out, err
 }
 
 // IncidentFilter narrows incident lists.
@@ -33,9 +49,7 @@ type IncidentFilter struct {
 // services loaded.
 func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter, p Page) (Paged[Incident], error) {
 	p = p.Normalize(IncidentsPerPage)
-	db := s.db.WithContext(ctx).Preload("Services", func(db *gorm.DB) *gorm.DB {
-		return db.Joins("JOIN services ON services.id = incident_services.service_id").Order("services.position, services.id")
-	}).Preload("Services.Service")
+	db := s.db.WithContext(ctx).Scopes(withServices)
 	if f.Kind != "" {
 		db = db.Where("kind = ?", f.Kind)
 	}

@@ -57,7 +57,7 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	html := renderBody(v, &in.Body)
 	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
 	var u *IncidentUpdate
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var inc Incident
 		if err := tx.Preload("Services").First(&inc, incidentID).Error; err != nil {
 			return err
@@ -195,7 +195,25 @@ func (s *Store) addUpdate(tx *gorm.DB, inc *Incident, authorID int64, body strin
 	}
 	u.Transitions = trans
 	u.Post = p
-	return u, nil
+	kind := NotifyOfficial
+	if !inc.IsOpen() {
+		kind = NotifyResolved
+	}
+	if err := s.published(tx, p, true, NotifyJob{Kind: kind, ThreadID: inc.ThreadID, PostID: p.ID, IncidentID: inc.ID,
+		ActorID: authorID, Detail: StatusLabel(inc.Status)}); err != nil {
+		return nil, err
+	}
+	return u, s.emitIncident(tx, inc)
+}
+
+// StatusLabel is an incident status in words: "in_progress" is "In
+// progress".
+func StatusLabel(status string) string {
+	s := strings.ReplaceAll(status, "_", " ")
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // AdvanceMaintenance moves maintenance windows whose start or end has come:
@@ -219,7 +237,7 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 			in = NewUpdate{Status: StatusInProgress, Body: "The scheduled maintenance is in progress."}
 		}
 		html := renderBody(validation{}, &in.Body)
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.write(ctx, func(tx *gorm.DB) error {
 			// Read again under the write lock: a person may have moved it.
 			var fresh Incident
 			if err := tx.Preload("Services").First(&fresh, inc.ID).Error; err != nil {

@@ -258,6 +258,60 @@ var migrations = []migration{
 		`CREATE INDEX threads_service_list ON threads(service_id, pinned DESC, last_activity_at DESC, id DESC) WHERE merged_into_id IS NULL`,
 		`CREATE INDEX threads_linked_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE incident_id IS NOT NULL AND merged_into_id IS NULL`,
 	}},
+	{6, "events, jobs, notifications, follow levels and read positions", []string{
+		// The outbox of changes: streams and caches read it, every
+		// instance keeping its own place.
+		`CREATE TABLE events (
+			id INTEGER PRIMARY KEY,
+			kind TEXT NOT NULL CHECK (kind IN ('post','thread','incident','status','notification')),
+			thread_id INTEGER,
+			post_id INTEGER,
+			incident_id INTEGER,
+			purge INTEGER NOT NULL DEFAULT 0,
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX events_thread ON events(thread_id, id) WHERE thread_id IS NOT NULL`,
+		`CREATE INDEX events_kind ON events(kind, id)`,
+		`CREATE INDEX events_created ON events(created_at)`,
+		// Durable work, claimed for a lease.
+		`CREATE TABLE jobs (
+			id INTEGER PRIMARY KEY,
+			kind TEXT NOT NULL,
+			payload TEXT NOT NULL DEFAULT '{}',
+			run_at DATETIME NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			locked_until DATETIME,
+			last_error TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX jobs_due ON jobs(run_at, id)`,
+		`CREATE TABLE notifications (
+			id INTEGER PRIMARY KEY,
+			user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			kind TEXT NOT NULL CHECK (kind IN ('reply','official','linked','resolved','mention','merged','flag_handled','sanction')),
+			thread_id INTEGER REFERENCES threads(id) ON DELETE CASCADE,
+			post_id INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+			incident_id INTEGER REFERENCES incidents(id) ON DELETE CASCADE,
+			actor_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+			count INTEGER NOT NULL DEFAULT 1,
+			detail TEXT NOT NULL DEFAULT '',
+			event_id INTEGER NOT NULL DEFAULT 0,
+			read_at DATETIME,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		// One unread reply notification per person and thread, which new
+		// replies count up.
+		`CREATE UNIQUE INDEX notifications_unread_replies ON notifications(user_id, thread_id) WHERE kind = 'reply' AND read_at IS NULL`,
+		`CREATE INDEX notifications_user ON notifications(user_id, updated_at, id)`,
+		`CREATE INDEX notifications_user_event ON notifications(user_id, event_id)`,
+		`CREATE INDEX notifications_event ON notifications(event_id)`,
+		`CREATE INDEX notifications_updated ON notifications(updated_at)`,
+		`ALTER TABLE follows ADD COLUMN level TEXT NOT NULL DEFAULT 'all' CHECK (level IN ('all','official','muted'))`,
+		// Existing followers have read what there is.
+		`ALTER TABLE follows ADD COLUMN last_read_post_id INTEGER NOT NULL DEFAULT 0`,
+		`UPDATE follows SET last_read_post_id = COALESCE((SELECT MAX(id) FROM posts WHERE thread_id = follows.thread_id), 0)`,
+	}},
 }
 
 // schemaMigration records an applied step.

@@ -12,7 +12,7 @@ import (
 
 // allModels lists every model type with a table. A new model must be added
 // here, and the drift test then checks its migration.
-var allModels = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigration{},
+var allModels = []any{&Event{}, &Job{}, &Notification{}, &User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigration{},
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
 	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
 	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{}}

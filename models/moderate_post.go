@@ -25,7 +25,7 @@ func (s *Store) moderatePost(ctx context.Context, mod *User, postID int64, reaso
 		return nil, err
 	}
 	var p Post
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
 		}
@@ -40,8 +40,7 @@ func (s *Store) moderatePost(ctx context.Context, mod *User, postID int64, reaso
 			if err := s.setHidden(tx, &p, mod, reason); err != nil {
 				return err
 			}
-			if err := tx.Model(&Flag{}).Where("post_id = ? AND state = 'open'", p.ID).Updates(map[string]any{
-				"state": "resolved", "handled_by_id": mod.ID, "handled_at": s.now()}).Error; err != nil {
+			if _, err := s.handleFlags(tx, &p, mod, "resolved", ""); err != nil {
 				return err
 			}
 			return s.audit(tx, mod, "post.hide", "post", p.ID, reason, before, "hidden")
@@ -77,6 +76,9 @@ func (s *Store) setHidden(tx *gorm.DB, p *Post, by *User, reason string) error {
 	if !wasVisible {
 		return nil
 	}
+	if err := s.emitPost(tx, p.ThreadID, p.ID, true); err != nil {
+		return err
+	}
 	return recountThread(tx, p.ThreadID)
 }
 
@@ -84,6 +86,9 @@ func (s *Store) setVisible(tx *gorm.DB, p *Post) error {
 	p.HiddenAt, p.HiddenByID, p.HiddenReason = nil, nil, ""
 	if err := tx.Model(&Post{}).Where("id = ?", p.ID).Updates(map[string]any{
 		"hidden_at": nil, "hidden_by_id": nil, "hidden_reason": ""}).Error; err != nil {
+		return err
+	}
+	if err := s.emitPost(tx, p.ThreadID, p.ID, true); err != nil {
 		return err
 	}
 	return recountThread(tx, p.ThreadID)
@@ -107,7 +112,7 @@ func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int6
 		return nil, err
 	}
 	var p Post
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		v := validation{}
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
@@ -153,6 +158,12 @@ func (s *Store) MovePost(ctx context.Context, mod *User, postID, toThreadID int6
 		}
 		if err := recountThread(tx, to.ID); err != nil {
 			return err
+		}
+		// Both threads' readers see it: gone from one, there in the other.
+		for _, th := range []int64{from, to.ID} {
+			if err := s.emitPost(tx, th, p.ID, true); err != nil {
+				return err
+			}
 		}
 		return s.audit(tx, mod, "post.move", "post", p.ID, reason, fmt.Sprintf("thread %d", from), fmt.Sprintf("thread %d", to.ID))
 	})

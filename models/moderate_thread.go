@@ -17,7 +17,7 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		v := validation{}
 		var from, into Thread
 		if err := tx.First(&from, fromID).Error; err != nil {
@@ -55,11 +55,13 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 		}
 		// Marks and follows are copied; the merged thread keeps its own,
 		// frozen, for an unmerge.
-		for _, table := range []string{"affected_marks", "follows"} {
-			if err := tx.Exec(`INSERT OR IGNORE INTO `+table+` (thread_id, user_id, created_at)
-				SELECT ?, user_id, created_at FROM `+table+` WHERE thread_id = ?`, into.ID, from.ID).Error; err != nil {
-				return err
-			}
+		if err := tx.Exec(`INSERT INTO affected_marks (thread_id, user_id, created_at)
+			SELECT ?, user_id, created_at FROM affected_marks WHERE thread_id = ? ON CONFLICT DO NOTHING`, into.ID, from.ID).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`INSERT INTO follows (thread_id, user_id, level, created_at)
+			SELECT ?, user_id, level, created_at FROM follows WHERE thread_id = ? ON CONFLICT DO NOTHING`, into.ID, from.ID).Error; err != nil {
+			return err
 		}
 		set := map[string]any{"merged_into_id": into.ID, "post_count": 0, "affected_count": 0, "pinned": false, "updated_at": s.now()}
 		if err := tx.Model(&Thread{}).Where("id = ?", from.ID).Updates(set).Error; err != nil {
@@ -74,6 +76,14 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 			return err
 		}
 		if err := tx.Exec(`UPDATE threads SET affected_count = (SELECT COUNT(*) FROM affected_marks WHERE thread_id = threads.id) WHERE id = ?`, into.ID).Error; err != nil {
+			return err
+		}
+		for _, id := range []int64{from.ID, into.ID} {
+			if err := s.emitThread(tx, id); err != nil {
+				return err
+			}
+		}
+		if err := s.notify(tx, NotifyJob{Kind: NotifyMerged, ThreadID: into.ID, FromThreadID: from.ID, ActorID: mod.ID, Detail: from.Title}); err != nil {
 			return err
 		}
 		return s.audit(tx, mod, "thread.merge", "thread", from.ID, reason, fmt.Sprintf("thread %d", from.ID), fmt.Sprintf("merged into thread %d", into.ID))
@@ -92,7 +102,7 @@ func (s *Store) UnmergeThread(ctx context.Context, mod *User, threadID int64, re
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var th Thread
 		if err := tx.First(&th, threadID).Error; err != nil {
 			return err
@@ -119,6 +129,11 @@ func (s *Store) UnmergeThread(ctx context.Context, mod *User, threadID int64, re
 		if err := tx.Exec(`UPDATE threads SET affected_count = (SELECT COUNT(*) FROM affected_marks WHERE thread_id = threads.id) WHERE id = ?`, th.ID).Error; err != nil {
 			return err
 		}
+		for _, id := range append(holders, th.ID) {
+			if err := s.emitThread(tx, id); err != nil {
+				return err
+			}
+		}
 		return s.audit(tx, mod, "thread.unmerge", "thread", th.ID, reason, fmt.Sprintf("merged into thread %d", *th.MergedIntoID), fmt.Sprintf("thread %d", th.ID))
 	})
 	if err != nil {
@@ -141,7 +156,7 @@ func (s *Store) threadAction(ctx context.Context, mod *User, threadID int64, act
 	if err := requireModerator(mod); err != nil {
 		return nil, err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var th Thread
 		if err := tx.First(&th, threadID).Error; err != nil {
 			return err
@@ -155,6 +170,9 @@ func (s *Store) threadAction(ctx context.Context, mod *User, threadID int64, act
 		}
 		set["updated_at"] = s.now()
 		if err := tx.Model(&Thread{}).Where("id = ?", th.ID).Updates(set).Error; err != nil {
+			return err
+		}
+		if err := s.emitThread(tx, th.ID); err != nil {
 			return err
 		}
 		return s.audit(tx, mod, action, "thread", th.ID, reason, before, after)
@@ -244,11 +262,14 @@ func (s *Store) ExpirePins(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, id := range ids {
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.write(ctx, func(tx *gorm.DB) error {
 			res := tx.Model(&Thread{}).Where("id = ? AND pinned = 1 AND pinned_until <= ?", id, s.now()).
 				Updates(map[string]any{"pinned": false, "pinned_until": nil})
 			if res.Error != nil || res.RowsAffected == 0 {
 				return res.Error
+			}
+			if err := s.emitThread(tx, id); err != nil {
+				return err
 			}
 			return s.audit(tx, nil, "thread.unpin", "thread", id, "the pin expired", "pinned=true", "pinned=false")
 		})

@@ -76,7 +76,7 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 	if err := v.err(); err != nil {
 		return nil, false, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var th Thread
 		if err := tx.First(&th, threadID).Error; err != nil {
 			return err
@@ -104,7 +104,11 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 			return err
 		}
 		created = true
-		return indexPost(tx, p.ID, "", html)
+		if err := indexPost(tx, p.ID, "", html); err != nil {
+			return err
+		}
+		return s.published(tx, p, author.Role != RoleCustomer,
+			NotifyJob{Kind: NotifyReply, ThreadID: th.ID, PostID: p.ID, ActorID: author.ID})
 	})
 	if err != nil {
 		return nil, false, translate(err)
@@ -132,7 +136,7 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 		return nil, err
 	}
 	var p Post
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
 		}
@@ -169,7 +173,10 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 				return err
 			}
 		}
-		return indexPost(tx, p.ID, title, html)
+		if err := indexPost(tx, p.ID, title, html); err != nil {
+			return err
+		}
+		return s.emitPost(tx, p.ThreadID, p.ID, editor.Role != RoleCustomer)
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -228,6 +235,17 @@ func (s *Store) PostByID(ctx context.Context, id int64, viewer *User) (*Post, er
 		return nil, ErrNotFound
 	}
 	return &p, nil
+}
+
+// PostsByIDs reads posts with their authors, in id order, whoever may read
+// them: the caller shows each as its reader may see it (VisibleTo).
+func (s *Store) PostsByIDs(ctx context.Context, ids []int64) ([]Post, error) {
+	var out []Post
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.db.WithContext(ctx).Preload("Author").Where("id IN ?", ids).Order("id").Find(&out).Error
+	return out, err
 }
 
 // PostPosition tells on which page (of PostsPerPage) of its thread a post is.
@@ -295,7 +313,7 @@ func (s *Store) rerender(ctx context.Context, table string, after func(tx *gorm.
 		if len(rows) == 0 {
 			return changed, nil
 		}
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := s.write(ctx, func(tx *gorm.DB) error {
 			for _, r := range rows {
 				html, err := markup.Render(r.Source)
 				if err != nil {

@@ -126,3 +126,18 @@ func findSubmitted(tx *gorm.DB, authorID int64, key *string, threadID int64, bod
 	}
 	return &p, nil
 }
+
+// published does, in a new post's transaction, what every new post causes:
+// its author follows the thread (unless they muted it) and has read it up
+// to the post, the thread's stream hears of it, caches purge when staff,
+// moderators or admins spoke (purge), and the notifications j asks for are
+// queued.
+func (s *Store) published(tx *gorm.DB, p *Post, purge bool, j NotifyJob) error {
+	if err := s.followOnReply(tx, p.ThreadID, p.AuthorID, p.ID); err != nil {
+		return err
+	}
+	if err := s.emitPost(tx, p.ThreadID, p.ID, purge); err != nil {
+		return err
+	}
+	return s.notify(tx, j)
+}

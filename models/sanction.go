@@ -29,6 +29,15 @@ type Sanction struct {
 	LiftedByID  *int64
 }
 
+// Notice is what the sanctioned person is told.
+func (x *Sanction) Notice() string {
+	what := map[string]string{SanctionWarning: "You were warned", SanctionSilence: "You were silenced", SanctionSuspension: "You were suspended"}[x.Kind]
+	if x.EndsAt != nil {
+		what += " until " + x.EndsAt.UTC().Format("2 Jan 2006 15:04 UTC")
+	}
+	return what + ". Reason: " + x.Reason
+}
+
 // Active tells whether a silence or suspension is still in force.
 func (x *Sanction) Active(now time.Time) bool {
 	return x.Kind != SanctionWarning && x.LiftedAt == nil && x.EndsAt != nil && x.EndsAt.After(now)
@@ -96,7 +105,7 @@ func (s *Store) SanctionUser(ctx context.Context, mod *User, userID int64, kind,
 		return nil, err
 	}
 	x := &Sanction{UserID: userID, Kind: kind, Reason: reason, EndsAt: until, CreatedByID: mod.ID, CreatedAt: s.now()}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var target User
 		if err := tx.First(&target, userID).Error; err != nil {
 			return err
@@ -124,6 +133,9 @@ func (s *Store) SanctionUser(ctx context.Context, mod *User, userID int64, kind,
 		if until != nil {
 			after += " until " + until.Format(time.RFC3339)
 		}
+		if err := s.notify(tx, NotifyJob{Kind: NotifySanction, ActorID: mod.ID, UserIDs: []int64{userID}, Detail: x.Notice()}); err != nil {
+			return err
+		}
 		return s.audit(tx, mod, "user."+kind, "user", userID, reason, "", after)
 	})
 	if err != nil {
@@ -138,7 +150,7 @@ func (s *Store) LiftSanctions(ctx context.Context, mod *User, userID int64, reas
 	if err != nil {
 		return err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var target User
 		if err := tx.First(&target, userID).Error; err != nil {
 			return err

@@ -80,7 +80,7 @@ func (s *Store) saveService(ctx context.Context, actor *User, id int64, in NewSe
 		return nil, err
 	}
 	svc := &Service{ID: id}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		before, action := "", "service.create"
 		if id != 0 {
 			if err := tx.First(svc, id).Error; err != nil {
@@ -90,6 +90,9 @@ func (s *Store) saveService(ctx context.Context, actor *User, id int64, in NewSe
 		}
 		svc.Name, svc.Description, svc.GroupName, svc.Position = in.Name, in.Description, in.Group, in.Position
 		if err := tx.Save(svc).Error; err != nil {
+			return err
+		}
+		if err := s.emitStatus(tx); err != nil {
 			return err
 		}
 		return s.audit(tx, actor, action, "service", svc.ID, "", before, fmt.Sprintf("%s (%s) #%d", svc.Name, svc.GroupName, svc.Position))

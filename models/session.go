@@ -62,7 +62,7 @@ func hashSecret(secret string) string {
 func (s *Store) CreateSession(ctx context.Context, userID int64) (string, error) {
 	secret := newSecret()
 	now := s.now()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("expires_at < ?", now).Delete(&Session{}).Error; err != nil {
 			return err
 		}

@@ -18,8 +18,9 @@ type Thread struct {
 	AuthorID        int64
 	Author          *User `gorm:"foreignKey:AuthorID"`
 	ServiceID       *int64
-	Service         *Service `gorm:"foreignKey:ServiceID"`
-	IncidentID      *int64   // the incident it belongs to or is linked to
+	Service         *Service  `gorm:"foreignKey:ServiceID"`
+	IncidentID      *int64    // the incident it belongs to or is linked to
+	Incident        *Incident `gorm:"foreignKey:IncidentID"`
 	Locked          bool
 	LockReason      string
 	Pinned          bool
@@ -90,7 +91,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 		return nil, false, err
 	}
 	now := s.now()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if prev, err := findSubmitted(tx, author.ID, key, 0, in.Body); err != nil || prev != nil {
 			if prev != nil {
 				th = &Thread{ID: prev.ThreadID}
@@ -121,7 +122,11 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 			return err
 		}
 		created = true
-		return indexPost(tx, p.ID, title, html)
+		if err := indexPost(tx, p.ID, title, html); err != nil {
+			return err
+		}
+		return s.published(tx, p, author.Role != RoleCustomer,
+			NotifyJob{Kind: NotifyReply, ThreadID: th.ID, PostID: p.ID, ActorID: author.ID})
 	})
 	if err != nil {
 		return nil, false, translate(err)
@@ -134,7 +139,7 @@ func startThread(tx *gorm.DB, th *Thread) error {
 	if err := tx.Create(th).Error; err != nil {
 		return err
 	}
-	return tx.Create(&Follow{ThreadID: th.ID, UserID: th.AuthorID, CreatedAt: th.LastActivityAt}).Error
+	return tx.Create(&Follow{ThreadID: th.ID, UserID: th.AuthorID, Level: FollowAll, CreatedAt: th.LastActivityAt}).Error
 }
 
 // ThreadByID returns a thread with its author and service.
@@ -160,7 +165,7 @@ type ThreadFilter struct {
 func (s *Store) ListThreads(ctx context.Context, f ThreadFilter, p Page) (Paged[Thread], error) {
 	p = p.Normalize(ThreadsPerPage)
 	var threads []Thread
-	err := s.db.WithContext(ctx).Preload("Author").Preload("Service").
+	err := s.db.WithContext(ctx).Preload("Author").Preload("Service").Preload("Incident").
 		Where("id IN (?)", threadPageIDs(s.db.WithContext(ctx), f, p)).Order("pinned DESC, last_activity_at DESC, id DESC").Find(&threads).Error
 	return paged(threads, p), translate(err)
 }
@@ -189,7 +194,7 @@ func threadPageIDs(db *gorm.DB, f ThreadFilter, p Page) *gorm.DB {
 // recomputed from the marks inside the write transaction.
 func (s *Store) SetAffected(ctx context.Context, user *User, threadID int64, affected bool) (int, error) {
 	var count int
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var th Thread
 		if err := tx.Select("id", "merged_into_id").First(&th, threadID).Error; err != nil {
 			return err
@@ -215,18 +220,30 @@ func (s *Store) SetAffected(ctx context.Context, user *User, threadID int64, aff
 	return count, translate(err)
 }
 
-// Marks are what one person has said of a thread.
+// Marks are what one person has said of a thread, and how far they read it.
 type Marks struct {
 	Affected  bool
 	Following bool
+	Level     string // the follow's level, when following
+	// LastRead is the last post they read (0: none, or not following);
+	// FirstUnread the first readable post after it (0: none).
+	LastRead    int64
+	FirstUnread int64
+	// UnreadNotices tells whether notifications about the thread wait
+	// unread.
+	UnreadNotices bool
 }
 
 // MarksOn reads the user's marks on a thread in one query.
-func (s *Store) MarksOn(ctx context.Context, userID, threadID int64) (Marks, error) {
+func (s *Store) MarksOn(ctx context.Context, user *User, threadID int64) (Marks, error) {
+	cond, args := visibleSQL("p", user)
 	var m Marks
 	err := s.db.WithContext(ctx).Raw(`SELECT
 		EXISTS (SELECT 1 FROM affected_marks WHERE thread_id = ? AND user_id = ?) AS affected,
-		EXISTS (SELECT 1 FROM follows WHERE thread_id = ? AND user_id = ?) AS following`,
-		threadID, userID, threadID, userID).Scan(&m).Error
+		f.user_id IS NOT NULL AS following, COALESCE(f.level, '') AS level, COALESCE(f.last_read_post_id, 0) AS last_read,
+		COALESCE((SELECT MIN(p.id) FROM posts p WHERE p.thread_id = ? AND p.id > f.last_read_post_id AND `+cond+`), 0) AS first_unread,
+		EXISTS (SELECT 1 FROM notifications WHERE user_id = ? AND thread_id = ? AND read_at IS NULL) AS unread_notices
+		FROM (SELECT 1) AS one LEFT JOIN follows f ON f.thread_id = ? AND f.user_id = ?`,
+		append(append([]any{threadID, user.ID, threadID}, args...), user.ID, threadID, threadID, user.ID)...).Scan(&m).Error
 	return m, err
 }

@@ -84,7 +84,7 @@ func TestAffectedConcurrent(t *testing.T) {
 			t.Fatalf("unmark: %d %v", n, err)
 		}
 	}
-	if m, _ := s.MarksOn(ctx, users[0].ID, th.ID); m.Affected {
+	if m, _ := s.MarksOn(ctx, users[0], th.ID); m.Affected {
 		t.Error("still marked")
 	}
 	if _, err := s.SetAffected(ctx, users[0], 999, true); !errors.Is(err, ErrNotFound) {

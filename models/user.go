@@ -181,7 +181,7 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 		return nil, err
 	}
 	u := &User{Name: in.Name, Email: in.Email, PasswordHash: string(hash), Role: in.Role}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var taken struct{ Name, Email int64 }
 		if err := tx.Raw(`SELECT
 			(SELECT COUNT(*) FROM users WHERE name = ?) AS name,
@@ -307,7 +307,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next 
 	if err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&User{}).Where("id = ?", userID).
 			Updates(map[string]any{"password_hash": string(hash), "updated_at": s.now()}).Error; err != nil {
 			return err
@@ -327,7 +327,7 @@ func (s *Store) ChangeRole(ctx context.Context, actor *User, userID int64, role 
 		return nil, &ValidationError{Fields: map[string]string{"role": "Role must be customer, staff, moderator or admin."}}
 	}
 	var target User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&target, userID).Error; err != nil {
 			return err
 		}

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sitrep/models"
-	"sitrep/server/demo"
-	"sitrep/server/web"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"sitrep/models"
+	"sitrep/server/demo"
+	"sitrep/server/notify"
+	"sitrep/server/web"
 )
 
 func newLogger(format string, w io.Writer) *slog.Logger {
@@ -82,11 +85,23 @@ func serve(ctx context.Context, cfg Config, store *models.Store, app *web.App, l
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(app.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	workers, stopWorkers := context.WithCancel(ctx)
-	defer stopWorkers()
-	go housekeeping(workers, store, log, housekeepingTick)
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer func() {
+		// The database closes after the background work has stopped.
+		stopWorkers()
+		wg.Wait()
+	}()
+	wg.Go(func() { housekeeping(workers, store, log, housekeepingTick) })
+	wg.Go(func() {
+		if err := app.RunLive(workers); err != nil {
+			log.Error("live updates stopped", "error", err)
+		}
+	})
+	wg.Go(func() { notify.NewWorker(store, log).Run(workers) })
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
 	select {
 	case err := <-errc:
@@ -121,6 +136,8 @@ func housekeeping(ctx context.Context, store *models.Store, log *slog.Logger, ev
 		for name, run := range map[string]func(context.Context) (int, error){
 			"maintenance windows moved": store.AdvanceMaintenance,
 			"pins expired":              store.ExpirePins,
+			"old events pruned":         store.PruneEvents,
+			"old notifications pruned":  store.PruneNotifications,
 		} {
 			n, err := run(ctx)
 			switch {

@@ -5,6 +5,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"sitrep/models"
 	"sitrep/server/httpcache"
+	"sitrep/server/live"
 	"sitrep/server/statuspage"
 )
 
@@ -36,7 +38,14 @@ type Config struct {
 	// it off.
 	CacheTTL     time.Duration
 	CacheEntries int
+	// MaxStreams bounds the live-update streams open at once; past it a
+	// new stream gets 503 with Retry-After.
+	MaxStreams int
 }
+
+// DefaultMaxStreams is the bound on open streams unless the operator sets
+// one: an idle stream costs about 20 KB.
+const DefaultMaxStreams = 2500
 
 // Secure tells whether the site is served over HTTPS, which switches the
 // session cookie to Secure with the __Host- prefix.
@@ -60,6 +69,8 @@ type App struct {
 	// for a few seconds; either is nil when turned off.
 	shed  *httpcache.Shedder
 	cache *httpcache.Cache
+	// live fans the database's events out to the open streams.
+	live *live.Broker
 
 	// flashKey signs flash cookies. It lives in memory: a restart between a
 	// redirect and the next page only loses one message.
@@ -84,6 +95,9 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 	if cfg.SiteName == "" {
 		cfg.SiteName = DefaultSiteName
 	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
+	}
 	a := &App{
 		cfg: cfg, store: store, views: v, assets: as, log: log, now: time.Now,
 		site:           statuspage.Site{Name: cfg.SiteName, BaseURL: cfg.BaseURL},
@@ -97,13 +111,26 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 	}
 	a.shed = httpcache.NewShedder(cfg.MaxInFlight, httpcache.ShedWait)
 	a.cache = httpcache.New(cfg.CacheTTL, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })
+	a.live = live.NewBroker(store, log, cfg.MaxStreams)
+	if a.cache != nil {
+		// A change by staff on any instance empties this one's cache.
+		a.live.OnPurge = a.cache.Purge
+	}
 	a.ready.Store(true)
 	return a, nil
 }
 
+// RunLive delivers the database's events to this instance's streams (and
+// purges its cache on official changes) until ctx ends.
+func (a *App) RunLive(ctx context.Context) error { return a.live.Run(ctx) }
+
 // Drain makes readiness answer 503, so that a load balancer stops sending
 // requests before the server shuts down.
 func (a *App) Drain() { a.ready.Store(false) }
+
+// CloseStreams ends the live-update streams (at shutdown: they never go
+// idle, and browsers reconnect by themselves).
+func (a *App) CloseStreams() { a.live.Close() }
 
 // Handler is the whole HTTP application.
 func (a *App) Handler() (http.Handler, error) { return a.router() }

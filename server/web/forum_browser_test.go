@@ -198,7 +198,7 @@ func TestBrowserForumJourney(t *testing.T) {
 		t.Errorf("after pressing the button it says %q", got)
 	}
 	browse(t, ctx, chromedp.WaitNotPresent(chromedp.CSS(`#affected button[aria-pressed="false"]`)))
-	if marks, err := e.store.MarksOn(bg, carol.ID, th.ID); err != nil || !marks.Affected {
+	if marks, err := e.store.MarksOn(bg, carol, th.ID); err != nil || !marks.Affected {
 		t.Errorf("the store has the customer affected: %v (%v)", marks.Affected, err)
 	}
 

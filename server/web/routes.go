@@ -91,8 +91,8 @@ func (a *App) routes() []route {
 		{get, "/threads/:id", public, visitorCache(pageParams...), sheds, a.threadShow},
 		{get, "/threads/:id/feed.atom", public, visitorCache(), sheds, a.threadFeed},
 		{post, "/threads/:id/posts", signedIn, noCache, sheds, a.replyCreate},
-		{post, "/threads/:id/affected", signedIn, noCache, sheds, a.threadAffected()},
-		{post, "/threads/:id/following", signedIn, noCache, sheds, a.threadFollow()},
+		{post, "/threads/:id/affected", signedIn, noCache, sheds, a.threadAffected},
+		{post, "/threads/:id/following", signedIn, noCache, sheds, a.threadFollow},
 		{get, "/posts/:id", public, noCache, sheds, a.postShow},
 		{get, "/posts/:id/edit", signedIn, noCache, sheds, a.postEdit},
 		{post, "/posts/:id", signedIn, noCache, sheds, a.postUpdate},
@@ -135,6 +135,8 @@ func (a *App) routes() []route {
 		{get, "/mod/audit", moderatorOnly, noCache, sheds, a.modAudit},
 
 		// Signed in.
+		{get, "/notifications", signedIn, noCache, sheds, a.notificationList},
+		{post, "/notifications/read", signedIn, noCache, sheds, a.notificationsRead},
 		{get, "/account", signedIn, noCache, sheds, a.accountShow},
 		{post, "/account/email", signedIn, noCache, sheds, a.accountEmail},
 		{post, "/account/password", signedIn, noCache, sheds, a.accountPassword},
@@ -189,6 +191,13 @@ func (a *App) routes() []route {
 		{post, "/api/v1/users/:id/suspend", moderatorOnly, noCache, sheds, a.apiUserSanction},
 		{post, "/api/v1/users/:id/lift", moderatorOnly, noCache, sheds, a.apiUserSanction},
 		{get, "/api/v1/audit", moderatorOnly, noCache, sheds, a.apiAudit},
+
+		// Live updates and notifications. Streams are long-lived: they
+		// have a bound of their own (-max-streams) and take no shedding
+		// slot.
+		{get, "/api/v1/stream", public, noCache, neverShed, a.stream},
+		{get, "/api/v1/notifications", signedIn, noCache, sheds, a.apiNotificationList},
+		{post, "/api/v1/notifications/read", signedIn, noCache, sheds, a.apiNotificationsRead},
 	}
 	// The Statuspage-compatible API: public and cacheable; browser widgets
 	// may ask first (CORS preflight), and only the real addresses answer, so

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -20,6 +19,9 @@ type threadListPage struct {
 	Linked    bool
 	Following bool
 	Pager     pager
+	// States is the viewer's follow of each listed thread they follow:
+	// what they have not read.
+	States map[int64]models.FollowState
 }
 
 // threadFilter reads the list's filters from the query string.
@@ -78,6 +80,15 @@ func (a *App) threadList(c *gin.Context) error {
 	}
 	page := &threadListPage{base: a.base(c, "Forum"), Threads: threads.Items, Services: services,
 		OpenOnly: f.OpenOnly, Linked: f.Linked, Following: f.FollowerID != nil, Pager: newPager(c, threads.Page, threads.HasNext)}
+	if u := currentUser(c); u != nil {
+		ids := make([]int64, len(threads.Items))
+		for i, th := range threads.Items {
+			ids[i] = th.ID
+		}
+		if page.States, err = a.store.FollowStates(c.Request.Context(), u, ids); err != nil {
+			return err
+		}
+	}
 	if f.ServiceID != nil {
 		page.ServiceID = *f.ServiceID
 	}
@@ -165,8 +176,14 @@ type threadPage struct {
 	Pager     pager
 	Affected  bool
 	Following bool
-	Reply     postForm
-	FeedURL   string
+	// FollowLevel is the viewer's level, or the one the follow form offers.
+	FollowLevel  string
+	FollowLevels []string
+	// FirstUnread is the first post the viewer had not read when the page
+	// was made (0: none).
+	FirstUnread int64
+	Reply       postForm
+	FeedURL     string
 	// An incident's own thread carries the incident; a customer thread
 	// linked to one carries the banner; staff get link targets on others.
 	Incident    *incidentView
@@ -179,6 +196,25 @@ type threadPage struct {
 	FlagReasons []string
 	// Silenced tells a silenced viewer why they cannot post.
 	Silenced error
+}
+
+// readThread keeps the viewer's place in a thread: the page says where the
+// posts they have not read begin (and jumps there with JavaScript), and
+// what it shows is marked read, with the notifications about the thread. It
+// writes only when something changed.
+func (a *App) readThread(c *gin.Context, page *threadPage, marks models.Marks, status int) error {
+	shown := page.Posts
+	if status != http.StatusOK || len(shown) == 0 {
+		return nil
+	}
+	if marks.LastRead != 0 && marks.FirstUnread != 0 {
+		page.FirstUnread = marks.FirstUnread
+	}
+	last := shown[len(shown)-1].ID
+	if (marks.Following && marks.LastRead < last) || marks.UnreadNotices {
+		return a.store.MarkRead(c.Request.Context(), currentUser(c).ID, page.Thread.ID, last)
+	}
+	return nil
 }
 
 // showThread renders a thread page (an incident's page when the thread is
@@ -212,7 +248,7 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 			return err
 		}
 	}
-	page.FlagReasons = models.FlagReasons
+	page.FlagReasons, page.FollowLevels = models.FlagReasons, models.FollowLevels
 	if viewer != nil {
 		page.Silenced = viewer.Silenced(a.now())
 	}
@@ -221,17 +257,26 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil})
 	}
 	if viewer != nil {
-		marks, err := a.store.MarksOn(ctx, viewer.ID, th.ID)
+		marks, err := a.store.MarksOn(ctx, viewer, th.ID)
 		if err != nil {
 			return err
 		}
-		page.Affected, page.Following = marks.Affected, marks.Following
+		page.Affected, page.Following, page.FollowLevel = marks.Affected, marks.Following, marks.Level
+		if page.FollowLevel == "" {
+			page.FollowLevel = models.FollowAll
+		}
+		if err := a.readThread(c, page, marks, status); err != nil {
+			return err
+		}
 	}
 	if page.Reply.SubmitKey == "" {
 		page.Reply.SubmitKey = newSubmitKey()
 	}
 	if err := a.loadIncidentParts(c, page, update); err != nil {
 		return err
+	}
+	if !page.Following && page.Incident != nil {
+		page.FollowLevel = models.FollowOfficial // an incident's own thread is loud
 	}
 	return a.renderPage(c, status, "thread_show", page)
 }
@@ -283,35 +328,41 @@ func (a *App) redirectToPost(c *gin.Context, p *models.Post, msg string) error {
 	return a.redirect(c, fmt.Sprintf("%s#post-%d", to, p.ID), msg)
 }
 
-// threadMark is a signed-in person's on/off mark on a thread ("I'm
-// affected", following): the form sends field=1 or 0, and both are
-// idempotent. The flash says what is now true.
-func (a *App) threadMark(field string, set func(ctx context.Context, u *models.User, threadID int64, on bool) error, on, off string) handler {
-	return func(c *gin.Context) error {
-		id, err := idAndForm(c)
-		if err != nil {
-			return err
-		}
-		mark := c.PostForm(field) == "1"
-		if err := set(c.Request.Context(), currentUser(c), id, mark); err != nil {
-			return err
-		}
-		msg := off
-		if mark {
-			msg = on
-		}
-		return a.redirect(c, threadURL(id)+"#"+field, msg)
-	}
-}
-
-func (a *App) threadAffected() handler {
-	return a.threadMark("affected", func(ctx context.Context, u *models.User, id int64, on bool) error {
-		_, err := a.store.SetAffected(ctx, u, id, on)
+// threadAffected says the viewer is affected (affected=1) or no longer is
+// (0); both are idempotent.
+func (a *App) threadAffected(c *gin.Context) error {
+	id, err := idAndForm(c)
+	if err != nil {
 		return err
-	}, "You are marked as affected.", "You are no longer marked as affected.")
+	}
+	on := c.PostForm("affected") == "1"
+	if _, err := a.store.SetAffected(c.Request.Context(), currentUser(c), id, on); err != nil {
+		return err
+	}
+	msg := "You are no longer marked as affected."
+	if on {
+		msg = "You are marked as affected."
+	}
+	return a.redirect(c, threadURL(id)+"#affected", msg)
 }
 
-func (a *App) threadFollow() handler {
-	return a.threadMark("following", a.store.SetFollowing,
-		"You follow this thread: the forum lists it under “Threads I follow”.", "You no longer follow this thread.")
+// threadFollow follows the thread at the form's level, or stops following
+// it (following=0).
+func (a *App) threadFollow(c *gin.Context) error {
+	id, err := idAndForm(c)
+	if err != nil {
+		return err
+	}
+	on := c.PostForm("following") != "0"
+	level, err := a.store.SetFollowing(c.Request.Context(), currentUser(c), id, on, c.PostForm("level"))
+	if err != nil {
+		return err
+	}
+	msg := map[string]string{
+		"":                    "You no longer follow this thread.",
+		models.FollowAll:      "You follow this thread: you are told of every reply, and it is listed under “Threads I follow”.",
+		models.FollowOfficial: "You follow this thread for official updates: you are told of those, of linking and of resolution.",
+		models.FollowMuted:    "This thread is muted: it stays under “Threads I follow”, and you are told of nothing.",
+	}[level]
+	return a.redirect(c, threadURL(id)+"#following", msg)
 }

@@ -176,16 +176,24 @@ func (a *App) apiAffected(c *gin.Context) error {
 	return writeJSON(c, http.StatusOK, gin.H{"affected_count": n, "affected": on})
 }
 
-// apiFollowing is PUT (follow) and DELETE (stop following) on a thread; the
-// threads one follows are GET /api/v1/threads?following=true.
+// apiFollowing is PUT (follow at {level}; no body: all) and DELETE (stop
+// following) on a thread; the threads one follows are GET
+// /api/v1/threads?following=true.
 func (a *App) apiFollowing(c *gin.Context) error {
-	id, err := pathID(c, "id")
+	in := struct {
+		Level string `json:"level"`
+	}{Level: models.FollowAll}
+	id, err := idAndJSON(c, &in)
 	if err != nil {
 		return err
 	}
 	on := c.Request.Method == http.MethodPut
-	if err := a.store.SetFollowing(c.Request.Context(), currentUser(c), id, on); err != nil {
+	if on && in.Level == "" {
+		in.Level = models.FollowAll
+	}
+	level, err := a.store.SetFollowing(c.Request.Context(), currentUser(c), id, on, in.Level)
+	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, gin.H{"following": on})
+	return writeJSON(c, http.StatusOK, gin.H{"following": on, "level": level})
 }

@@ -18,7 +18,7 @@ import (
 var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
 	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
 	"incident_new", "incident_list", "incident_overdue", "report", "admin_services",
-	"mod_flags", "mod_user", "mod_audit"}
+	"mod_flags", "mod_user", "mod_audit", "notifications"}
 
 // base is embedded in every page's data.
 type base struct {
@@ -27,10 +27,22 @@ type base struct {
 	User     *models.User
 	Flash    *flash
 	Path     string
+	// Unread is the signed-in person's count of unread notifications, for
+	// the navigation's bell.
+	Unread int
 }
 
 func (a *App) base(c *gin.Context, title string) base {
-	return base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path}
+	b := base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path}
+	if b.User != nil {
+		counts, err := a.store.UnreadCounts(c.Request.Context(), b.User.ID)
+		if err != nil {
+			// The page is still worth showing without its bell count.
+			a.log.Warn("unread notifications", "request_id", requestID(c), "error", err)
+		}
+		b.Unread = counts[b.User.ID]
+	}
+	return b
 }
 
 // renderPage writes a page, or a plain 500 if the page itself fails. It
@@ -72,6 +84,7 @@ func newViews(a *assets) (*views, error) {
 		"humanTime":    humanTime,
 		"roleTitle":    roleTitle,
 		"label":        label,
+		"followLevel":  followLevel,
 		"duration":     duration,
 		"formTime":     formTime,
 		"impacts":      func() []string { return models.Impacts },
@@ -121,6 +134,17 @@ func label(v any) string {
 		return ""
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// followLevel says what a follow level tells the follower.
+func followLevel(level string) string {
+	switch level {
+	case models.FollowOfficial:
+		return "official updates, linking and resolution"
+	case models.FollowMuted:
+		return "nothing (muted)"
+	}
+	return "every reply"
 }
 
 // duration writes a span the way a status page does: "12 min", "3 h 5 min",

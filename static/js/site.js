@@ -56,8 +56,153 @@ function suggestWhileTyping(root) {
   }
 }
 
+// Live updates (Server-Sent Events). The events say what changed; the page
+// takes the new state from the server's own HTML for that address, so what
+// a stream shows is always what a reload would show. Without EventSource, or
+// when the server has no room for another stream, the page stays as it is.
+
+// fetchPage reads a page of this site as a document, or null.
+async function fetchPage(url) {
+  try {
+    const resp = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+    if (!resp.ok) return null;
+    return new DOMParser().parseFromString(await resp.text(), "text/html");
+  } catch (e) {
+    return null;
+  }
+}
+
+// replaceFrom swaps each selector's element for its fresh copy in doc.
+function replaceFrom(doc, selectors) {
+  for (const sel of selectors) {
+    const old = document.querySelector(sel);
+    const fresh = doc.querySelector(sel);
+    if (old && fresh) {
+      localizeTimes(fresh);
+      old.replaceWith(document.importNode(fresh, true));
+    }
+  }
+}
+
+// listen opens a stream and hands each named event to its handler. A stream
+// the server refused (busy, or gone) is tried again a minute later; the
+// browser reconnects by itself, with Last-Event-ID, after a dropped one.
+function listen(url, handlers) {
+  if (!window.EventSource) return;
+  const es = new EventSource(url);
+  for (const [name, fn] of Object.entries(handlers)) {
+    es.addEventListener(name, (ev) => {
+      try {
+        fn(JSON.parse(ev.data));
+      } catch (e) {
+        // A malformed event changes nothing on the page.
+      }
+    });
+  }
+  es.addEventListener("error", () => {
+    if (es.readyState === EventSource.CLOSED) setTimeout(() => listen(url, handlers), 60000);
+  });
+}
+
+// liveThread keeps a thread or incident page current: the incident's header
+// and timeline change in place, a changed post is redrawn, and new posts wait
+// behind a "N new posts: show" bar instead of moving the page.
+function liveThread(root) {
+  const article = root.querySelector("[data-live-thread]");
+  if (!article) return;
+  const bar = root.querySelector("#new-posts");
+  const button = bar && bar.querySelector("button");
+  const waiting = new Set();
+  const here = () => location.pathname + location.search;
+  const showBar = () => {
+    if (!bar) return;
+    bar.hidden = waiting.size === 0;
+    button.textContent = waiting.size === 1 ? "1 new post: show" : waiting.size + " new posts: show";
+  };
+  const refreshParts = async () => {
+    const doc = await fetchPage(here());
+    if (doc) replaceFrom(doc, ["#incident-header", "#thread-header", "#thread-banners", "#timeline", "#affected"]);
+  };
+  if (button) {
+    button.addEventListener("click", async () => {
+      const doc = await fetchPage(here());
+      const list = document.querySelector("ol.posts");
+      if (!doc || !list) return;
+      const newest = Math.max(...waiting);
+      for (const li of doc.querySelectorAll("ol.posts > li.post")) {
+        if (!document.getElementById(li.id)) {
+          localizeTimes(li);
+          list.appendChild(document.importNode(li, true));
+        }
+      }
+      waiting.clear();
+      showBar();
+      const shown = document.getElementById("post-" + newest);
+      if (shown) {
+        shown.scrollIntoView({ behavior: "smooth", block: "start" });
+      } else {
+        location.href = "/posts/" + newest; // on a later page
+      }
+    });
+  }
+  listen("/api/v1/stream?thread=" + encodeURIComponent(article.dataset.liveThread), {
+    post: async (p) => {
+      const li = document.getElementById("post-" + p.id);
+      if (!li) {
+        if (!p.hidden && String(p.thread_id) === article.dataset.liveThread) {
+          waiting.add(p.id);
+          showBar();
+        }
+        return;
+      }
+      const doc = await fetchPage(here());
+      const fresh = doc && doc.getElementById("post-" + p.id);
+      if (fresh) {
+        localizeTimes(fresh);
+        li.replaceWith(document.importNode(fresh, true));
+      } else if (doc) {
+        li.remove(); // moved away, or hidden from this reader
+      }
+    },
+    incident: refreshParts,
+    thread: refreshParts,
+  });
+}
+
+// liveStatus refreshes the dashboard in place when its data changes.
+function liveStatus(root) {
+  if (!root.querySelector("[data-live-status]")) return;
+  listen("/api/v1/stream?status=1", {
+    status: async () => {
+      const doc = await fetchPage("/");
+      if (doc) replaceFrom(doc, ["#dashboard"]);
+    },
+  });
+}
+
+// liveBell keeps the navigation's count of unread notifications current.
+function liveBell(root) {
+  const count = root.querySelector("#unread-count");
+  if (!count || !document.body.dataset.notifications) return;
+  listen("/api/v1/stream?notifications=1", {
+    notification: (n) => {
+      count.dataset.count = n.unread;
+      count.textContent = n.unread > 0 ? String(n.unread) : "";
+      if (n.unread > 0) {
+        const hidden = document.createElement("span");
+        hidden.className = "visually-hidden";
+        hidden.textContent = " unread";
+        count.appendChild(hidden);
+      }
+    },
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   selectOnFocus(document);
   suggestWhileTyping(document);
+  liveThread(document);
+  liveStatus(document);
+  liveBell(document);
 });
