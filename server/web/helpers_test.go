@@ -1,11 +1,16 @@
 package web
 
+// The helpers every test of the package uses: one environment (testEnv),
+// one way to make people and data, one way to send a request, and one way
+// each to read an answer. Browser helpers are in browser_test.go.
+
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -24,9 +29,9 @@ func init() { gin.SetMode(gin.TestMode) }
 // testPassword is every test user's password.
 const testPassword = "correct horse battery"
 
-// testEnv is one app on its own migrated SQLite file.
+// testEnv is one app on its own migrated SQLite file, on an injected clock.
 type testEnv struct {
-	t       *testing.T
+	t       testing.TB
 	app     *App
 	store   *models.Store
 	handler http.Handler
@@ -39,12 +44,15 @@ type testClock struct{ now time.Time }
 func (c *testClock) Now() time.Time          { return c.now }
 func (c *testClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
 
-func newTestEnv(t *testing.T) *testEnv {
+// newTestEnv is an app with the default test configuration: shedding and
+// the micro-cache off.
+func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	return newTestEnvConfig(t, func(*Config) {})
 }
 
-func newTestEnvConfig(t *testing.T, adjust func(*Config)) *testEnv {
+// newTestEnvConfig is an app whose configuration adjust changes first.
+func newTestEnvConfig(t testing.TB, adjust func(*Config)) *testEnv {
 	t.Helper()
 	store, err := models.Open(filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -71,6 +79,8 @@ func newTestEnvConfig(t *testing.T, adjust func(*Config)) *testEnv {
 	return &testEnv{t: t, app: a, store: store, handler: h, clock: clock}
 }
 
+// People and their credentials.
+
 // user creates an account with testPassword.
 func (e *testEnv) user(name string, role models.Role) *models.User {
 	e.t.Helper()
@@ -93,7 +103,7 @@ func (e *testEnv) session(u *models.User) *http.Cookie {
 	return &http.Cookie{Name: e.app.sessionCookieName(), Value: secret}
 }
 
-// token makes an API token for u.
+// token makes an API token for u and returns the bearer secret.
 func (e *testEnv) token(u *models.User) string {
 	e.t.Helper()
 	_, secret, err := e.store.CreateToken(context.Background(), u.ID, "test")
@@ -103,18 +113,77 @@ func (e *testEnv) token(u *models.User) string {
 	return secret
 }
 
-// req describes one request through the real router.
+// Data made through the Store, for what a test starts from.
+
+// thread starts a thread by author.
+func (e *testEnv) thread(author *models.User, title, body string) *models.Thread {
+	e.t.Helper()
+	th, _, err := e.store.CreateThread(context.Background(), author, models.NewThread{Title: title, Body: body})
+	if err != nil {
+		e.t.Fatalf("thread %q: %v", title, err)
+	}
+	return th
+}
+
+// reply posts a reply by author.
+func (e *testEnv) reply(author *models.User, threadID int64, body string) *models.Post {
+	e.t.Helper()
+	p, _, err := e.store.CreateReply(context.Background(), author, threadID, models.NewPost{Body: body})
+	if err != nil {
+		e.t.Fatalf("reply to thread %d: %v", threadID, err)
+	}
+	return p
+}
+
+// posts is a thread's posts, oldest first: the first page of
+// models.MaxPerPage.
+func (e *testEnv) posts(threadID int64) []models.Post {
+	e.t.Helper()
+	posts, err := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: threadID}, models.Page{PerPage: models.MaxPerPage})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return posts.Items
+}
+
+// service adds a service to the catalogue.
+func (e *testEnv) service(in models.NewService) *models.Service {
+	e.t.Helper()
+	s, err := e.store.CreateService(context.Background(), nil, in)
+	if err != nil {
+		e.t.Fatalf("service %q: %v", in.Name, err)
+	}
+	return s
+}
+
+// incident declares an incident or a maintenance window by staff.
+func (e *testEnv) incident(staff *models.User, in models.NewIncident) *models.Incident {
+	e.t.Helper()
+	inc, err := e.store.DeclareIncident(context.Background(), staff, in)
+	if err != nil {
+		e.t.Fatalf("declare %q: %v", in.Title, err)
+	}
+	return inc
+}
+
+// Requests.
+
+// req describes one request through the router.
 type req struct {
 	method, path string
 	form         url.Values // sent as application/x-www-form-urlencoded
 	json         string     // sent as application/json
+	chunked      bool       // the body without a declared length
 	cookie       *http.Cookie
 	bearer       string
-	header       map[string]string
+	// header is set last; an empty value removes the header (for example
+	// the Sec-Fetch-Site that do sends with every request but a GET).
+	header map[string]string
 }
 
+// do serves r. A request other than a GET carries Sec-Fetch-Site:
+// same-origin, as a browser's form post does.
 func (e *testEnv) do(r req) *httptest.ResponseRecorder {
-	e.t.Helper()
 	var body io.Reader
 	switch {
 	case r.form != nil:
@@ -123,6 +192,9 @@ func (e *testEnv) do(r req) *httptest.ResponseRecorder {
 		body = strings.NewReader(r.json)
 	}
 	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.chunked {
+		hr.ContentLength = -1
+	}
 	switch {
 	case r.form != nil:
 		hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -130,7 +202,6 @@ func (e *testEnv) do(r req) *httptest.ResponseRecorder {
 		hr.Header.Set("Content-Type", "application/json")
 	}
 	if r.method != http.MethodGet {
-		// What a browser sends for a same-origin form post.
 		hr.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
 	if r.cookie != nil {
@@ -140,11 +211,30 @@ func (e *testEnv) do(r req) *httptest.ResponseRecorder {
 		hr.Header.Set("Authorization", "Bearer "+r.bearer)
 	}
 	for k, v := range r.header {
-		hr.Header.Set(k, v)
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
 	}
 	w := httptest.NewRecorder()
 	e.handler.ServeHTTP(w, hr)
 	return w
+}
+
+// must serves r and fails the test unless it answers want.
+func (e *testEnv) must(want int, r req) *httptest.ResponseRecorder {
+	e.t.Helper()
+	w := e.do(r)
+	wantStatus(e.t, w, want)
+	return w
+}
+
+// page GETs path with cookie (nil for a visitor); it must answer 200, and
+// page returns the body.
+func (e *testEnv) page(path string, cookie *http.Cookie) string {
+	e.t.Helper()
+	return e.must(http.StatusOK, req{method: http.MethodGet, path: path, cookie: cookie}).Body.String()
 }
 
 // server starts a real HTTP server for multi-step flows and browsers.
@@ -155,21 +245,98 @@ func (e *testEnv) server() *httptest.Server {
 	return srv
 }
 
-// client is a cookie-keeping HTTP client that does not follow redirects.
-func newClient(t *testing.T) *http.Client {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
+// holdRoute gives e's app a second router with /test/hold added, sharing
+// its shedder and cache: a request there takes its slot, says so on entered
+// and stays until release closes. busy sends requests through that router.
+func holdRoute(e *testEnv) (busy *testEnv, entered, release chan struct{}) {
+	e.t.Helper()
+	r, err := e.app.router()
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
+	entered, release = make(chan struct{}), make(chan struct{})
+	hold := route{method: http.MethodGet, path: "/test/hold", access: public, cache: noCache, shed: sheds, handle: func(c *gin.Context) error {
+		entered <- struct{}{}
+		<-release
+		c.String(http.StatusOK, "done")
+		return nil
 	}}
+	if err := e.app.handle(r, hold); err != nil {
+		e.t.Fatal(err)
+	}
+	busy = &testEnv{t: e.t, app: e.app, store: e.store, handler: r, clock: e.clock}
+	return busy, entered, release
 }
 
-func wantStatus(t *testing.T, w *httptest.ResponseRecorder, want int) {
+// Answers.
+
+func wantStatus(t testing.TB, w *httptest.ResponseRecorder, want int) {
 	t.Helper()
 	if w.Code != want {
 		t.Fatalf("status %d, want %d; body: %.400s", w.Code, want, w.Body.String())
 	}
+}
+
+// mustContain fails for each of want that body lacks; where names the page.
+func mustContain(t testing.TB, where, body string, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(body, s) {
+			t.Errorf("%s: %q missing", where, s)
+		}
+	}
+}
+
+// decodeAs decodes a JSON answer into a T.
+func decodeAs[T any](t testing.TB, w *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		t.Fatalf("answer is not the JSON expected: %v: %.400s", err, w.Body.String())
+	}
+	return v
+}
+
+// wantJSONError checks that w is the API's JSON error with code, and that
+// its message says each of says.
+func wantJSONError(t testing.TB, w *httptest.ResponseRecorder, code string, says ...string) {
+	t.Helper()
+	res := w.Result()
+	body, _ := io.ReadAll(res.Body)
+	if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
+		!strings.Contains(string(body), `"error":{"code":"`+code+`","message":"`) {
+		t.Errorf("want JSON error %q, got %s %s", code, res.Header.Get("Content-Type"), body)
+	}
+	if len(says) == 0 {
+		return
+	}
+	got := decodeAs[struct {
+		Error struct{ Message string } `json:"error"`
+	}](t, w)
+	for _, s := range says {
+		if !strings.Contains(got.Error.Message, s) {
+			t.Errorf("message %q does not say %q", got.Error.Message, s)
+		}
+	}
+}
+
+// findCookie is the cookie called name that w sets, or nil.
+func findCookie(w *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// idFrom reads the id out of a path such as a redirect's Location, by a
+// format such as "/threads/%d".
+func idFrom(t testing.TB, format, path string) int64 {
+	t.Helper()
+	var id int64
+	if _, err := fmt.Sscanf(path, format, &id); err != nil {
+		t.Fatalf("%q is not %s: %v", path, format, err)
+	}
+	return id
 }

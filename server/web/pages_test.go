@@ -272,7 +272,7 @@ func TestErrorResponses(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/login", json: `{"login":"alice","password":"x"}`}), http.StatusUnsupportedMediaType)
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/nothing"})
 	wantStatus(t, w, http.StatusNotFound)
-	assertJSONError(t, w, "not_found")
+	wantJSONError(t, w, "not_found")
 
 	// A database failure is a 500 with a request id, never the driver's text.
 	e.store.Close()
@@ -301,7 +301,7 @@ func TestBodyLimit(t *testing.T) {
 	cookie := e.session(e.user("alice", models.RoleCustomer))
 	w = e.do(req{method: http.MethodPatch, path: "/api/v1/me", cookie: cookie, json: `{"email":"` + big + `"}`})
 	wantStatus(t, w, http.StatusRequestEntityTooLarge)
-	assertJSONError(t, w, "too_large")
+	wantJSONError(t, w, "too_large")
 }
 
 func TestFlashIsSignedAndShownOnce(t *testing.T) {
