@@ -1,117 +1,21 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mmcdole/gofeed"
-	"golang.org/x/net/html"
 
 	"sitrep/models"
 	"sitrep/server/markup"
 )
-
-// xssPayloads reads the repository's corpus of attack strings.
-func xssPayloads(t testing.TB) []string {
-	t.Helper()
-	b, err := os.ReadFile("../../testdata/xss-payloads.txt")
-	if err != nil {
-		t.Fatalf("the XSS corpus is missing: %v", err)
-	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	return lines
-}
-
-// checkPage parses a whole page as a browser would and fails on anything
-// script-capable: a script other than our own file, an on* or style
-// attribute, or a URL with a scheme outside http, https and mailto. Post
-// bodies must also pass markup.CheckSafe.
-func checkPage(t *testing.T, page string) {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			switch n.Data {
-			case "script":
-				if src := attrOf(n, "src"); !strings.HasPrefix(src, "/static/js/") {
-					t.Errorf("script element in the page: %s", render(n))
-				}
-			case "iframe", "object", "embed", "frame", "frameset", "base", "svg", "math", "style":
-				t.Errorf("%s element in the page: %.200s", n.Data, render(n))
-			}
-			for _, a := range n.Attr {
-				key := strings.ToLower(a.Key)
-				if strings.HasPrefix(key, "on") || key == "style" || key == "srcdoc" || key == "formaction" {
-					t.Errorf("attribute %s=%q on <%s>", a.Key, a.Val, n.Data)
-				}
-				if key == "href" || key == "src" || key == "action" {
-					if u, err := url.Parse(strings.TrimSpace(a.Val)); err != nil || !(u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "mailto") {
-						t.Errorf("%s=%q on <%s>", a.Key, a.Val, n.Data)
-					}
-				}
-			}
-			if hasClass(n, "post-body") {
-				if err := markup.CheckSafe(innerHTML(n)); err != nil {
-					t.Errorf("post body unsafe: %v", err)
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-}
-
-func attrOf(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func hasClass(n *html.Node, class string) bool {
-	for _, c := range strings.Fields(attrOf(n, "class")) {
-		if c == class {
-			return true
-		}
-	}
-	return false
-}
-
-func render(n *html.Node) string {
-	var b bytes.Buffer
-	_ = html.Render(&b, n)
-	return b.String()
-}
-
-func innerHTML(n *html.Node) string {
-	var b bytes.Buffer
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		_ = html.Render(&b, c)
-	}
-	return b.String()
-}
 
 // forumCustomer is alice, a customer whose account is old enough to post
 // without the new-account interval, and her session.

@@ -5,6 +5,7 @@ package web
 // each to read an answer. Browser helpers are in browser_test.go.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,8 +22,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/net/html"
 
 	"sitrep/models"
+	"sitrep/server/markup"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -339,4 +343,264 @@ func idFrom(t testing.TB, format, path string) int64 {
 		t.Fatalf("%q is not %s: %v", path, format, err)
 	}
 	return id
+}
+
+// Pages checked as a browser would parse them.
+
+// xssPayloads reads the repository's corpus of attack strings.
+func xssPayloads(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/xss-payloads.txt")
+	if err != nil {
+		t.Fatalf("the XSS corpus is missing: %v", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// checkPage parses a whole page as a browser would and fails on anything
+// script-capable: a script other than our own file, an on* or style
+// attribute, or a URL with a scheme outside http, https and mailto. Post
+// bodies must also pass markup.CheckSafe.
+func checkPage(t *testing.T, page string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script":
+				if src := attrOf(n, "src"); !strings.HasPrefix(src, "/static/js/") {
+					t.Errorf("script element in the page: %s", render(n))
+				}
+			case "iframe", "object", "embed", "frame", "frameset", "base", "svg", "math", "style":
+				t.Errorf("%s element in the page: %.200s", n.Data, render(n))
+			}
+			for _, a := range n.Attr {
+				key := strings.ToLower(a.Key)
+				if strings.HasPrefix(key, "on") || key == "style" || key == "srcdoc" || key == "formaction" {
+					t.Errorf("attribute %s=%q on <%s>", a.Key, a.Val, n.Data)
+				}
+				if key == "href" || key == "src" || key == "action" {
+					if u, err := url.Parse(strings.TrimSpace(a.Val)); err != nil || !(u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "mailto") {
+						t.Errorf("%s=%q on <%s>", a.Key, a.Val, n.Data)
+					}
+				}
+			}
+			if hasClass(n, "post-body") {
+				if err := markup.CheckSafe(innerHTML(n)); err != nil {
+					t.Errorf("post body unsafe: %v", err)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+}
+
+func attrOf(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasClass(n *html.Node, class string) bool {
+	for _, c := range strings.Fields(attrOf(n, "class")) {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
+func render(n *html.Node) string {
+	var b bytes.Buffer
+	_ = html.Render(&b, n)
+	return b.String()
+}
+
+func innerHTML(n *html.Node) string {
+	var b bytes.Buffer
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		_ = html.Render(&b, c)
+	}
+	return b.String()
+}
+
+// The data sets several files start from.
+
+// actor is who walks a route in the role matrix.
+type actor string
+
+const (
+	visitor   actor = "visitor"
+	owner     actor = "owner"    // the customer who owns the object in the path
+	customer  actor = "customer" // another customer
+	staff     actor = "staff"
+	moderator actor = "moderator"
+	admin     actor = "admin"
+)
+
+var actors = []actor{visitor, owner, customer, staff, moderator, admin}
+
+// fixture is the data every matrix cell starts from.
+type fixture struct {
+	users    map[actor]*models.User
+	tokenID  int64 // an API token of owner
+	threadID int64 // a thread started by owner
+	postID   int64 // its first post
+	// An open and a resolved incident declared by staff on serviceID.
+	serviceID, incidentID, resolvedID int64
+	// Moderation: another customer's locked and pinned thread whose first
+	// post is hidden; a reply by that customer in owner's thread, newer than
+	// it; a flag on owner's post; a silenced user.
+	lockedID, hiddenPostID, replyID, flagID, silencedID int64
+	// A thread by customer merged into the locked one.
+	mergedID int64
+}
+
+func newFixture(e *testEnv) *fixture {
+	f := &fixture{users: map[actor]*models.User{}}
+	for _, a := range []struct {
+		who  actor
+		role models.Role
+	}{{owner, models.RoleCustomer}, {customer, models.RoleCustomer}, {staff, models.RoleStaff}, {moderator, models.RoleModerator}, {admin, models.RoleAdmin}} {
+		f.users[a.who] = e.user(string(a.who)+"-user", a.role)
+	}
+	tok, _, err := e.store.CreateToken(context.Background(), f.users[owner].ID, "fixture")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.tokenID = tok.ID
+	// Accounts are two days old, so the new-account posting interval is
+	// past; the clock moves on after the thread so nobody posts too soon.
+	e.clock.Advance(48 * time.Hour)
+	f.threadID = e.thread(f.users[owner], "Mail is down for me", "Since 9:00.").ID
+	f.postID = e.posts(f.threadID)[0].ID
+	f.serviceID = e.service(models.NewService{Name: "Mail"}).ID
+	for _, id := range []*int64{&f.incidentID, &f.resolvedID} {
+		*id = e.incident(f.users[staff], models.NewIncident{Kind: models.KindIncident,
+			Title: "Mail delivery delayed", Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
+			Services: []models.ServiceChange{{ServiceID: f.serviceID, Status: models.DegradedPerformance}}}).ID
+	}
+	if _, err := e.store.PostUpdate(context.Background(), f.users[staff], f.resolvedID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
+		e.t.Fatal(err)
+	}
+	f.moderationFixture(e)
+	e.clock.Advance(time.Hour)
+	return f
+}
+
+func (f *fixture) moderationFixture(e *testEnv) {
+	ctx := context.Background()
+	must := func(err error) {
+		if err != nil {
+			e.t.Helper()
+			e.t.Fatal(err)
+		}
+	}
+	admin, cust := f.users[admin], f.users[customer]
+	locked := e.thread(cust, "Calendar invites vanish", "Gone.")
+	f.lockedID = locked.ID
+	f.hiddenPostID = e.posts(locked.ID)[0].ID
+	_, err := e.store.HidePost(ctx, admin, f.hiddenPostID, "off-topic")
+	must(err)
+	_, err = e.store.SetLocked(ctx, admin, locked.ID, true, "duplicate")
+	must(err)
+	_, err = e.store.SetPinned(ctx, admin, locked.ID, true, nil, "")
+	must(err)
+	e.clock.Advance(time.Minute)
+	f.replyID = e.reply(cust, f.threadID, "Same here.").ID
+	e.clock.Advance(time.Minute)
+	merged := e.thread(cust, "Invites gone again", "Still gone.")
+	_, err = e.store.MergeThread(ctx, admin, merged.ID, locked.ID, "duplicate")
+	must(err)
+	f.mergedID = merged.ID
+	flag, err := e.store.FlagPost(ctx, cust, f.postID, "spam", "")
+	must(err)
+	f.flagID = flag.ID
+	quiet := e.user("quiet-user", models.RoleCustomer)
+	until := e.clock.Now().Add(24 * time.Hour)
+	_, err = e.store.SanctionUser(ctx, admin, quiet.ID, models.SanctionSilence, "spam", &until)
+	must(err)
+	f.silencedID = quiet.ID
+}
+
+// spFixture is a fixed data set seen through the Statuspage API: a grouped
+// pair of services and two loose ones, an open incident with two updates
+// and transitions, a resolved incident with a postmortem, an active and an
+// upcoming maintenance.
+type spFixture struct {
+	staff                      *models.User
+	website, mail, webmail     *models.Service
+	api                        *models.Service
+	open, resolved             *models.Incident
+	activeMaint, upcomingMaint *models.Incident
+}
+
+func newSPFixture(e *testEnv) *spFixture {
+	e.t.Helper()
+	ctx := context.Background()
+	f := &spFixture{staff: e.user("sam.support", models.RoleStaff)}
+	f.website = e.service(models.NewService{Name: "Website", Description: "The public site and sign-up.", Position: 1})
+	f.mail = e.service(models.NewService{Name: "Mail delivery", Description: "Sending and receiving mail.", Group: "Mail", Position: 2})
+	f.webmail = e.service(models.NewService{Name: "Webmail", Group: "Mail", Position: 3})
+	f.api = e.service(models.NewService{Name: "API", Position: 4})
+	declare := func(in models.NewIncident) *models.Incident { return e.incident(f.staff, in) }
+	post := func(id int64, in models.NewUpdate) {
+		if _, err := e.store.PostUpdate(ctx, f.staff, id, in); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	at := func(d time.Duration) *time.Time { v := e.clock.Now().Add(d); return &v }
+
+	// 09:30 a minor incident on the website, resolved at 09:40, with a
+	// postmortem at 09:45.
+	f.resolved = declare(models.NewIncident{Kind: models.KindIncident, Title: "Website slow", Impact: "minor",
+		Status: models.StatusInvestigating, Body: "Pages load slowly; we are looking into it.",
+		Services: []models.ServiceChange{{ServiceID: f.website.ID, Status: models.DegradedPerformance}}})
+	e.clock.Advance(10 * time.Minute)
+	post(f.resolved.ID, models.NewUpdate{Status: models.StatusResolved, Body: "A cache node was replaced. Pages load normally."})
+	e.clock.Advance(5 * time.Minute)
+	if _, err := e.store.SetPostmortem(ctx, f.staff, f.resolved.ID, "A cache node ran out of memory."); err != nil {
+		e.t.Fatal(err)
+	}
+	// 09:50 two maintenance windows: webmail from 10:00 to 12:30, the API
+	// in two days.
+	e.clock.Advance(5 * time.Minute)
+	f.activeMaint = declare(models.NewIncident{Kind: models.KindMaintenance, Title: "Webmail migration",
+		Body: "Webmail moves to new servers.", ScheduledFor: at(10 * time.Minute), ScheduledUntil: at(160 * time.Minute),
+		Services: []models.ServiceChange{{ServiceID: f.webmail.ID, Status: models.UnderMaintenance}}})
+	f.upcomingMaint = declare(models.NewIncident{Kind: models.KindMaintenance, Title: "API upgrade",
+		Body: "The API is upgraded; expect short interruptions.", ScheduledFor: at(48 * time.Hour), ScheduledUntil: at(50 * time.Hour),
+		Services: []models.ServiceChange{{ServiceID: f.api.ID, Status: models.UnderMaintenance}}})
+	e.clock.Advance(10 * time.Minute)
+	if n, err := e.store.AdvanceMaintenance(ctx); err != nil || n != 1 {
+		e.t.Fatalf("AdvanceMaintenance: %d, %v", n, err)
+	}
+	// 10:10 a major incident on mail; at 10:25 the cause is identified and
+	// webmail is affected too.
+	e.clock.Advance(10 * time.Minute)
+	f.open = declare(models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed", Impact: "major",
+		Status: models.StatusInvestigating, Body: "Outgoing mail is **delayed** by up to an hour.",
+		Services: []models.ServiceChange{{ServiceID: f.mail.ID, Status: models.PartialOutage}}})
+	e.clock.Advance(15 * time.Minute)
+	post(f.open.ID, models.NewUpdate{Status: models.StatusIdentified,
+		Body:     "We found the cause: a *queue* backlog.\n\n- mail is queued, not lost\n- webmail is slow\n\nSee [the thread](https://example.com/t).",
+		Services: []models.ServiceChange{{ServiceID: f.webmail.ID, Status: models.DegradedPerformance}}})
+	e.clock.Advance(time.Minute)
+	return f
 }

@@ -52,7 +52,7 @@ func itemTitles(f *gofeed.Feed) []string {
 
 func TestHistoryFeedAtom(t *testing.T) {
 	e := newTestEnvConfig(t, func(c *Config) { c.BaseURL = "https://status.example.com" })
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	feed, _ := parseFeed(t, e, "/history.atom", "application/atom+xml")
 	if feed.FeedType != "atom" || feed.Title != "Sitrep incident history" || feed.Link != "https://status.example.com/" {
 		t.Errorf("feed %s %q %q", feed.FeedType, feed.Title, feed.Link)
@@ -110,7 +110,7 @@ type rssDoc struct {
 
 func TestHistoryFeedRSS(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	feed, body := parseFeed(t, e, "/history.rss", "application/rss+xml")
 	if feed.FeedType != "rss" || feed.FeedVersion != "2.0" || feed.Title != "Sitrep incident history" ||
 		feed.Link != "http://example.com/" || feed.Description == "" {
@@ -193,7 +193,7 @@ func TestHistoryFeedBounded(t *testing.T) {
 // TestIncidentFeed: one incident's official updates, newest first.
 func TestIncidentFeed(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	feed, _ := parseFeed(t, e, fmt.Sprintf("/incidents/%d/feed.atom", f.activeMaint.ID), "application/atom+xml")
 	if feed.Title != "Webmail migration" || feed.Link != fmt.Sprintf("http://example.com/incidents/%d", f.activeMaint.ID) {
 		t.Errorf("feed %q %q", feed.Title, feed.Link)
@@ -212,7 +212,7 @@ func TestIncidentFeed(t *testing.T) {
 // incident's feed and of both history feeds, with its own address.
 func TestPostmortemInFeeds(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	e.clock.Advance(time.Hour)
 	if _, err := e.store.SetPostmortem(context.Background(), f.staff, f.resolved.ID, "A **cache** expired everywhere at once."); err != nil {
 		t.Fatal(err)
