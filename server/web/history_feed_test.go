@@ -165,17 +165,11 @@ func TestHistoryFeedBounded(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail"})
 	for i := range 30 {
-		inc, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
+		inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
 			Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
 			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
-		if err != nil {
-			t.Fatal(err)
-		}
 		e.clock.Advance(time.Minute)
 		if _, err := e.store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Done."}); err != nil {
 			t.Fatal(err)
@@ -238,25 +232,17 @@ func TestPostmortemInFeeds(t *testing.T) {
 // text.
 func TestHistoryFeedHostileTitles(t *testing.T) {
 	e := newTestEnv(t)
-	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail"})
 	var incs []*models.Incident
 	for _, p := range xssPayloads(t) {
 		title := "Title " + p
 		if len([]rune(title)) > models.TitleMaxLen {
 			title = string([]rune(title)[:models.TitleMaxLen])
 		}
-		inc, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: title,
+		incs = append(incs, e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: title,
 			Impact: "minor", Status: models.StatusInvestigating, Body: p,
-			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
-		if err != nil {
-			t.Fatalf("declare %q: %v", title, err)
-		}
-		incs = append(incs, inc)
+			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}}))
 		e.clock.Advance(time.Minute)
 	}
 	for _, inc := range incs {

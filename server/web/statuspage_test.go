@@ -591,9 +591,7 @@ func TestV2StatuspageGroups(t *testing.T) {
 	}
 	// The id does not change with the data around it.
 	e.clock.Advance(time.Hour)
-	if _, err := e.store.CreateService(context.Background(), nil, models.NewService{Name: "IMAP", Group: "Mail", Position: 0}); err != nil {
-		t.Fatal(err)
-	}
+	e.service(models.NewService{Name: "IMAP", Group: "Mail", Position: 0})
 	var again sComponentsBody
 	decodeStrict(t, e.do(req{method: http.MethodGet, path: "/api/v2/components.json"}).Body.Bytes(), &again)
 	for _, c := range again.Components {
@@ -661,10 +659,7 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	mail, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mail := e.service(models.NewService{Name: "Mail"})
 	status := func(want models.Indicator) {
 		t.Helper()
 		var s sStatusBody
@@ -677,12 +672,9 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	}
 	status(models.IndicatorNone)
 
-	inc, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed",
+	inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed",
 		Impact: "major", Status: models.StatusInvestigating, Body: "Looking into it.",
 		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.DegradedPerformance}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	status(models.IndicatorMajor) // the impact, though the service is only degraded
 
 	e.clock.Advance(20 * time.Minute)
@@ -698,11 +690,9 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	status(models.IndicatorNone)
 
 	from, until := e.clock.Now().Add(time.Hour), e.clock.Now().Add(3*time.Hour)
-	if _, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindMaintenance, Title: "Mail server upgrade",
+	e.incident(staff, models.NewIncident{Kind: models.KindMaintenance, Title: "Mail server upgrade",
 		Body: "Planned.", ScheduledFor: &from, ScheduledUntil: &until,
-		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.UnderMaintenance}}}); err != nil {
-		t.Fatal(err)
-	}
+		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.UnderMaintenance}}})
 	status(models.IndicatorNone) // scheduled, not started
 
 	e.clock.Advance(time.Hour)
@@ -722,18 +712,12 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 // incidents, newest first.
 func TestV2StatuspageIncidentsLimit(t *testing.T) {
 	e := newTestEnv(t)
-	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail"})
 	for i := range 53 {
-		if _, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
+		e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
 			Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
-			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}}); err != nil {
-			t.Fatal(err)
-		}
+			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
 		e.clock.Advance(time.Minute)
 	}
 	var s sIncidentsBody
