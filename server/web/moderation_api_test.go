@@ -109,14 +109,16 @@ func TestModerationAPISanctionHierarchy(t *testing.T) {
 		{"boss", "silence", "boss", "yourself"},
 		{"boss", "warn", "boss2", "equal to or higher"},
 	} {
-		wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/%s", users[c.target].ID, c.tool), json: body, bearer: tok[c.who]}), "forbidden", c.message)
+		wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/%s", users[c.target].ID, c.tool),
+			json: body, bearer: tok[c.who]}), "forbidden", c.message)
 	}
 	if got := auditLog(e, tok["mod"], ""); len(got) != 0 {
 		t.Fatalf("refused sanctions were logged: %+v", got)
 	}
 
 	// Down the ladder it works: the answer is the sanction.
-	w := e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/silence", users["carol"].ID), json: body, bearer: tok["mod"]})
+	w := e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/silence", users["carol"].ID),
+		json: body, bearer: tok["mod"]})
 	x := decodeAs[apiSanction](t, w)
 	if x.ID == 0 || x.UserID != users["carol"].ID || x.Kind != models.SanctionSilence || x.Reason != "Rude replies" ||
 		x.CreatedBy != "mod" || x.EndsAt == nil || x.EndsAt.Format(time.RFC3339) != until || !x.CreatedAt.Equal(e.clock.Now()) {
@@ -125,15 +127,18 @@ func TestModerationAPISanctionHierarchy(t *testing.T) {
 	if !strings.Contains(w.Body.String(), `"ends_at":"`+until+`"`) {
 		t.Errorf("ends_at is not RFC 3339 UTC: %s", w.Body.String())
 	}
-	w = e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/warn", users["mod2"].ID), json: `{"reason":"Too quick on the hide button","until":"2030-01-01T00:00:00Z","kind":"suspension","user_id":1}`, bearer: tok["boss"]})
+	w = e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/warn", users["mod2"].ID),
+		json: `{"reason":"Too quick on the hide button","until":"2030-01-01T00:00:00Z","kind":"suspension","user_id":1}`, bearer: tok["boss"]})
 	if x := decodeAs[apiSanction](t, w); x.Kind != models.SanctionWarning || x.EndsAt != nil || x.UserID != users["mod2"].ID {
 		t.Fatalf("a warning took fields from the body: %s", w.Body.String())
 	}
-	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID), json: `{"reason":"Apologised"}`, bearer: tok["mod"]})
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID),
+		json: `{"reason":"Apologised"}`, bearer: tok["mod"]})
 	if strings.TrimSpace(w.Body.String()) != `{"lifted":true}` {
 		t.Fatalf("lift: %s", w.Body.String())
 	}
-	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID), json: `{"reason":"Again"}`, bearer: tok["mod"]}), "conflict", "neither silenced nor suspended")
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID),
+		json: `{"reason":"Again"}`, bearer: tok["mod"]}), "conflict", "neither silenced nor suspended")
 	e.must(http.StatusNotFound, req{method: http.MethodPost, path: "/api/v1/users/999/warn", json: `{"reason":"Who?"}`, bearer: tok["mod"]})
 }
 
@@ -145,7 +150,8 @@ func TestModerationAPISuspendedAndSilenced(t *testing.T) {
 	th := apiThreadBy(e, tok["carol"], "Mail is down for me", "Since 9:00.")
 	until := e.clock.Now().Add(time.Hour)
 	sanction := func(tool, who, reason string) {
-		e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/%s", users[who].ID, tool), json: fmt.Sprintf(`{"reason":%q,"until":%q}`, reason, until.Format(time.RFC3339)), bearer: tok["mod"]})
+		e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/%s", users[who].ID, tool),
+			json: fmt.Sprintf(`{"reason":%q,"until":%q}`, reason, until.Format(time.RFC3339)), bearer: tok["mod"]})
 	}
 
 	cookie := e.session(users["dave"])
@@ -157,8 +163,10 @@ func TestModerationAPISuspendedAndSilenced(t *testing.T) {
 
 	sanction("silence", "carol", "Shouting")
 	posts := fmt.Sprintf("/api/v1/threads/%d/posts", th.ID)
-	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: posts, json: `{"body":"STILL DOWN"}`, bearer: tok["carol"]}), "silenced", "Shouting")
-	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: "/api/v1/threads", json: `{"title":"Nobody answers","body":"Hello?"}`, bearer: tok["carol"]}), "silenced", "Shouting")
+	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: posts,
+		json: `{"body":"STILL DOWN"}`, bearer: tok["carol"]}), "silenced", "Shouting")
+	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: "/api/v1/threads",
+		json: `{"title":"Nobody answers","body":"Hello?"}`, bearer: tok["carol"]}), "silenced", "Shouting")
 	e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID), bearer: tok["carol"]})
 	e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/me", bearer: tok["carol"]})
 	e.must(http.StatusOK, req{method: http.MethodDelete, path: fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), bearer: tok["carol"]})
@@ -168,7 +176,8 @@ func TestModerationAPISuspendedAndSilenced(t *testing.T) {
 	}
 
 	// Lifting lets carol post again.
-	e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID), json: `{"reason":"Calmer now"}`, bearer: tok["mod"]})
+	e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID),
+		json: `{"reason":"Calmer now"}`, bearer: tok["mod"]})
 	apiReplyBy(e, tok["carol"], th.ID, "Thanks, it works again.")
 }
 
@@ -180,7 +189,8 @@ func TestModerationAPIHiddenPostVisibility(t *testing.T) {
 	_, tok := modAPIPeople(e, "alice", "bob")
 	th := apiThreadBy(e, tok["alice"], "Mail is down for me", "Since 9:00.")
 	p := apiReplyBy(e, tok["alice"], th.ID, "Try the zanzibarquux workaround.")
-	e.must(http.StatusOK, req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", p.ID), json: `{"body":"Try the zanzibarquux workaround, it helps."}`, bearer: tok["alice"]})
+	e.must(http.StatusOK, req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", p.ID),
+		json: `{"body":"Try the zanzibarquux workaround, it helps."}`, bearer: tok["alice"]})
 	searchHits := func(who string) int {
 		t.Helper()
 		got := decodeAs[struct {
@@ -205,7 +215,8 @@ func TestModerationAPIHiddenPostVisibility(t *testing.T) {
 	}
 	e.must(http.StatusOK, req{method: http.MethodGet, path: revisions, bearer: tok["bob"]})
 
-	w := e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/hide", p.ID), json: `{"reason":"Unsafe advice"}`, bearer: tok["mod"]})
+	w := e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/hide", p.ID),
+		json: `{"reason":"Unsafe advice"}`, bearer: tok["mod"]})
 	if got := decodeAs[apiPost](t, w); got.ID != p.ID || !got.Hidden || got.Author != "alice" {
 		t.Fatalf("hide answer: %s", w.Body.String())
 	}
@@ -229,8 +240,10 @@ func TestModerationAPIHiddenPostVisibility(t *testing.T) {
 		e.must(http.StatusOK, req{method: http.MethodGet, path: revisions, bearer: tok[who]})
 	}
 	// Hiding twice is a conflict; unhiding brings it back for everyone.
-	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/hide", p.ID), json: `{"reason":"Again"}`, bearer: tok["mod"]}), "conflict", "hidden already")
-	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/unhide", p.ID), json: `{"reason":"Checked, it is fine"}`, bearer: tok["mod"]})
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/hide", p.ID),
+		json: `{"reason":"Again"}`, bearer: tok["mod"]}), "conflict", "hidden already")
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/unhide", p.ID),
+		json: `{"reason":"Checked, it is fine"}`, bearer: tok["mod"]})
 	if decodeAs[apiPost](t, w).Hidden {
 		t.Fatalf("unhide answer: %s", w.Body.String())
 	}
@@ -252,7 +265,8 @@ func TestModerationAPIMerge(t *testing.T) {
 			e.must(http.StatusOK, req{method: http.MethodPut, path: fmt.Sprintf("/api/v1/threads/%d/affected", id), bearer: tok[who]})
 		}
 	}
-	w := e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", a.ID), json: fmt.Sprintf(`{"into_id":%d,"reason":"Same outage"}`, b.ID), bearer: tok["mod"]})
+	w := e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", a.ID),
+		json: fmt.Sprintf(`{"into_id":%d,"reason":"Same outage"}`, b.ID), bearer: tok["mod"]})
 	into := decodeAs[apiThread](t, w)
 	// alice, bob, carol (on both), dave, erin.
 	if into.ID != b.ID || into.AffectedCount != 5 || into.PostCount != 2 {
@@ -266,10 +280,14 @@ func TestModerationAPIMerge(t *testing.T) {
 	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != fmt.Sprintf("/threads/%d", b.ID) {
 		t.Errorf("old thread page: %d to %q, want 301 to /threads/%d", w.Code, w.Header().Get("Location"), b.ID)
 	}
-	e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", a.ID), json: `{"body":"Here?"}`, bearer: tok["carol"]})
-	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", a.ID), json: fmt.Sprintf(`{"into_id":%d}`, b.ID), bearer: tok["mod"]}), "conflict", "merged already")
-	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", b.ID), json: fmt.Sprintf(`{"into_id":%d}`, b.ID), bearer: tok["mod"]})
-	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", b.ID), json: `{"into_id":999}`, bearer: tok["mod"]})
+	e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", a.ID),
+		json: `{"body":"Here?"}`, bearer: tok["carol"]})
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", a.ID),
+		json: fmt.Sprintf(`{"into_id":%d}`, b.ID), bearer: tok["mod"]}), "conflict", "merged already")
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", b.ID),
+		json: fmt.Sprintf(`{"into_id":%d}`, b.ID), bearer: tok["mod"]})
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", b.ID),
+		json: `{"into_id":999}`, bearer: tok["mod"]})
 }
 
 // TestModerationAPIFlags: one flag per person, the queue, auto-hide after
@@ -280,7 +298,8 @@ func TestModerationAPIFlags(t *testing.T) {
 	th := apiThreadBy(e, tok["alice"], "Buy cheap watches", "Visit my shop.")
 	p := th.Posts[0]
 	flags := fmt.Sprintf("/api/v1/posts/%d/flags", p.ID)
-	wantJSONError(t, e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, bearer: tok["alice"]}), "invalid", "your own post")
+	wantJSONError(t, e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags,
+		json: `{"reason":"spam"}`, bearer: tok["alice"]}), "invalid", "your own post")
 	e.must(http.StatusUnauthorized, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`})
 
 	w := e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"spam","state":"dismissed","user_id":1}`, bearer: tok["bob"]})
@@ -288,7 +307,8 @@ func TestModerationAPIFlags(t *testing.T) {
 	if f.ID == 0 || f.PostID != p.ID || f.ThreadID != th.ID || f.Reason != "spam" || f.User != "bob" || !f.CreatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("flag: %s", w.Body.String())
 	}
-	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: flags, json: `{"reason":"abuse"}`, bearer: tok["bob"]}), "conflict", "flagged this post already")
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: flags,
+		json: `{"reason":"abuse"}`, bearer: tok["bob"]}), "conflict", "flagged this post already")
 	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags, json: `{"reason":"rude"}`, bearer: tok["carol"]})
 	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags, json: `{"reason":"other"}`, bearer: tok["carol"]})
 	e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"other","note":"Same shop in every thread"}`, bearer: tok["carol"]})
@@ -325,7 +345,8 @@ func TestModerationAPIFlags(t *testing.T) {
 	}
 
 	// Dismissing restores a post that flags alone hid, and empties the queue.
-	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID), json: `{"action":"dismiss","note":"It is a real shop"}`, bearer: tok["mod"]})
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID),
+		json: `{"action":"dismiss","note":"It is a real shop"}`, bearer: tok["mod"]})
 	if got := decodeAs[apiPost](t, w); got.ID != p.ID || got.Hidden {
 		t.Fatalf("dismiss answer: %s", w.Body.String())
 	}
@@ -335,7 +356,8 @@ func TestModerationAPIFlags(t *testing.T) {
 	if _, ok := postsAs(e, tok["erin"], th.ID)[p.ID]; !ok {
 		t.Fatal("dismissing did not restore the post")
 	}
-	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID), json: `{"action":"dismiss"}`, bearer: tok["mod"]}), "conflict", "handled already")
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID),
+		json: `{"action":"dismiss"}`, bearer: tok["mod"]}), "conflict", "handled already")
 
 	// A new flag, resolved by hiding: a reason is required.
 	w = e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, bearer: tok["erin"]})
@@ -361,7 +383,8 @@ func TestModerationAPIAuditEntries(t *testing.T) {
 	b := apiThreadBy(e, tok["bob"], "Cannot send mail", "Since 9:05.")
 	r := apiReplyBy(e, tok["alice"], a.ID, "Still down.")
 	flag := func(who string, postID int64) int64 {
-		w := e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/flags", postID), json: `{"reason":"abuse"}`, bearer: tok[who]})
+		w := e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/flags", postID),
+			json: `{"reason":"abuse"}`, bearer: tok[who]})
 		return decodeAs[apiFlag](t, w).ID
 	}
 	dismissFlag, hideFlag := flag("carol", a.Posts[0].ID), flag("dave", b.Posts[0].ID)
@@ -545,7 +568,8 @@ func TestModerationAPIHostileReasons(t *testing.T) {
 	th := apiThreadBy(e, tok["alice"], "Mail is down", "Since 9:00.")
 	hostile := `<img src=x onerror="alert(1)"> </script><script>alert(document.cookie)</script> "quoted" & 'single'`
 	body, _ := json.Marshal(map[string]string{"reason": "other", "note": hostile})
-	e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/flags", th.Posts[0].ID), json: string(body), bearer: tok["bob"]})
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/flags", th.Posts[0].ID),
+		json: string(body), bearer: tok["bob"]})
 	w := e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/flags", bearer: tok["mod"]})
 	if q := decodeAs[struct {
 		Flags []apiFlag `json:"flags"`
