@@ -2,7 +2,9 @@ package web
 
 // The helpers every test of the package uses: one environment (testEnv),
 // one way to make people and data, one way to send a request, and one way
-// each to read an answer. Browser helpers are in browser_test.go.
+// each to read an answer; then the page checks and the data sets that
+// several files start from. Browser helpers are in browser_test.go; a data
+// set only one file uses is in that file.
 
 import (
 	"bytes"
