@@ -2,10 +2,9 @@ package web
 
 import (
 	"context"
-	"io"
+	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +30,7 @@ func TestSignUpCreatesCustomerAndLogsIn(t *testing.T) {
 	if u.Role != models.RoleCustomer {
 		t.Fatalf("sign-up with role=admin gave role %s", u.Role)
 	}
-	if !hasCookie(w, e.app.sessionCookieName()) {
+	if findCookie(w, e.app.sessionCookieName()) == nil {
 		t.Fatal("no session cookie after sign-up")
 	}
 }
@@ -263,7 +262,7 @@ func TestAccountForms(t *testing.T) {
 		t.Error("account page may be cached")
 	}
 	tokens, _ := e.store.ListTokens(context.Background(), u.ID)
-	wantStatus(t, e.do(req{method: http.MethodPost, path: "/account/tokens/" + itoa(tokens[0].ID) + "/revoke", cookie: cookie}), http.StatusSeeOther)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/account/tokens/%d/revoke", tokens[0].ID), cookie: cookie}), http.StatusSeeOther)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/me", bearer: secret}), http.StatusForbidden)
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {""}}}), http.StatusUnprocessableEntity)
 
@@ -305,7 +304,7 @@ func TestAPIMe(t *testing.T) {
 	} {
 		w := e.do(bad)
 		wantStatus(t, w, http.StatusUnauthorized)
-		assertJSONError(t, w, "unauthorized")
+		wantJSONError(t, w, "unauthorized")
 	}
 	// JSON mass assignment: role, name and id are ignored.
 	w = e.do(req{method: http.MethodPatch, path: "/api/v1/me", bearer: tok, json: `{"email":"a2@example.com","role":"admin","name":"root","id":99}`})
@@ -316,7 +315,7 @@ func TestAPIMe(t *testing.T) {
 	}
 	for body, code := range map[string]string{`{"email":"nope"}`: "invalid", `{`: "bad_request", `{"email":5}`: "invalid", `{"email":"a@b.c"} {}`: "bad_request"} {
 		w := e.do(req{method: http.MethodPatch, path: "/api/v1/me", bearer: tok, json: body, header: map[string]string{"Content-Type": "application/json"}})
-		assertJSONError(t, w, code)
+		wantJSONError(t, w, code)
 	}
 }
 
@@ -328,13 +327,13 @@ func TestDemotedCredentialsRefused(t *testing.T) {
 	victim := e.user("deputy", models.RoleAdmin)
 	cookie, tok := e.session(victim), e.token(victim)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/admin/users", cookie: cookie}), http.StatusOK)
-	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/" + itoa(victim.ID) + "/role", cookie: e.session(boss),
+	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/users/%d/role", victim.ID), cookie: e.session(boss),
 		form: url.Values{"role": {"customer"}}}), http.StatusSeeOther)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/admin/users", cookie: cookie}), http.StatusForbidden)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/admin/users", bearer: tok}), http.StatusForbidden)
 	w := e.do(req{method: http.MethodGet, path: "/api/v1/me", bearer: tok})
 	wantStatus(t, w, http.StatusForbidden)
-	assertJSONError(t, w, "revoked")
+	wantJSONError(t, w, "revoked")
 	if !strings.Contains(w.Body.String(), "role changed") {
 		t.Errorf("the reason is not given: %s", w.Body.String())
 	}
@@ -347,13 +346,13 @@ func TestDemotedCredentialsRefused(t *testing.T) {
 	sam := e.user("sam", models.RoleStaff)
 	cookie, tok = e.session(sam), e.token(sam)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/incidents/new", cookie: cookie}), http.StatusOK)
-	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/" + itoa(sam.ID) + "/role", cookie: e.session(boss),
+	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/users/%d/role", sam.ID), cookie: e.session(boss),
 		form: url.Values{"role": {"customer"}}}), http.StatusSeeOther)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/incidents/new", cookie: cookie}), http.StatusForbidden)
 	w = e.do(req{method: http.MethodPost, path: "/api/v1/incidents", bearer: tok,
 		json: `{"title":"Mail is down","impact":"major","status":"investigating","body":"Looking."}`})
 	wantStatus(t, w, http.StatusForbidden)
-	assertJSONError(t, w, "revoked")
+	wantJSONError(t, w, "revoked")
 }
 
 // TestGuardsFailClosed: an expired session, a made-up cookie, an empty
@@ -374,7 +373,7 @@ func TestGuardsFailClosed(t *testing.T) {
 	}
 	w := e.do(req{method: http.MethodPost, path: "/api/v1/incidents", bearer: "made-up", json: `{}`})
 	wantStatus(t, w, http.StatusUnauthorized)
-	assertJSONError(t, w, "unauthorized")
+	wantJSONError(t, w, "unauthorized")
 }
 
 // TestAuthorizationSchemes: the bearer scheme is case-insensitive; another
@@ -402,39 +401,12 @@ func TestAdminUsersPage(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/admin/users?role=emperor", cookie: cookie}), http.StatusBadRequest)
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/admin/users?page=-1", cookie: cookie}), http.StatusBadRequest)
 	// Lowering one's own role is refused with a message, not a 500.
-	w = e.do(req{method: http.MethodPost, path: "/admin/users/" + itoa(boss.ID) + "/role", cookie: cookie, form: url.Values{"role": {"customer"}}})
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/users/%d/role", boss.ID), cookie: cookie, form: url.Values{"role": {"customer"}}})
 	wantStatus(t, w, http.StatusUnprocessableEntity)
 	if !strings.Contains(w.Body.String(), "cannot change your own role") {
 		t.Error("no message for changing one's own role")
 	}
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/999/role", cookie: cookie, form: url.Values{"role": {"staff"}}}), http.StatusNotFound)
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/abc/role", cookie: cookie, form: url.Values{"role": {"staff"}}}), http.StatusNotFound)
-	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/" + itoa(boss.ID) + "/role", cookie: cookie, form: url.Values{"role": {"god"}}}), http.StatusUnprocessableEntity)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/users/%d/role", boss.ID), cookie: cookie, form: url.Values{"role": {"god"}}}), http.StatusUnprocessableEntity)
 }
-
-func hasCookie(w interface{ Result() *http.Response }, name string) bool {
-	return findCookie(w, name) != nil
-}
-
-func findCookie(w interface{ Result() *http.Response }, name string) *http.Cookie {
-	for _, c := range w.Result().Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func assertJSONError(t *testing.T, w interface {
-	Result() *http.Response
-}, code string) {
-	t.Helper()
-	res := w.Result()
-	body, _ := io.ReadAll(res.Body)
-	if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
-		!strings.Contains(string(body), `"error":{"code":"`+code+`","message":"`) {
-		t.Errorf("want JSON error %q, got %s %s", code, res.Header.Get("Content-Type"), body)
-	}
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

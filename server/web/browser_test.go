@@ -196,6 +196,17 @@ func textOf[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) str
 	return strings.TrimSpace(text)
 }
 
+// fetch runs one action that reads something from the tab and returns it,
+// failing the test on an error.
+func fetch[T any](t *testing.T, ctx context.Context, read chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, read)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
 // button and link select a button or link by the label a person reads.
 func button(label string) chromedp.Search {
 	return chromedp.Search(`//button[normalize-space()="` + label + `"]`)
@@ -203,6 +214,23 @@ func button(label string) chromedp.Search {
 
 func link(label string) chromedp.Search {
 	return chromedp.Search(`//a[normalize-space()="` + label + `"]`)
+}
+
+// logIn signs name in through the log-in form and lands on next.
+func logIn(t *testing.T, ctx context.Context, base, name, next string) {
+	t.Helper()
+	open(t, ctx, base+"/login?next="+next)
+	browse(t, ctx,
+		chromedp.SendKeys(chromedp.ID("login"), name),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+	)
+	follow(t, ctx, base+next, chromedp.Click(button("Log in")))
+}
+
+// logOut presses Log out and lands on the start page.
+func logOut(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	follow(t, ctx, base+"/", chromedp.Click(button("Log out")))
 }
 
 // screenshot takes a full-page PNG of the tab, writes it to the test's
@@ -253,11 +281,7 @@ func TestBrowserAccountJourney(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newTestEnv(t)
 	for i, name := range []string{"Mail", "Calendar", "File storage"} {
-		if _, err := e.store.CreateService(context.Background(), nil, models.NewService{
-			Name: name, Description: name + " for every team.", Group: "Workplace", Position: i,
-		}); err != nil {
-			t.Fatal(err)
-		}
+		e.service(models.NewService{Name: name, Description: name + " for every team.", Group: "Workplace", Position: i})
 	}
 	srv := e.server()
 	home := srv.URL + "/"

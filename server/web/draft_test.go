@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
-
-	"sitrep/models"
 )
 
 // draftFields parses a page and returns the form fields it offers (inputs
@@ -78,10 +76,7 @@ func TestRefusedPostsKeepTheDraft(t *testing.T) {
 	kept("locked thread", reply(fmt.Sprintf("/threads/%d/posts", f.lockedID), url.Values{}, cookie), http.StatusForbidden)
 
 	// Merged while typing: 409 with the text.
-	dup, _, err := e.store.CreateThread(ctx, f.users[customer], models.NewThread{Title: "Mail down again", Body: "Same."})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dup := e.thread(f.users[customer], "Mail down again", "Same.")
 	if _, err := e.store.MergeThread(ctx, f.users[moderator], dup.ID, f.threadID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -103,29 +98,23 @@ func TestRefusedPostsKeepTheDraft(t *testing.T) {
 
 	// Overloaded: 503 with the text and every other field, ready to send again.
 	e2 := newTestEnvConfig(t, func(c *Config) { c.MaxInFlight = 1 })
-	r, entered, release := holdRoute(t, e2)
+	busy, entered, release := holdRoute(e2)
 	held := make(chan int)
-	go func() { held <- get(r, "/test/hold", nil, "", nil).Code }()
+	go func() { held <- busy.do(req{method: http.MethodGet, path: "/test/hold"}).Code }()
 	<-entered
 	body := url.Values{"body": {text}, "submit_key": {"k-123"}}
-	hr := httptest.NewRequest(http.MethodPost, "/threads/1/posts", strings.NewReader(body.Encode()))
-	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, hr)
-	fields = kept("overloaded", rec, http.StatusServiceUnavailable)
-	if fields["submit_key"] != "k-123" || !strings.Contains(rec.Body.String(), `action="/threads/1/posts"`) ||
-		!strings.Contains(rec.Body.String(), "Send again") {
+	// Sent without Sec-Fetch-Site, as a client that is not a browser does.
+	w = busy.do(req{method: http.MethodPost, path: "/threads/1/posts", form: body, header: map[string]string{"Sec-Fetch-Site": ""}})
+	fields = kept("overloaded", w, http.StatusServiceUnavailable)
+	if fields["submit_key"] != "k-123" || !strings.Contains(w.Body.String(), `action="/threads/1/posts"`) ||
+		!strings.Contains(w.Body.String(), "Send again") {
 		t.Errorf("the 503 page does not offer to send the same form again: %q", fields)
 	}
 	// Another site's form gets no draft back, even when the server sheds it
 	// before the cross-site check: no button to send it from here.
-	hr = httptest.NewRequest(http.MethodPost, "/threads/1/posts", strings.NewReader(body.Encode()))
-	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	hr.Header.Set("Sec-Fetch-Site", "cross-site")
-	rec = httptest.NewRecorder()
-	r.ServeHTTP(rec, hr)
-	wantStatus(t, rec, http.StatusServiceUnavailable)
-	if strings.Contains(rec.Body.String(), "My long reply") || strings.Contains(rec.Body.String(), "Send again") {
+	w = busy.do(req{method: http.MethodPost, path: "/threads/1/posts", form: body, header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	wantStatus(t, w, http.StatusServiceUnavailable)
+	if strings.Contains(w.Body.String(), "My long reply") || strings.Contains(w.Body.String(), "Send again") {
 		t.Error("a cross-site post's text is shown back, ready to send")
 	}
 	close(release)

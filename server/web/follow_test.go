@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,14 +18,9 @@ func TestFollowThreads(t *testing.T) {
 	cookie, token := e.session(cust), e.token(cust)
 	followedIDs := func() []int64 {
 		t.Helper()
-		w := e.do(req{method: http.MethodGet, path: "/api/v1/threads?following=true", bearer: token})
-		wantStatus(t, w, http.StatusOK)
-		var out struct {
+		out := decodeAs[struct {
 			Threads []apiThread `json:"threads"`
-		}
-		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
-			t.Fatal(err)
-		}
+		}](t, e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/threads?following=true", bearer: token}))
 		var ids []int64
 		for _, th := range out.Threads {
 			ids = append(ids, th.ID)

@@ -31,10 +31,7 @@ func TestBrowserForumJourney(t *testing.T) {
 		"- press Send again\n\n" +
 		"See [the relay docs](https://docs.example.com/relay).\n\n" +
 		"```\n<b>queued</b> & deferred\n```\n"
-	th, _, err := e.store.CreateThread(bg, bob, models.NewThread{Title: title, Body: threadBody})
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := e.thread(bob, title, threadBody)
 
 	// The customer's account is two days old, so one reply a minute later
 	// is within the posting pace.
@@ -106,7 +103,7 @@ func TestBrowserForumJourney(t *testing.T) {
 	if draft := fetch(t, ctx, chromedp.Value(chromedp.CSS(".reply #body"))); draft != reply {
 		t.Errorf("after the preview the form holds %q, want the draft %q", draft, reply)
 	}
-	if n := len(postsOf(t, e, th.ID)); n != 1 {
+	if n := len(e.posts(th.ID)); n != 1 {
 		t.Fatalf("the preview stored a post: %d posts", n)
 	}
 
@@ -117,7 +114,7 @@ func TestBrowserForumJourney(t *testing.T) {
 	}
 	// A browser sends a text area's line breaks as CRLF (HTML's form
 	// submission rules); the stored source has LF, as from the API.
-	posts := postsOf(t, e, th.ID)
+	posts := e.posts(th.ID)
 	if len(posts) != 2 || posts[1].AuthorID != carol.ID || posts[1].Source != reply {
 		t.Fatalf("after posting the thread has %d posts, want the reply from %s second", len(posts), name)
 	}
@@ -255,25 +252,4 @@ func TestBrowserForumJourney(t *testing.T) {
 	if got := textOf(t, ctx, chromedp.CSS("main p")); got != "Nothing matches “bounced”." {
 		t.Errorf("searching for a word the edit removed shows %q", got)
 	}
-}
-
-// fetch runs one action that reads something from the tab and returns it,
-// failing the test on an error.
-func fetch[T any](t *testing.T, ctx context.Context, read chromedp.Action[T]) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, read)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	return v
-}
-
-// postsOf is every post of a thread, oldest first.
-func postsOf(t *testing.T, e *testEnv, threadID int64) []models.Post {
-	t.Helper()
-	posts, err := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: threadID}, models.Page{PerPage: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return posts.Items
 }

@@ -1,150 +1,43 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mmcdole/gofeed"
-	"golang.org/x/net/html"
 
 	"sitrep/models"
 	"sitrep/server/markup"
 )
 
-// xssPayloads reads the repository's corpus of attack strings.
-func xssPayloads(t testing.TB) []string {
-	t.Helper()
-	b, err := os.ReadFile("../../testdata/xss-payloads.txt")
-	if err != nil {
-		t.Fatalf("the XSS corpus is missing: %v", err)
-	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
-		}
-	}
-	return lines
-}
-
-// checkPage parses a whole page as a browser would and fails on anything
-// script-capable: a script other than our own file, an on* or style
-// attribute, or a URL with a scheme outside http, https and mailto. Post
-// bodies must also pass markup.CheckSafe.
-func checkPage(t *testing.T, page string) {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			switch n.Data {
-			case "script":
-				if src := attrOf(n, "src"); !strings.HasPrefix(src, "/static/js/") {
-					t.Errorf("script element in the page: %s", render(n))
-				}
-			case "iframe", "object", "embed", "frame", "frameset", "base", "svg", "math", "style":
-				t.Errorf("%s element in the page: %.200s", n.Data, render(n))
-			}
-			for _, a := range n.Attr {
-				key := strings.ToLower(a.Key)
-				if strings.HasPrefix(key, "on") || key == "style" || key == "srcdoc" || key == "formaction" {
-					t.Errorf("attribute %s=%q on <%s>", a.Key, a.Val, n.Data)
-				}
-				if key == "href" || key == "src" || key == "action" {
-					if u, err := url.Parse(strings.TrimSpace(a.Val)); err != nil || !(u.Scheme == "" || u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "mailto") {
-						t.Errorf("%s=%q on <%s>", a.Key, a.Val, n.Data)
-					}
-				}
-			}
-			if hasClass(n, "post-body") {
-				if err := markup.CheckSafe(innerHTML(n)); err != nil {
-					t.Errorf("post body unsafe: %v", err)
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-}
-
-func attrOf(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func hasClass(n *html.Node, class string) bool {
-	for _, c := range strings.Fields(attrOf(n, "class")) {
-		if c == class {
-			return true
-		}
-	}
-	return false
-}
-
-func render(n *html.Node) string {
-	var b bytes.Buffer
-	_ = html.Render(&b, n)
-	return b.String()
-}
-
-func innerHTML(n *html.Node) string {
-	var b bytes.Buffer
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		_ = html.Render(&b, c)
-	}
-	return b.String()
-}
-
-// forumEnv is a test env with a customer whose account is old enough to post
-// without the new-account interval.
-func forumEnv(t *testing.T) (*testEnv, *models.User, *http.Cookie) {
-	e := newTestEnv(t)
-	u := e.user("alice", models.RoleCustomer)
+// forumCustomer is alice, a customer whose account is old enough to post
+// without the new-account interval, and her session.
+func forumCustomer(e *testEnv) (*models.User, *http.Cookie) {
+	alice := e.user("alice", models.RoleCustomer)
 	e.clock.Advance(48 * time.Hour)
-	return e, u, e.session(u)
-}
-
-// postThread creates a thread through the form and returns its id.
-func postThread(t *testing.T, e *testEnv, cookie *http.Cookie, title, body string) int64 {
-	t.Helper()
-	w := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{"title": {title}, "body": {body}}})
-	wantStatus(t, w, http.StatusSeeOther)
-	var id int64
-	if _, err := fmt.Sscanf(w.Header().Get("Location"), "/threads/%d", &id); err != nil {
-		t.Fatalf("redirect %q: %v", w.Header().Get("Location"), err)
-	}
-	e.clock.Advance(time.Minute)
-	return id
+	return alice, e.session(alice)
 }
 
 // TestXSSCorpusInPosts sends every payload, and the whole corpus as one post,
 // through create, edit and preview, and checks each page that shows it.
 func TestXSSCorpusInPosts(t *testing.T) {
-	e, u, cookie := forumEnv(t)
+	e := newTestEnv(t)
+	_, cookie := forumCustomer(e)
 	payloads := xssPayloads(t)
-	thread := postThread(t, e, cookie, "XSS test thread", "start")
+	w := e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{"title": {"XSS test thread"}, "body": {"start"}}})
+	thread := idFrom(t, "/threads/%d", w.Header().Get("Location"))
+	e.clock.Advance(time.Minute)
 	bodies := append(payloads, strings.Join(payloads, "\n\n"))
 	for i, p := range bodies {
 		// Preview renders without storing.
-		w := e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/posts", thread), cookie: cookie, form: url.Values{"body": {p}, "preview": {"1"}}})
+		w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/posts", thread), cookie: cookie, form: url.Values{"body": {p}, "preview": {"1"}}})
 		wantStatus(t, w, http.StatusOK)
 		checkPage(t, w.Body.String())
 		// Create.
@@ -155,13 +48,10 @@ func TestXSSCorpusInPosts(t *testing.T) {
 		e.clock.Advance(time.Minute)
 	}
 	// Edit each post into the next payload.
-	posts, err := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: thread}, models.Page{PerPage: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range posts.Items[1:] {
+	posts := e.posts(thread)
+	for i, p := range posts[1:] {
 		next := bodies[(i+1)%len(bodies)]
-		w := e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", p.ID), cookie: cookie, form: url.Values{"body": {next}, "preview": {"1"}}})
+		w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", p.ID), cookie: cookie, form: url.Values{"body": {next}, "preview": {"1"}}})
 		checkPage(t, w.Body.String())
 		w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", p.ID), cookie: cookie, form: url.Values{"body": {next}}})
 		wantStatus(t, w, http.StatusSeeOther)
@@ -169,16 +59,16 @@ func TestXSSCorpusInPosts(t *testing.T) {
 	for page := 1; page <= 4; page++ {
 		checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d?page=%d", thread, page), cookie: cookie}).Body.String())
 	}
-	checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", posts.Items[len(posts.Items)-1].ID)}).Body.String())
-	_ = u
+	checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/revisions", posts[len(posts)-1].ID)}).Body.String())
 }
 
 // TestXSSCorpusThroughAPI sends every payload, and the whole file, as a
 // thread through POST /api/v1/threads and edits it in with PATCH: every
 // body_html answered, and the thread's JSON, pass markup.CheckSafe.
 func TestXSSCorpusThroughAPI(t *testing.T) {
-	e, u, _ := forumEnv(t)
-	tok := e.token(u)
+	e := newTestEnv(t)
+	alice, _ := forumCustomer(e)
+	tok := e.token(alice)
 	payloads := xssPayloads(t)
 	bodies := append(payloads, strings.Join(payloads, "\n\n"))
 	checkJSON := func(what string, raw []byte) {
@@ -206,14 +96,14 @@ func TestXSSCorpusThroughAPI(t *testing.T) {
 		body, _ := json.Marshal(map[string]string{"title": fmt.Sprintf("Payload %d", i), "body": p})
 		w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: string(body)})
 		wantStatus(t, w, http.StatusCreated)
-		var th struct {
+		th := decodeAs[struct {
 			ID    int64 `json:"id"`
 			Posts []struct {
 				ID int64 `json:"id"`
 			} `json:"posts"`
-		}
-		if err := json.Unmarshal(w.Body.Bytes(), &th); err != nil || len(th.Posts) != 1 {
-			t.Fatalf("payload %d: %v %s", i, err, w.Body)
+		}](t, w)
+		if len(th.Posts) != 1 {
+			t.Fatalf("payload %d: %s", i, w.Body)
 		}
 		checkJSON(fmt.Sprintf("create %d", i), w.Body.Bytes())
 		edit, _ := json.Marshal(map[string]string{"body": bodies[(i+1)%len(bodies)]})
@@ -228,7 +118,8 @@ func TestXSSCorpusThroughAPI(t *testing.T) {
 // TestXSSCorpusInTitles uses every payload as a thread title and checks the
 // list, the thread page, search, the feed and the JSON.
 func TestXSSCorpusInTitles(t *testing.T) {
-	e, _, cookie := forumEnv(t)
+	e := newTestEnv(t)
+	_, cookie := forumCustomer(e)
 	payloads := xssPayloads(t)
 	var ids []int64
 	for _, p := range payloads {
@@ -236,7 +127,9 @@ func TestXSSCorpusInTitles(t *testing.T) {
 		if len([]rune(title)) > models.TitleMaxLen {
 			title = string([]rune(title)[:models.TitleMaxLen])
 		}
-		ids = append(ids, postThread(t, e, cookie, title, "searchable body word"))
+		w := e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{"title": {title}, "body": {"searchable body word"}}})
+		ids = append(ids, idFrom(t, "/threads/%d", w.Header().Get("Location")))
+		e.clock.Advance(time.Minute)
 	}
 	for page := 1; page <= 7; page++ {
 		checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads?page=%d", page)}).Body.String())
@@ -262,10 +155,11 @@ func TestXSSCorpusInTitles(t *testing.T) {
 }
 
 func TestThreadFlowThroughPages(t *testing.T) {
-	e, _, cookie := forumEnv(t)
+	e := newTestEnv(t)
+	_, cookie := forumCustomer(e)
 	bob := e.user("bob", models.RoleCustomer)
 	bobCookie := e.session(bob)
-	svc, _ := e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail"})
+	svc := e.service(models.NewService{Name: "Mail"})
 
 	// Preview shows the rendering and keeps the form; nothing is stored.
 	w := e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{
@@ -318,8 +212,7 @@ func TestThreadFlowThroughPages(t *testing.T) {
 		t.Fatal("thread page lacks the reply or the affected state")
 	}
 	// Bob cannot edit Alice's post; Alice can, and the history keeps the old text.
-	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: threadIDOf(t, thread)}, models.Page{})
-	first0 := posts.Items[0].ID
+	first0 := e.posts(idFrom(t, "/threads/%d", thread))[0].ID
 	wantStatus(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/posts/%d/edit", first0), cookie: bobCookie}), http.StatusForbidden)
 	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", first0), cookie: bobCookie, form: url.Values{"body": {"vandal"}}}), http.StatusForbidden)
 	wantStatus(t, e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", first0), bearer: e.token(bob), json: `{"body":"vandal"}`}), http.StatusForbidden)
@@ -350,22 +243,14 @@ func TestThreadFlowThroughPages(t *testing.T) {
 	}
 }
 
-func threadIDOf(t *testing.T, path string) int64 {
-	var id int64
-	if _, err := fmt.Sscanf(path, "/threads/%d", &id); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 func TestForumAPI(t *testing.T) {
-	e, alice, _ := forumEnv(t)
+	e := newTestEnv(t)
+	alice, _ := forumCustomer(e)
 	tok := e.token(alice)
 	w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: `{"title":"API thread title","body":"_hello_","author_id":99,"locked":true,"pinned":true}`,
 		header: map[string]string{"Idempotency-Key": "k1"}})
 	wantStatus(t, w, http.StatusCreated)
-	var th apiThread
-	json.Unmarshal(w.Body.Bytes(), &th)
+	th := decodeAs[apiThread](t, w)
 	if th.ID == 0 || th.Author != "alice" || th.Locked || th.Pinned || len(th.Posts) != 1 || th.Posts[0].BodyHTML != "<p><em>hello</em></p>\n" || th.AffectedCount != 1 {
 		t.Fatalf("created thread: %s", w.Body.String())
 	}
@@ -385,42 +270,38 @@ func TestForumAPI(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", th.ID), bearer: tok, json: `{"body":"reply one"}`})
 	wantStatus(t, w, http.StatusCreated)
-	var p apiPost
-	json.Unmarshal(w.Body.Bytes(), &p)
+	p := decodeAs[apiPost](t, w)
 	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", th.ID), bearer: tok, json: `{"body":"too soon"}`})
 	wantStatus(t, w, http.StatusTooManyRequests)
-	assertJSONError(t, w, "rate_limited")
+	wantJSONError(t, w, "rate_limited")
 	if w.Header().Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
 	w = e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", p.ID), bearer: tok, json: `{"body":"reply edited"}`})
 	wantStatus(t, w, http.StatusOK)
 	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/posts/%d/revisions", p.ID)})
-	var revs struct {
+	revs := decodeAs[struct {
 		Revisions []apiRevision `json:"revisions"`
-	}
-	json.Unmarshal(w.Body.Bytes(), &revs)
+	}](t, w)
 	if len(revs.Revisions) != 1 || revs.Revisions[0].Body != "reply one" || revs.Revisions[0].Editor != "alice" {
 		t.Fatalf("revisions: %s", w.Body.String())
 	}
 	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID)})
-	json.Unmarshal(w.Body.Bytes(), &th)
+	th = decodeAs[apiThread](t, w)
 	if len(th.Posts) != 2 || th.Posts[1].EditedAt == nil || th.Posts[1].Role != models.RoleCustomer {
 		t.Fatalf("thread: %s", w.Body.String())
 	}
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/threads?page=1&per_page=1000"})
-	var list struct {
+	list := decodeAs[struct {
 		Threads []apiThread `json:"threads"`
-	}
-	json.Unmarshal(w.Body.Bytes(), &list)
+	}](t, w)
 	if len(list.Threads) != 1 {
 		t.Fatalf("list: %s", w.Body.String())
 	}
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=edited"})
-	var sr struct {
+	sr := decodeAs[struct {
 		Results []searchHit `json:"results"`
-	}
-	json.Unmarshal(w.Body.Bytes(), &sr)
+	}](t, w)
 	if len(sr.Results) != 1 || sr.Results[0].Type != "post" || sr.Results[0].ID != p.ID || !strings.Contains(string(sr.Results[0].Snippet), "<mark>edited</mark>") {
 		t.Fatalf("search: %s", w.Body.String())
 	}
@@ -431,9 +312,11 @@ func TestForumAPI(t *testing.T) {
 // TestAffectedConcurrentHTTP: 50 customers press "I'm affected" at once over
 // real HTTP, one of them twice: the count is exactly 51 with the author.
 func TestAffectedConcurrentHTTP(t *testing.T) {
-	e, alice, cookie := forumEnv(t)
-	_ = alice
-	thread := postThread(t, e, cookie, "Calendar is down", "x")
+	e := newTestEnv(t)
+	_, cookie := forumCustomer(e)
+	w := e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{"title": {"Calendar is down"}, "body": {"x"}}})
+	thread := idFrom(t, "/threads/%d", w.Header().Get("Location"))
+	e.clock.Advance(time.Minute)
 	srv := e.server()
 	tokens := make([]string, 50)
 	for i := range tokens {
@@ -473,9 +356,12 @@ func TestAffectedConcurrentHTTP(t *testing.T) {
 }
 
 func TestThreadFeedParses(t *testing.T) {
-	e, _, cookie := forumEnv(t)
-	thread := postThread(t, e, cookie, `Feed <script>alert("t")</script> & more`, "Body with <b>tags</b> & **bold**")
-	w := e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", thread)})
+	e := newTestEnv(t)
+	_, cookie := forumCustomer(e)
+	w := e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: cookie, form: url.Values{"title": {`Feed <script>alert("t")</script> & more`}, "body": {"Body with <b>tags</b> & **bold**"}}})
+	thread := idFrom(t, "/threads/%d", w.Header().Get("Location"))
+	e.clock.Advance(time.Minute)
+	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", thread)})
 	wantStatus(t, w, http.StatusOK)
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/atom+xml") {
 		t.Errorf("content type %q", ct)
@@ -495,8 +381,7 @@ func TestThreadFeedParses(t *testing.T) {
 	}
 	// An edit later than any post moves the feed's updated time with it.
 	e.clock.Advance(time.Hour)
-	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: thread}, models.Page{})
-	first := posts.Items[0]
+	first := e.posts(thread)[0]
 	if _, err := e.store.EditPost(context.Background(), first.Author, first.ID, "Edited body"); err != nil {
 		t.Fatal(err)
 	}
@@ -525,5 +410,5 @@ func TestSearchTooLong(t *testing.T) {
 	}
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=" + q})
 	wantStatus(t, w, http.StatusBadRequest)
-	assertJSONError(t, w, "bad_request")
+	wantJSONError(t, w, "bad_request")
 }

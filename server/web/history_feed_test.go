@@ -52,7 +52,7 @@ func itemTitles(f *gofeed.Feed) []string {
 
 func TestHistoryFeedAtom(t *testing.T) {
 	e := newTestEnvConfig(t, func(c *Config) { c.BaseURL = "https://status.example.com" })
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	feed, _ := parseFeed(t, e, "/history.atom", "application/atom+xml")
 	if feed.FeedType != "atom" || feed.Title != "Sitrep incident history" || feed.Link != "https://status.example.com/" {
 		t.Errorf("feed %s %q %q", feed.FeedType, feed.Title, feed.Link)
@@ -110,7 +110,7 @@ type rssDoc struct {
 
 func TestHistoryFeedRSS(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	feed, body := parseFeed(t, e, "/history.rss", "application/rss+xml")
 	if feed.FeedType != "rss" || feed.FeedVersion != "2.0" || feed.Title != "Sitrep incident history" ||
 		feed.Link != "http://example.com/" || feed.Description == "" {
@@ -165,17 +165,11 @@ func TestHistoryFeedBounded(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail"})
 	for i := range 30 {
-		inc, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
+		inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
 			Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
 			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
-		if err != nil {
-			t.Fatal(err)
-		}
 		e.clock.Advance(time.Minute)
 		if _, err := e.store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Done."}); err != nil {
 			t.Fatal(err)
@@ -193,7 +187,7 @@ func TestHistoryFeedBounded(t *testing.T) {
 // TestIncidentFeed: one incident's official updates, newest first.
 func TestIncidentFeed(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	feed, _ := parseFeed(t, e, fmt.Sprintf("/incidents/%d/feed.atom", f.activeMaint.ID), "application/atom+xml")
 	if feed.Title != "Webmail migration" || feed.Link != fmt.Sprintf("http://example.com/incidents/%d", f.activeMaint.ID) {
 		t.Errorf("feed %q %q", feed.Title, feed.Link)
@@ -212,7 +206,7 @@ func TestIncidentFeed(t *testing.T) {
 // incident's feed and of both history feeds, with its own address.
 func TestPostmortemInFeeds(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	e.clock.Advance(time.Hour)
 	if _, err := e.store.SetPostmortem(context.Background(), f.staff, f.resolved.ID, "A **cache** expired everywhere at once."); err != nil {
 		t.Fatal(err)
@@ -238,25 +232,17 @@ func TestPostmortemInFeeds(t *testing.T) {
 // text.
 func TestHistoryFeedHostileTitles(t *testing.T) {
 	e := newTestEnv(t)
-	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail"})
 	var incs []*models.Incident
 	for _, p := range xssPayloads(t) {
 		title := "Title " + p
 		if len([]rune(title)) > models.TitleMaxLen {
 			title = string([]rune(title)[:models.TitleMaxLen])
 		}
-		inc, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: title,
+		incs = append(incs, e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: title,
 			Impact: "minor", Status: models.StatusInvestigating, Body: p,
-			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
-		if err != nil {
-			t.Fatalf("declare %q: %v", title, err)
-		}
-		incs = append(incs, inc)
+			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}}))
 		e.clock.Advance(time.Minute)
 	}
 	for _, inc := range incs {

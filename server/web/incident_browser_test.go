@@ -12,22 +12,6 @@ import (
 	"sitrep/models"
 )
 
-// logIn signs name in through the log-in form and lands on next.
-func logIn(t *testing.T, ctx context.Context, base, name, next string) {
-	t.Helper()
-	open(t, ctx, base+"/login?next="+next)
-	browse(t, ctx,
-		chromedp.SendKeys(chromedp.ID("login"), name),
-		chromedp.SendKeys(chromedp.ID("password"), testPassword),
-	)
-	follow(t, ctx, base+next, chromedp.Click(button("Log in")))
-}
-
-func logOut(t *testing.T, ctx context.Context, base string) {
-	t.Helper()
-	follow(t, ctx, base+"/", chromedp.Click(button("Log out")))
-}
-
 // TestBrowserIncidentJourney: staff declare an incident and post an update;
 // a customer sees it on the dashboard, opens it, replies and says they are
 // affected; staff link the customer's own thread and the banner appears.
@@ -35,20 +19,12 @@ func TestBrowserIncidentJourney(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newTestEnv(t)
 	bg := context.Background()
-	mail, err := e.store.CreateService(bg, nil, models.NewService{Name: "Mail", Group: "Communication", Position: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.CreateService(bg, nil, models.NewService{Name: "Calendar", Group: "Communication", Position: 2}); err != nil {
-		t.Fatal(err)
-	}
+	mail := e.service(models.NewService{Name: "Mail", Group: "Communication", Position: 1})
+	e.service(models.NewService{Name: "Calendar", Group: "Communication", Position: 2})
 	e.user("sam", models.RoleStaff)
 	casey := e.user("casey", models.RoleCustomer)
 	e.clock.Advance(48 * time.Hour)
-	complaint, _, err := e.store.CreateThread(bg, casey, models.NewThread{Title: "My mail does not leave the outbox", Body: "Since 9:00."})
-	if err != nil {
-		t.Fatal(err)
-	}
+	complaint := e.thread(casey, "My mail does not leave the outbox", "Since 9:00.")
 	e.clock.Advance(time.Minute)
 	srv := e.server()
 

@@ -13,104 +13,80 @@ import (
 	"sitrep/models"
 )
 
-// incidentEnv is an app with two services, a staff member and a customer
-// whose account is old enough to post freely.
-type incidentEnv struct {
-	*testEnv
+// incidentFixture is two services, a staff member and a customer, both
+// signed in, with accounts old enough to post freely.
+type incidentFixture struct {
 	staff, cust     *models.User
 	staffCk, custCk *http.Cookie
 	mail, dash      *models.Service
 }
 
-func newIncidentEnv(t *testing.T) *incidentEnv {
-	t.Helper()
-	e := newTestEnv(t)
-	ie := &incidentEnv{testEnv: e, staff: e.user("sam", models.RoleStaff), cust: e.user("casey", models.RoleCustomer)}
-	ie.staffCk, ie.custCk = e.session(ie.staff), e.session(ie.cust)
-	var err error
-	if ie.mail, err = e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail", Group: "Communication", Position: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if ie.dash, err = e.store.CreateService(context.Background(), nil, models.NewService{Name: "Status dashboard", Position: 2}); err != nil {
-		t.Fatal(err)
-	}
+func newIncidentFixture(e *testEnv) *incidentFixture {
+	f := &incidentFixture{staff: e.user("sam", models.RoleStaff), cust: e.user("casey", models.RoleCustomer)}
+	f.staffCk, f.custCk = e.session(f.staff), e.session(f.cust)
+	f.mail = e.service(models.NewService{Name: "Mail", Group: "Communication", Position: 1})
+	f.dash = e.service(models.NewService{Name: "Status dashboard", Position: 2})
 	e.clock.Advance(48 * time.Hour)
-	return ie
-}
-
-func (e *incidentEnv) page(path string, cookie *http.Cookie) string {
-	e.t.Helper()
-	w := e.do(req{method: http.MethodGet, path: path, cookie: cookie})
-	wantStatus(e.t, w, http.StatusOK)
-	return w.Body.String()
-}
-
-func mustContain(t *testing.T, where, body string, want ...string) {
-	t.Helper()
-	for _, s := range want {
-		if !strings.Contains(body, s) {
-			t.Errorf("%s: %q missing", where, s)
-		}
-	}
+	return f
 }
 
 // TestIncidentThroughPages runs an incident from first word to resolution
 // with the staff forms, a customer replying and a linked complaint.
 func TestIncidentThroughPages(t *testing.T) {
-	e := newIncidentEnv(t)
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
 	mustContain(t, "quiet dashboard", e.page("/", nil), "All Systems Operational")
 
 	next := e.clock.Now().Add(30 * time.Minute).Format(formTimeLayout)
-	w := e.do(req{method: http.MethodPost, path: "/incidents", cookie: e.staffCk, form: url.Values{
+	w := e.do(req{method: http.MethodPost, path: "/incidents", cookie: f.staffCk, form: url.Values{
 		"kind": {"incident"}, "title": {"Mail delivery failing"}, "impact": {"major"}, "status": {"investigating"},
 		"body": {"We are **investigating**."}, "next_update_at": {next},
-		fmt.Sprintf("service_%d", e.mail.ID): {"major_outage"}, fmt.Sprintf("service_%d", e.dash.ID): {"partial_outage"},
+		fmt.Sprintf("service_%d", f.mail.ID): {"major_outage"}, fmt.Sprintf("service_%d", f.dash.ID): {"partial_outage"},
 	}})
 	wantStatus(t, w, http.StatusSeeOther)
 	incPath := w.Header().Get("Location")
-	var incID int64
-	if _, err := fmt.Sscanf(incPath, "/incidents/%d", &incID); err != nil {
-		t.Fatalf("redirect to %q", incPath)
-	}
+	incID := idFrom(t, "/incidents/%d", incPath)
 	inc, _ := e.store.IncidentByID(context.Background(), incID)
 
 	dash := e.page("/", nil)
 	mustContain(t, "dashboard during the outage", dash, "Major System Outage", "Mail delivery failing",
 		"<strong>investigating</strong>", "Next update by", `class="status st-major_outage"`)
-	page := e.page(incPath, e.custCk)
+	page := e.page(incPath, f.custCk)
 	mustContain(t, "incident page", page, "Official updates", `class="official-label">Investigating`,
 		`badge badge-staff`, "Mail: <span", "Next update by")
 	if strings.Contains(page, "Post an official update") {
 		t.Error("a customer sees the staff update form")
 	}
-	mustContain(t, "incident page for staff", e.page(incPath, e.staffCk), "Post an official update")
+	mustContain(t, "incident page for staff", e.page(incPath, f.staffCk), "Post an official update")
 
 	// The customer replies and is affected on the incident.
-	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/posts", inc.ThreadID), cookie: e.custCk,
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/posts", inc.ThreadID), cookie: f.custCk,
 		form: url.Values{"body": {"Same for our whole office."}}})
 	wantStatus(t, w, http.StatusSeeOther)
-	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/affected", inc.ThreadID), cookie: e.custCk,
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/affected", inc.ThreadID), cookie: f.custCk,
 		form: url.Values{"affected": {"1"}}})
 	wantStatus(t, w, http.StatusSeeOther)
 
 	// Her own complaint thread gets linked: the banner shows the incident.
 	e.clock.Advance(time.Minute)
-	complaint := postThread(t, e.testEnv, e.custCk, "Cannot send mail", "Outbox stuck.")
-	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/link", complaint), cookie: e.staffCk,
+	w = e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: f.custCk, form: url.Values{"title": {"Cannot send mail"}, "body": {"Outbox stuck."}}})
+	complaint := idFrom(t, "/threads/%d", w.Header().Get("Location"))
+	e.clock.Advance(time.Minute)
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/threads/%d/link", complaint), cookie: f.staffCk,
 		form: url.Values{"incident_id": {fmt.Sprint(incID)}}})
 	wantStatus(t, w, http.StatusSeeOther)
-	mustContain(t, "linked thread", e.page(threadURL(complaint), e.custCk), "Tracked in", "Mail delivery failing", "Investigating")
+	mustContain(t, "linked thread", e.page(threadURL(complaint), f.custCk), "Tracked in", "Mail delivery failing", "Investigating")
 	mustContain(t, "incident lists the link", e.page(incPath, nil), "Linked customer threads", "Cannot send mail")
 
 	// A refused update comes back with the text kept.
-	w = e.do(req{method: http.MethodPost, path: incPath + "/updates", cookie: e.staffCk,
+	w = e.do(req{method: http.MethodPost, path: incPath + "/updates", cookie: f.staffCk,
 		form: url.Values{"status": {"fixed"}, "body": {"Kept text"}}})
 	wantStatus(t, w, http.StatusUnprocessableEntity)
 	mustContain(t, "refused update", w.Body.String(), "Kept text", "Status is one of")
 
 	e.clock.Advance(20 * time.Minute)
-	w = e.do(req{method: http.MethodPost, path: incPath + "/updates", cookie: e.staffCk, form: url.Values{
-		"status": {"identified"}, "body": {"An expired certificate."}, fmt.Sprintf("service_%d", e.dash.ID): {"operational"}}})
+	w = e.do(req{method: http.MethodPost, path: incPath + "/updates", cookie: f.staffCk, form: url.Values{
+		"status": {"identified"}, "body": {"An expired certificate."}, fmt.Sprintf("service_%d", f.dash.ID): {"operational"}}})
 	wantStatus(t, w, http.StatusSeeOther)
 	page = e.page(incPath, nil)
 	mustContain(t, "after identified", page, "Status dashboard: Partial outage → Operational", "An expired certificate.")
@@ -119,7 +95,7 @@ func TestIncidentThroughPages(t *testing.T) {
 	}
 
 	e.clock.Advance(time.Hour)
-	w = e.do(req{method: http.MethodPost, path: incPath + "/updates", cookie: e.staffCk, form: url.Values{
+	w = e.do(req{method: http.MethodPost, path: incPath + "/updates", cookie: f.staffCk, form: url.Values{
 		"status": {"resolved"}, "body": {"Fixed for everyone."}}})
 	wantStatus(t, w, http.StatusSeeOther)
 	dash = e.page("/", nil)
@@ -127,7 +103,7 @@ func TestIncidentThroughPages(t *testing.T) {
 	if strings.Contains(dash, "Open incidents") {
 		t.Error("a resolved incident is still listed as open")
 	}
-	w = e.do(req{method: http.MethodPost, path: incPath + "/postmortem", cookie: e.staffCk, form: url.Values{"postmortem": {"## Cause\n\nA certificate."}}})
+	w = e.do(req{method: http.MethodPost, path: incPath + "/postmortem", cookie: f.staffCk, form: url.Values{"postmortem": {"## Cause\n\nA certificate."}}})
 	wantStatus(t, w, http.StatusSeeOther)
 	mustContain(t, "postmortem", e.page(incPath, nil), "<h2>Cause</h2>", "Postmortem")
 	mustContain(t, "history", e.page("/incidents?month="+e.clock.Now().Format("2006-01"), nil), "Mail delivery failing")
@@ -138,25 +114,23 @@ func TestIncidentThroughPages(t *testing.T) {
 // TestOverduePromise shows "overdue by N min" once the promised time has
 // passed, on the dashboard, the incident and the staff list.
 func TestOverduePromise(t *testing.T) {
-	e := newIncidentEnv(t)
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
 	next := e.clock.Now().Add(30 * time.Minute)
-	inc, err := e.store.DeclareIncident(context.Background(), e.staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail is slow",
+	inc := e.incident(f.staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail is slow",
 		Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.", NextUpdateAt: &next,
-		Services: []models.ServiceChange{{ServiceID: e.mail.ID, Status: models.DegradedPerformance}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		Services: []models.ServiceChange{{ServiceID: f.mail.ID, Status: models.DegradedPerformance}}})
 	if body := e.page("/", nil); strings.Contains(body, "overdue") {
 		t.Fatal("overdue before the promised time")
 	}
-	mustContain(t, "staff list, nothing late", e.page("/incidents/overdue", e.staffCk), "no update is overdue")
+	mustContain(t, "staff list, nothing late", e.page("/incidents/overdue", f.staffCk), "no update is overdue")
 	e.clock.Advance(42 * time.Minute)
 	mustContain(t, "dashboard", e.page("/", nil), "overdue by 12 min")
 	mustContain(t, "incident", e.page(incidentURL(inc.ID), nil), "overdue by 12 min")
-	mustContain(t, "staff list", e.page("/incidents/overdue", e.staffCk), "Mail is slow", "12 min")
+	mustContain(t, "staff list", e.page("/incidents/overdue", f.staffCk), "Mail is slow", "12 min")
 	// A new update with a new promise keeps the word again.
 	later := e.clock.Now().Add(time.Hour)
-	if _, err := e.store.PostUpdate(context.Background(), e.staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified,
+	if _, err := e.store.PostUpdate(context.Background(), f.staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified,
 		Body: "Found it.", NextUpdateAt: &later}); err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +142,13 @@ func TestOverduePromise(t *testing.T) {
 // TestMaintenanceByTime: a window enters and leaves progress at its times,
 // and the dashboard follows.
 func TestMaintenanceByTime(t *testing.T) {
-	e := newIncidentEnv(t)
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
 	from := e.clock.Now().Add(time.Hour)
-	w := e.do(req{method: http.MethodPost, path: "/incidents", cookie: e.staffCk, form: url.Values{
+	w := e.do(req{method: http.MethodPost, path: "/incidents", cookie: f.staffCk, form: url.Values{
 		"kind": {"maintenance"}, "title": {"Database upgrade"}, "body": {"Read-only for an hour."},
 		"scheduled_for": {from.Format(formTimeLayout)}, "scheduled_until": {from.Add(time.Hour).Format(formTimeLayout)},
-		fmt.Sprintf("service_%d", e.dash.ID): {"under_maintenance"},
+		fmt.Sprintf("service_%d", f.dash.ID): {"under_maintenance"},
 	}})
 	wantStatus(t, w, http.StatusSeeOther)
 	steps := []struct {
@@ -198,16 +173,14 @@ func TestMaintenanceByTime(t *testing.T) {
 
 // TestIncidentAPI drives an incident through /api/v1 with a token.
 func TestIncidentAPI(t *testing.T) {
-	e := newIncidentEnv(t)
-	tok, custTok := e.token(e.staff), e.token(e.cust)
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
+	tok, custTok := e.token(f.staff), e.token(f.cust)
 	body := fmt.Sprintf(`{"title":"Mail delivery failing","impact":"major","status":"investigating","body":"Looking **now**.",
-		"services":[{"id":%d,"status":"major_outage"}],"next_update_at":%q}`, e.mail.ID, e.clock.Now().Add(time.Hour).Format(time.RFC3339))
+		"services":[{"id":%d,"status":"major_outage"}],"next_update_at":%q}`, f.mail.ID, e.clock.Now().Add(time.Hour).Format(time.RFC3339))
 	w := e.do(req{method: http.MethodPost, path: "/api/v1/incidents", bearer: tok, json: body})
 	wantStatus(t, w, http.StatusCreated)
-	var inc apiIncidentDetail
-	if err := json.Unmarshal(w.Body.Bytes(), &inc); err != nil {
-		t.Fatal(err)
-	}
+	inc := decodeAs[apiIncidentDetail](t, w)
 	if inc.Status != "investigating" || len(inc.Updates) != 1 || inc.Updates[0].Author != "sam" || inc.NextUpdateAt == nil ||
 		len(inc.Services) != 1 || inc.Services[0].Status != models.MajorOutage || !strings.Contains(string(inc.Updates[0].BodyHTML), "<strong>now</strong>") {
 		t.Fatalf("created incident: %s", w.Body)
@@ -217,23 +190,21 @@ func TestIncidentAPI(t *testing.T) {
 	}
 	e.clock.Advance(10 * time.Minute)
 	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/incidents/%d/updates", inc.ID), bearer: tok,
-		json: fmt.Sprintf(`{"status":"monitoring","body":"Fix deployed.","services":[{"id":%d,"status":"degraded_performance"}]}`, e.mail.ID)})
+		json: fmt.Sprintf(`{"status":"monitoring","body":"Fix deployed.","services":[{"id":%d,"status":"degraded_performance"}]}`, f.mail.ID)})
 	wantStatus(t, w, http.StatusCreated)
-	var up apiUpdate
-	if err := json.Unmarshal(w.Body.Bytes(), &up); err != nil || up.Status != "monitoring" || len(up.Transitions) != 1 ||
+	if up := decodeAs[apiUpdate](t, w); up.Status != "monitoring" || len(up.Transitions) != 1 ||
 		up.Transitions[0].OldStatus != models.MajorOutage || up.Transitions[0].Name != "Mail" {
-		t.Fatalf("update: %v %s", err, w.Body)
+		t.Fatalf("update: %s", w.Body)
 	}
-	th := postThread(t, e.testEnv, e.custCk, "Cannot send mail", "Outbox stuck.")
+	w = e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: f.custCk, form: url.Values{"title": {"Cannot send mail"}, "body": {"Outbox stuck."}}})
+	th := idFrom(t, "/threads/%d", w.Header().Get("Location"))
+	e.clock.Advance(time.Minute)
 	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/link", th), bearer: tok, json: fmt.Sprintf(`{"incident_id":%d}`, inc.ID)})
 	wantStatus(t, w, http.StatusOK)
 
 	w = e.do(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/incidents/%d", inc.ID)})
 	wantStatus(t, w, http.StatusOK)
-	var got apiIncidentDetail
-	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
+	got := decodeAs[apiIncidentDetail](t, w)
 	if got.MonitoringAt == nil || len(got.Updates) != 2 || got.Updates[0].Status != "monitoring" || got.AffectedCount != 1 ||
 		len(got.LinkedThreads) != 1 || got.LinkedThreads[0].ID != th || got.ThreadID == 0 {
 		t.Fatalf("incident: %s", w.Body)
@@ -246,7 +217,10 @@ func TestIncidentAPI(t *testing.T) {
 	if !strings.Contains(w.Body.String(), fmt.Sprintf(`"incident_id":%d`, inc.ID)) {
 		t.Fatalf("thread JSON lacks the link: %s", w.Body)
 	}
-	other := postThread(t, e.testEnv, e.custCk, "How do I export contacts?", "Where is the button?")
+	w = e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/threads", cookie: f.custCk,
+		form: url.Values{"title": {"How do I export contacts?"}, "body": {"Where is the button?"}}})
+	other := idFrom(t, "/threads/%d", w.Header().Get("Location"))
+	e.clock.Advance(time.Minute)
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/threads?linked=true"})
 	if body := w.Body.String(); !strings.Contains(body, `"title":"Cannot send mail"`) || strings.Contains(body, fmt.Sprintf(`"id":%d,`, other)) {
 		t.Fatalf("linked filter: %s", body)
@@ -298,91 +272,85 @@ func TestIncidentAPI(t *testing.T) {
 // TestIncidentXSS puts hostile titles and bodies on every page that shows
 // incidents.
 func TestIncidentXSS(t *testing.T) {
-	e := newIncidentEnv(t)
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
 	payloads := xssPayloads(t)
 	for i, p := range payloads[:min(len(payloads), 40)] {
 		title := fmt.Sprintf("Incident %d %s", i, p)
 		if len([]rune(title)) > models.TitleMaxLen {
 			title = string([]rune(title)[:models.TitleMaxLen])
 		}
-		if _, err := e.store.DeclareIncident(context.Background(), e.staff, models.NewIncident{Kind: models.KindIncident, Title: title,
+		e.incident(f.staff, models.NewIncident{Kind: models.KindIncident, Title: title,
 			Impact: "minor", Status: models.StatusInvestigating, Body: p,
-			Services: []models.ServiceChange{{ServiceID: e.mail.ID, Status: models.DegradedPerformance}}}); err != nil {
-			t.Fatalf("payload %d: %v", i, err)
-		}
+			Services: []models.ServiceChange{{ServiceID: f.mail.ID, Status: models.DegradedPerformance}}})
 	}
 	for _, path := range []string{"/", "/incidents", "/incidents/1", "/incidents/7", "/report?title=incident"} {
-		checkPage(t, e.page(path, e.staffCk))
+		checkPage(t, e.page(path, f.staffCk))
 	}
 }
 
 // TestReportAProblem: the two-step form offers the open incident and a new
 // thread prefilled with what was typed.
 func TestReportAProblem(t *testing.T) {
-	e := newIncidentEnv(t)
-	inc, err := e.store.DeclareIncident(context.Background(), e.staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery failing",
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
+	inc := e.incident(f.staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery failing",
 		Impact: "major", Status: models.StatusInvestigating, Body: "Looking.",
-		Services: []models.ServiceChange{{ServiceID: e.mail.ID, Status: models.MajorOutage}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+		Services: []models.ServiceChange{{ServiceID: f.mail.ID, Status: models.MajorOutage}}})
 	// The incident's row counts the people on its linked threads too: casey
 	// on a linked thread and riley on the incident's own, two in all.
 	ctx := context.Background()
-	th, _, err := e.store.CreateThread(ctx, e.cust, models.NewThread{Title: "Outbox stuck", Body: "Nothing leaves."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.LinkThread(ctx, e.staff, th.ID, inc.ID); err != nil {
+	th := e.thread(f.cust, "Outbox stuck", "Nothing leaves.")
+	if _, err := e.store.LinkThread(ctx, f.staff, th.ID, inc.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.SetAffected(ctx, e.user("riley", models.RoleCustomer), inc.ThreadID, true); err != nil {
 		t.Fatal(err)
 	}
-	body := e.page(fmt.Sprintf("/report?service=%d&title=cannot+send+mail", e.mail.ID), e.custCk)
+	body := e.page(fmt.Sprintf("/report?service=%d&title=cannot+send+mail", f.mail.ID), f.custCk)
 	mustContain(t, "report step 2", body, "Is it one of these?", "Mail delivery failing",
 		`<span class="official-label">Incident</span> Mail · 2 affected`,
-		fmt.Sprintf(`action="/threads/%d/affected"`, inc.ThreadID), fmt.Sprintf("/threads/new?service=%d&amp;title=cannot&#43;send&#43;mail", e.mail.ID))
+		fmt.Sprintf(`action="/threads/%d/affected"`, inc.ThreadID), fmt.Sprintf("/threads/new?service=%d&amp;title=cannot&#43;send&#43;mail", f.mail.ID))
 	mustContain(t, "no match", e.page("/report?title=printer", nil), "Nobody reported this yet", "Start a new thread")
 	w := e.do(req{method: http.MethodGet, path: "/report?service=abc"})
 	wantStatus(t, w, http.StatusBadRequest)
-	mustContain(t, "new thread prefilled", e.page(fmt.Sprintf("/threads/new?service=%d&title=cannot+send+mail", e.mail.ID), e.custCk),
+	mustContain(t, "new thread prefilled", e.page(fmt.Sprintf("/threads/new?service=%d&title=cannot+send+mail", f.mail.ID), f.custCk),
 		`value="cannot send mail"`)
 }
 
 // TestServiceCatalogue: admins add and change services through the page and
 // the API; each change is audited; bad input is refused with the input kept.
 func TestServiceCatalogue(t *testing.T) {
-	e := newIncidentEnv(t)
+	e := newTestEnv(t)
+	f := newIncidentFixture(e)
 	root := e.user("root", models.RoleAdmin)
 	rootCk, tok := e.session(root), e.token(root)
-	w := e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/services/%d", e.mail.ID), bearer: tok, json: `{"description":"Email, IMAP, SMTP","position":7}`})
+	w := e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/services/%d", f.mail.ID), bearer: tok, json: `{"description":"Email, IMAP, SMTP","position":7}`})
 	wantStatus(t, w, http.StatusOK)
-	var got apiService
-	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Name != "Mail" || got.Group != "Communication" ||
+	if got := decodeAs[apiService](t, w); got.Name != "Mail" || got.Group != "Communication" ||
 		got.Description != "Email, IMAP, SMTP" || got.Position != 7 || got.Status != models.Operational {
-		t.Fatalf("patched service: %v %s", err, w.Body)
+		t.Fatalf("patched service: %s", w.Body)
 	}
 	for _, bad := range []struct {
 		path, body string
 		status     int
 	}{
-		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"name":""}`, http.StatusUnprocessableEntity},
-		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"name":"Status dashboard"}`, http.StatusUnprocessableEntity},
-		{fmt.Sprintf("/api/v1/services/%d", e.mail.ID), `{"position":"first"}`, http.StatusUnprocessableEntity},
+		{fmt.Sprintf("/api/v1/services/%d", f.mail.ID), `{"name":""}`, http.StatusUnprocessableEntity},
+		{fmt.Sprintf("/api/v1/services/%d", f.mail.ID), `{"name":"Status dashboard"}`, http.StatusUnprocessableEntity},
+		{fmt.Sprintf("/api/v1/services/%d", f.mail.ID), `{"position":"first"}`, http.StatusUnprocessableEntity},
 		{"/api/v1/services/999", `{"name":"Ghost"}`, http.StatusNotFound},
 	} {
 		if w := e.do(req{method: http.MethodPatch, path: bad.path, bearer: tok, json: bad.body}); w.Code != bad.status {
 			t.Errorf("PATCH %s %s: %d, want %d", bad.path, bad.body, w.Code, bad.status)
 		}
 	}
-	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/services/%d", e.dash.ID), cookie: rootCk,
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/services/%d", f.dash.ID), cookie: rootCk,
 		form: url.Values{"name": {"Status page"}, "position": {"2"}}})
 	wantStatus(t, w, http.StatusSeeOther)
-	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/services/%d", e.dash.ID), cookie: rootCk,
+	w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/services/%d", f.dash.ID), cookie: rootCk,
 		form: url.Values{"name": {"Mail"}, "description": {"kept text"}}})
 	wantStatus(t, w, http.StatusUnprocessableEntity)
-	mustContain(t, "refused edit", w.Body.String(), "A service with this name exists.", `value="kept text"`, fmt.Sprintf("Correct service %d", e.dash.ID))
+	mustContain(t, "refused edit", w.Body.String(), "A service with this name exists.", `value="kept text"`, fmt.Sprintf("Correct service %d", f.dash.ID))
 	mustContain(t, "dashboard", e.page("/", nil), "Status page")
 	entries, _ := e.store.ListAudit(context.Background(), models.AuditFilter{TargetType: "service"}, models.Page{})
 	if len(entries.Items) != 4 || entries.Items[0].Action != "service.update" || entries.Items[0].Actor == nil || entries.Items[0].Actor.Name != "root" {

@@ -3,18 +3,12 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"sitrep/models"
 	"sitrep/server/demo"
@@ -30,11 +24,8 @@ import (
 // outageDayClients is how many goroutines per CPU play clients.
 const outageDayClients = 16
 
-// loadEnv is the demo loaded into a fresh database, on the real clock.
-type loadEnv struct {
-	handler   http.Handler
-	app       *App
-	store     *models.Store
+// outageDay is what the load reads and writes in the demo data.
+type outageDay struct {
 	incident  string // the open incident's page
 	thread    string // a customer complaint thread
 	customer  *http.Cookie
@@ -46,100 +37,53 @@ type loadEnv struct {
 // them hits the posting limit at the rates measured here.
 const loadPosters = 500
 
-func newLoadEnv(b *testing.B, cacheTTL time.Duration) *loadEnv {
+// newOutageDay is the demo loaded into a fresh database behind the real
+// router, on the real clock, with the production defaults for shedding.
+func newOutageDay(b *testing.B, cacheTTL time.Duration) (*testEnv, *outageDay) {
 	b.Helper()
 	ctx := context.Background()
-	store, err := models.Open(filepath.Join(b.TempDir(), "load.db"))
-	if err != nil {
+	e := newTestEnvConfig(b, func(c *Config) {
+		c.MaxInFlight, c.CacheTTL, c.CacheEntries = httpcache.DefaultMaxInFlight(), cacheTTL, httpcache.DefaultEntries
+	})
+	e.store.Now, e.app.now = time.Now, time.Now
+	if err := demo.Load(ctx, e.store); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { store.Close() })
-	store.PasswordCost = bcrypt.MinCost
-	if _, err := store.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := demo.Load(ctx, store); err != nil {
-		b.Fatal(err)
-	}
-	cfg := Config{MaxBodyBytes: 1 << 20, MaxInFlight: httpcache.DefaultMaxInFlight(), CacheTTL: cacheTTL, CacheEntries: httpcache.DefaultEntries}
-	a, err := New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := a.router()
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := &loadEnv{handler: h, app: a, store: store}
+	d := &outageDay{}
 	yes := true
-	open, err := store.ListIncidents(ctx, models.IncidentFilter{Kind: models.KindIncident, Open: &yes}, models.Page{Number: 1, PerPage: 1})
+	open, err := e.store.ListIncidents(ctx, models.IncidentFilter{Kind: models.KindIncident, Open: &yes}, models.Page{Number: 1, PerPage: 1})
 	if err != nil || len(open.Items) == 0 {
 		b.Fatalf("the demo has no open incident: %v", err)
 	}
-	threads, err := store.ListThreads(ctx, models.ThreadFilter{}, models.Page{Number: 1, PerPage: models.ThreadsPerPage})
+	threads, err := e.store.ListThreads(ctx, models.ThreadFilter{}, models.Page{Number: 1, PerPage: models.ThreadsPerPage})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, th := range threads.Items {
 		if th.IncidentID == nil {
-			e.thread = threadURL(th.ID)
+			d.thread = threadURL(th.ID)
 			break
 		}
 	}
-	e.incident = incidentURL(open.Items[0].ID)
-	e.replyPath = threadURL(open.Items[0].ThreadID) + "/posts"
-	session := func(u *models.User) *http.Cookie {
-		secret, err := store.CreateSession(ctx, u.ID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return &http.Cookie{Name: a.sessionCookieName(), Value: secret}
-	}
-	casey, err := store.UserByName(ctx, "casey")
+	d.incident = incidentURL(open.Items[0].ID)
+	d.replyPath = threadURL(open.Items[0].ThreadID) + "/posts"
+	casey, err := e.store.UserByName(ctx, "casey")
 	if err != nil {
 		b.Fatal(err)
 	}
-	e.customer = session(casey)
+	d.customer = e.session(casey)
 	// The posters' accounts are two days old, past the new-account limit.
-	realNow := store.Now
-	store.Now = func() time.Time { return realNow().Add(-48 * time.Hour) }
+	e.store.Now = func() time.Time { return time.Now().Add(-48 * time.Hour) }
 	for i := range loadPosters {
-		u, err := store.CreateUser(ctx, models.NewUser{Name: fmt.Sprintf("poster%03d", i), Email: fmt.Sprintf("poster%03d@example.com", i), Password: "load-test-password", Role: models.RoleCustomer})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.posters = append(e.posters, session(u))
+		d.posters = append(d.posters, e.session(e.user(fmt.Sprintf("poster%03d", i), models.RoleCustomer)))
 	}
-	store.Now = realNow
-	for _, p := range []string{"/", e.incident, e.thread, "/api/v2/summary.json"} {
-		if w := e.get(p, nil); w.Code != http.StatusOK {
+	e.store.Now = time.Now
+	for _, p := range []string{"/", d.incident, d.thread, "/api/v2/summary.json"} {
+		if w := e.do(req{method: http.MethodGet, path: p}); w.Code != http.StatusOK {
 			b.Fatalf("%s: %d", p, w.Code)
 		}
 	}
-	return e
-}
-
-func (e *loadEnv) get(path string, cookie *http.Cookie) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodGet, path, nil)
-	if cookie != nil {
-		r.AddCookie(cookie)
-	}
-	w := httptest.NewRecorder()
-	e.handler.ServeHTTP(w, r)
-	return w
-}
-
-// reply is the turn-th customer reply to the incident, by the posters in
-// turn.
-func (e *loadEnv) reply(turn int64) *httptest.ResponseRecorder {
-	body := url.Values{"body": {fmt.Sprintf("Still broken here (%d), mail queued since nine.", turn)}}.Encode()
-	r := httptest.NewRequest(http.MethodPost, e.replyPath, strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("Sec-Fetch-Site", "same-origin")
-	r.AddCookie(e.posters[turn%int64(len(e.posters))])
-	w := httptest.NewRecorder()
-	e.handler.ServeHTTP(w, r)
-	return w
+	return e, d
 }
 
 // cacheModes are the two ways each load is run: as served in production
@@ -160,14 +104,14 @@ func report(b *testing.B, shed int64) {
 func BenchmarkDashboardVisitors(b *testing.B) {
 	for _, m := range cacheModes {
 		b.Run(m.name, func(b *testing.B) {
-			e := newLoadEnv(b, m.ttl)
+			e, _ := newOutageDay(b, m.ttl)
 			var shed atomic.Int64
 			b.SetParallelism(outageDayClients)
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					switch w := e.get("/", nil); w.Code {
+					switch w := e.do(req{method: http.MethodGet, path: "/"}); w.Code {
 					case http.StatusOK:
 					case http.StatusServiceUnavailable:
 						shed.Add(1)
@@ -190,7 +134,7 @@ func BenchmarkDashboardVisitors(b *testing.B) {
 func BenchmarkDashboardOutageDay(b *testing.B) {
 	for _, m := range cacheModes {
 		b.Run(m.name, func(b *testing.B) {
-			e := newLoadEnv(b, m.ttl)
+			e, d := newOutageDay(b, m.ttl)
 			var shed, limited, next atomic.Int64
 			b.SetParallelism(outageDayClients)
 			b.ReportAllocs()
@@ -202,17 +146,21 @@ func BenchmarkDashboardOutageDay(b *testing.B) {
 					want := http.StatusOK
 					switch i := n % 100; {
 					case i < 60:
-						w = e.get("/", nil)
+						w = e.do(req{method: http.MethodGet, path: "/"})
 					case i < 75:
-						w = e.get(e.incident, nil)
+						w = e.do(req{method: http.MethodGet, path: d.incident})
 					case i < 83:
-						w = e.get(e.thread, nil)
+						w = e.do(req{method: http.MethodGet, path: d.thread})
 					case i < 93:
-						w = e.get("/api/v2/summary.json", nil)
+						w = e.do(req{method: http.MethodGet, path: "/api/v2/summary.json"})
 					case i < 99:
-						w = e.get(e.incident, e.customer)
+						w = e.do(req{method: http.MethodGet, path: d.incident, cookie: d.customer})
 					default:
-						w, want = e.reply(n/100), http.StatusSeeOther
+						// The turn-th customer reply, by the posters in turn.
+						turn := n / 100
+						w = e.do(req{method: http.MethodPost, path: d.replyPath, cookie: d.posters[turn%int64(len(d.posters))],
+							form: url.Values{"body": {fmt.Sprintf("Still broken here (%d), mail queued since nine.", turn)}}})
+						want = http.StatusSeeOther
 					}
 					switch w.Code {
 					case want:

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,29 +12,14 @@ import (
 	"sitrep/models"
 )
 
-// apiModDecode decodes a JSON answer.
-func apiModDecode[T any](t *testing.T, w *httptest.ResponseRecorder) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
-		t.Fatalf("answer is not the JSON expected: %v: %.400s", err, w.Body.String())
-	}
-	return v
-}
-
-// apiModEnv is a forum with a moderator, an admin and customers old enough
-// to post at the normal pace, each with an API token.
-type apiModEnv struct {
-	*testEnv
-	users  map[string]*models.User
-	tokens map[string]string
-}
-
-func newAPIModEnv(t *testing.T, customers ...string) *apiModEnv {
-	e := &apiModEnv{testEnv: newTestEnv(t), users: map[string]*models.User{}, tokens: map[string]string{}}
+// modAPIPeople makes a moderator "mod", an admin "boss" and the customers
+// named, each with an API token, and moves the clock on two days so that
+// they post at the normal pace.
+func modAPIPeople(e *testEnv, customers ...string) (users map[string]*models.User, tokens map[string]string) {
+	users, tokens = map[string]*models.User{}, map[string]string{}
 	add := func(name string, role models.Role) {
-		e.users[name] = e.user(name, role)
-		e.tokens[name] = e.token(e.users[name])
+		users[name] = e.user(name, role)
+		tokens[name] = e.token(users[name])
 	}
 	add("mod", models.RoleModerator)
 	add("boss", models.RoleAdmin)
@@ -43,52 +27,37 @@ func newAPIModEnv(t *testing.T, customers ...string) *apiModEnv {
 		add(name, models.RoleCustomer)
 	}
 	e.clock.Advance(48 * time.Hour)
-	return e
+	return users, tokens
 }
 
-// call sends a JSON request (an empty body for GET) with who's token.
-func (e *apiModEnv) call(who, method, path, body string) *httptest.ResponseRecorder {
+// apiThreadBy starts a thread through the API with the bearer token and
+// returns it with its first post; the clock moves on a minute.
+func apiThreadBy(e *testEnv, bearer, title, body string) apiThread {
 	e.t.Helper()
-	r := req{method: method, path: path, json: body}
-	if who != "" {
-		r.bearer = e.tokens[who]
-	}
-	return e.do(r)
-}
-
-// must sends a request and fails unless it answers want.
-func (e *apiModEnv) must(want int, who, method, path, body string) *httptest.ResponseRecorder {
-	e.t.Helper()
-	w := e.call(who, method, path, body)
-	wantStatus(e.t, w, want)
-	return w
-}
-
-// thread starts a thread as who and returns it with its first post.
-func (e *apiModEnv) thread(who, title, body string) apiThread {
-	e.t.Helper()
-	th := apiModDecode[apiThread](e.t, e.must(http.StatusCreated, who, http.MethodPost, "/api/v1/threads",
-		fmt.Sprintf(`{"title":%q,"body":%q}`, title, body)))
+	th := decodeAs[apiThread](e.t, e.must(http.StatusCreated, req{method: http.MethodPost, path: "/api/v1/threads", bearer: bearer,
+		json: fmt.Sprintf(`{"title":%q,"body":%q}`, title, body)}))
 	e.clock.Advance(time.Minute)
 	return th
 }
 
-// reply posts a reply as who.
-func (e *apiModEnv) reply(who string, threadID int64, body string) apiPost {
+// apiReplyBy posts a reply through the API with the bearer token; the clock
+// moves on a minute.
+func apiReplyBy(e *testEnv, bearer string, threadID int64, body string) apiPost {
 	e.t.Helper()
-	p := apiModDecode[apiPost](e.t, e.must(http.StatusCreated, who, http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/posts", threadID),
-		fmt.Sprintf(`{"body":%q}`, body)))
+	p := decodeAs[apiPost](e.t, e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", threadID),
+		bearer: bearer, json: fmt.Sprintf(`{"body":%q}`, body)}))
 	e.clock.Advance(time.Minute)
 	return p
 }
 
-// audit lists the whole audit log (newest first) as the moderator sees it.
-func (e *apiModEnv) audit(query string) []apiAuditEntry {
+// auditLog is the whole audit log (newest first) as the bearer reads it,
+// page by page.
+func auditLog(e *testEnv, bearer, query string) []apiAuditEntry {
 	e.t.Helper()
 	var out []apiAuditEntry
 	for page := 1; ; page++ {
-		w := e.must(http.StatusOK, "mod", http.MethodGet, fmt.Sprintf("/api/v1/audit?per_page=100&page=%d&%s", page, query), "")
-		got := apiModDecode[struct {
+		w := e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/audit?per_page=100&page=%d&%s", page, query), bearer: bearer})
+		got := decodeAs[struct {
 			Entries []apiAuditEntry `json:"entries"`
 			Page    int             `json:"page"`
 			HasNext bool            `json:"has_next"`
@@ -103,10 +72,11 @@ func (e *apiModEnv) audit(query string) []apiAuditEntry {
 	}
 }
 
-// postIDs lists the ids of a thread's posts as who reads them.
-func (e *apiModEnv) postIDs(who string, threadID int64) map[int64]apiPost {
+// postsAs is a thread's posts by id, as the bearer (a visitor when empty)
+// reads them.
+func postsAs(e *testEnv, bearer string, threadID int64) map[int64]apiPost {
 	e.t.Helper()
-	th := apiModDecode[apiThread](e.t, e.must(http.StatusOK, who, http.MethodGet, fmt.Sprintf("/api/v1/threads/%d", threadID), ""))
+	th := decodeAs[apiThread](e.t, e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", threadID), bearer: bearer}))
 	out := map[int64]apiPost{}
 	for _, p := range th.Posts {
 		out[p.ID] = p
@@ -114,27 +84,16 @@ func (e *apiModEnv) postIDs(who string, threadID int64) map[int64]apiPost {
 	return out
 }
 
-func wantErrorMessage(t *testing.T, w *httptest.ResponseRecorder, status int, code, message string) {
-	t.Helper()
-	wantStatus(t, w, status)
-	assertJSONError(t, w, code)
-	got := apiModDecode[struct {
-		Error struct{ Message string } `json:"error"`
-	}](t, w)
-	if !strings.Contains(got.Error.Message, message) {
-		t.Errorf("message %q does not say %q", got.Error.Message, message)
-	}
-}
-
 // TestModerationAPISanctionHierarchy: nobody sanctions an equal or higher
 // role, nor themselves; refusals say why and leave nothing in the log.
 func TestModerationAPISanctionHierarchy(t *testing.T) {
-	e := newAPIModEnv(t, "carol")
+	e := newTestEnv(t)
+	users, tok := modAPIPeople(e, "carol")
 	for _, extra := range []struct {
 		name string
 		role models.Role
 	}{{"mod2", models.RoleModerator}, {"boss2", models.RoleAdmin}} {
-		e.users[extra.name] = e.user(extra.name, extra.role)
+		users[extra.name] = e.user(extra.name, extra.role)
 	}
 	until := e.clock.Now().Add(24 * time.Hour).Format(time.RFC3339)
 	body := fmt.Sprintf(`{"reason":"Rude replies","until":%q}`, until)
@@ -150,86 +109,93 @@ func TestModerationAPISanctionHierarchy(t *testing.T) {
 		{"boss", "silence", "boss", "yourself"},
 		{"boss", "warn", "boss2", "equal to or higher"},
 	} {
-		w := e.call(c.who, http.MethodPost, fmt.Sprintf("/api/v1/users/%d/%s", e.users[c.target].ID, c.tool), body)
-		wantErrorMessage(t, w, http.StatusForbidden, "forbidden", c.message)
+		wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/%s", users[c.target].ID, c.tool),
+			json: body, bearer: tok[c.who]}), "forbidden", c.message)
 	}
-	if got := e.audit(""); len(got) != 0 {
+	if got := auditLog(e, tok["mod"], ""); len(got) != 0 {
 		t.Fatalf("refused sanctions were logged: %+v", got)
 	}
 
 	// Down the ladder it works: the answer is the sanction.
-	w := e.must(http.StatusCreated, "mod", http.MethodPost, fmt.Sprintf("/api/v1/users/%d/silence", e.users["carol"].ID), body)
-	x := apiModDecode[apiSanction](t, w)
-	if x.ID == 0 || x.UserID != e.users["carol"].ID || x.Kind != models.SanctionSilence || x.Reason != "Rude replies" ||
+	w := e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/silence", users["carol"].ID),
+		json: body, bearer: tok["mod"]})
+	x := decodeAs[apiSanction](t, w)
+	if x.ID == 0 || x.UserID != users["carol"].ID || x.Kind != models.SanctionSilence || x.Reason != "Rude replies" ||
 		x.CreatedBy != "mod" || x.EndsAt == nil || x.EndsAt.Format(time.RFC3339) != until || !x.CreatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("sanction: %s", w.Body.String())
 	}
 	if !strings.Contains(w.Body.String(), `"ends_at":"`+until+`"`) {
 		t.Errorf("ends_at is not RFC 3339 UTC: %s", w.Body.String())
 	}
-	w = e.must(http.StatusCreated, "boss", http.MethodPost, fmt.Sprintf("/api/v1/users/%d/warn", e.users["mod2"].ID),
-		`{"reason":"Too quick on the hide button","until":"2030-01-01T00:00:00Z","kind":"suspension","user_id":1}`)
-	if x := apiModDecode[apiSanction](t, w); x.Kind != models.SanctionWarning || x.EndsAt != nil || x.UserID != e.users["mod2"].ID {
+	w = e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/warn", users["mod2"].ID),
+		json: `{"reason":"Too quick on the hide button","until":"2030-01-01T00:00:00Z","kind":"suspension","user_id":1}`, bearer: tok["boss"]})
+	if x := decodeAs[apiSanction](t, w); x.Kind != models.SanctionWarning || x.EndsAt != nil || x.UserID != users["mod2"].ID {
 		t.Fatalf("a warning took fields from the body: %s", w.Body.String())
 	}
-	w = e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/users/%d/lift", e.users["carol"].ID), `{"reason":"Apologised"}`)
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID),
+		json: `{"reason":"Apologised"}`, bearer: tok["mod"]})
 	if strings.TrimSpace(w.Body.String()) != `{"lifted":true}` {
 		t.Fatalf("lift: %s", w.Body.String())
 	}
-	wantErrorMessage(t, e.call("mod", http.MethodPost, fmt.Sprintf("/api/v1/users/%d/lift", e.users["carol"].ID), `{"reason":"Again"}`),
-		http.StatusConflict, "conflict", "neither silenced nor suspended")
-	wantStatus(t, e.call("mod", http.MethodPost, "/api/v1/users/999/warn", `{"reason":"Who?"}`), http.StatusNotFound)
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID),
+		json: `{"reason":"Again"}`, bearer: tok["mod"]}), "conflict", "neither silenced nor suspended")
+	e.must(http.StatusNotFound, req{method: http.MethodPost, path: "/api/v1/users/999/warn", json: `{"reason":"Who?"}`, bearer: tok["mod"]})
 }
 
 // TestModerationAPISuspendedAndSilenced: a suspended user's token stops
 // working at once; a silenced user reads and says "affected" but cannot post.
 func TestModerationAPISuspendedAndSilenced(t *testing.T) {
-	e := newAPIModEnv(t, "carol", "dave")
-	th := e.thread("carol", "Mail is down for me", "Since 9:00.")
+	e := newTestEnv(t)
+	users, tok := modAPIPeople(e, "carol", "dave")
+	th := apiThreadBy(e, tok["carol"], "Mail is down for me", "Since 9:00.")
 	until := e.clock.Now().Add(time.Hour)
 	sanction := func(tool, who, reason string) {
-		e.must(http.StatusCreated, "mod", http.MethodPost, fmt.Sprintf("/api/v1/users/%d/%s", e.users[who].ID, tool),
-			fmt.Sprintf(`{"reason":%q,"until":%q}`, reason, until.Format(time.RFC3339)))
+		e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/%s", users[who].ID, tool),
+			json: fmt.Sprintf(`{"reason":%q,"until":%q}`, reason, until.Format(time.RFC3339)), bearer: tok["mod"]})
 	}
 
-	cookie := e.session(e.users["dave"])
-	e.must(http.StatusOK, "dave", http.MethodGet, "/api/v1/me", "")
+	cookie := e.session(users["dave"])
+	e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/me", bearer: tok["dave"]})
 	sanction("suspend", "dave", "Spam links")
-	wantErrorMessage(t, e.call("dave", http.MethodGet, "/api/v1/me", ""), http.StatusForbidden, "suspended", "Spam links")
-	wantErrorMessage(t, e.do(req{method: http.MethodGet, path: "/api/v1/me", cookie: cookie}), http.StatusForbidden, "suspended", "Spam links")
-	wantStatus(t, e.call("dave", http.MethodPut, fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), ""), http.StatusForbidden)
+	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodGet, path: "/api/v1/me", bearer: tok["dave"]}), "suspended", "Spam links")
+	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodGet, path: "/api/v1/me", cookie: cookie}), "suspended", "Spam links")
+	e.must(http.StatusForbidden, req{method: http.MethodPut, path: fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), bearer: tok["dave"]})
 
 	sanction("silence", "carol", "Shouting")
 	posts := fmt.Sprintf("/api/v1/threads/%d/posts", th.ID)
-	wantErrorMessage(t, e.call("carol", http.MethodPost, posts, `{"body":"STILL DOWN"}`), http.StatusForbidden, "silenced", "Shouting")
-	wantErrorMessage(t, e.call("carol", http.MethodPost, "/api/v1/threads", `{"title":"Nobody answers","body":"Hello?"}`),
-		http.StatusForbidden, "silenced", "Shouting")
-	e.must(http.StatusOK, "carol", http.MethodGet, fmt.Sprintf("/api/v1/threads/%d", th.ID), "")
-	e.must(http.StatusOK, "carol", http.MethodGet, "/api/v1/me", "")
-	e.must(http.StatusOK, "carol", http.MethodDelete, fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), "")
-	w := e.must(http.StatusOK, "carol", http.MethodPut, fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), "")
+	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: posts,
+		json: `{"body":"STILL DOWN"}`, bearer: tok["carol"]}), "silenced", "Shouting")
+	wantJSONError(t, e.must(http.StatusForbidden, req{method: http.MethodPost, path: "/api/v1/threads",
+		json: `{"title":"Nobody answers","body":"Hello?"}`, bearer: tok["carol"]}), "silenced", "Shouting")
+	e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID), bearer: tok["carol"]})
+	e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/me", bearer: tok["carol"]})
+	e.must(http.StatusOK, req{method: http.MethodDelete, path: fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), bearer: tok["carol"]})
+	w := e.must(http.StatusOK, req{method: http.MethodPut, path: fmt.Sprintf("/api/v1/threads/%d/affected", th.ID), bearer: tok["carol"]})
 	if !strings.Contains(w.Body.String(), `"affected":true`) {
 		t.Fatalf("affected: %s", w.Body.String())
 	}
 
 	// Lifting lets carol post again.
-	e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/users/%d/lift", e.users["carol"].ID), `{"reason":"Calmer now"}`)
-	e.reply("carol", th.ID, "Thanks, it works again.")
+	e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", users["carol"].ID),
+		json: `{"reason":"Calmer now"}`, bearer: tok["mod"]})
+	apiReplyBy(e, tok["carol"], th.ID, "Thanks, it works again.")
 }
 
 // TestModerationAPIHiddenPostVisibility: a hidden post is gone from the
 // thread JSON, revisions, search and the feed for other customers and
 // visitors, and stays readable for its author and moderators.
 func TestModerationAPIHiddenPostVisibility(t *testing.T) {
-	e := newAPIModEnv(t, "alice", "bob")
-	th := e.thread("alice", "Mail is down for me", "Since 9:00.")
-	p := e.reply("alice", th.ID, "Try the zanzibarquux workaround.")
-	e.must(http.StatusOK, "alice", http.MethodPatch, fmt.Sprintf("/api/v1/posts/%d", p.ID), `{"body":"Try the zanzibarquux workaround, it helps."}`)
+	e := newTestEnv(t)
+	_, tok := modAPIPeople(e, "alice", "bob")
+	th := apiThreadBy(e, tok["alice"], "Mail is down for me", "Since 9:00.")
+	p := apiReplyBy(e, tok["alice"], th.ID, "Try the zanzibarquux workaround.")
+	e.must(http.StatusOK, req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", p.ID),
+		json: `{"body":"Try the zanzibarquux workaround, it helps."}`, bearer: tok["alice"]})
 	searchHits := func(who string) int {
 		t.Helper()
-		got := apiModDecode[struct {
+		got := decodeAs[struct {
 			Results []searchHit `json:"results"`
-		}](t, e.must(http.StatusOK, who, http.MethodGet, "/api/v1/search?q=zanzibarquux", ""))
+		}](t, e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/search?q=zanzibarquux", bearer: tok[who]}))
 		n := 0
 		for _, r := range got.Results {
 			if r.Type == "post" && r.ID == p.ID {
@@ -240,24 +206,25 @@ func TestModerationAPIHiddenPostVisibility(t *testing.T) {
 	}
 	feed := func() string {
 		t.Helper()
-		return e.must(http.StatusOK, "", http.MethodGet, fmt.Sprintf("/threads/%d/feed.atom", th.ID), "").Body.String()
+		return e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d/feed.atom", th.ID)}).Body.String()
 	}
 	revisions := fmt.Sprintf("/api/v1/posts/%d/revisions", p.ID)
 	// Before: everyone sees it everywhere.
-	if _, ok := e.postIDs("bob", th.ID)[p.ID]; !ok || searchHits("bob") != 1 || !strings.Contains(feed(), "zanzibarquux") {
+	if _, ok := postsAs(e, tok["bob"], th.ID)[p.ID]; !ok || searchHits("bob") != 1 || !strings.Contains(feed(), "zanzibarquux") {
 		t.Fatal("the post is not visible before it is hidden")
 	}
-	e.must(http.StatusOK, "bob", http.MethodGet, revisions, "")
+	e.must(http.StatusOK, req{method: http.MethodGet, path: revisions, bearer: tok["bob"]})
 
-	w := e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/hide", p.ID), `{"reason":"Unsafe advice"}`)
-	if got := apiModDecode[apiPost](t, w); got.ID != p.ID || !got.Hidden || got.Author != "alice" {
+	w := e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/hide", p.ID),
+		json: `{"reason":"Unsafe advice"}`, bearer: tok["mod"]})
+	if got := decodeAs[apiPost](t, w); got.ID != p.ID || !got.Hidden || got.Author != "alice" {
 		t.Fatalf("hide answer: %s", w.Body.String())
 	}
 	for _, who := range []string{"bob", ""} {
-		if _, ok := e.postIDs(who, th.ID)[p.ID]; ok {
+		if _, ok := postsAs(e, tok[who], th.ID)[p.ID]; ok {
 			t.Errorf("%q reads the hidden post in the thread JSON", who)
 		}
-		wantStatus(t, e.call(who, http.MethodGet, revisions, ""), http.StatusNotFound)
+		e.must(http.StatusNotFound, req{method: http.MethodGet, path: revisions, bearer: tok[who]})
 		if n := searchHits(who); n != 0 {
 			t.Errorf("%q finds the hidden post by search", who)
 		}
@@ -266,20 +233,21 @@ func TestModerationAPIHiddenPostVisibility(t *testing.T) {
 		t.Error("the thread feed carries the hidden post")
 	}
 	for _, who := range []string{"mod", "boss", "alice"} {
-		got, ok := e.postIDs(who, th.ID)[p.ID]
+		got, ok := postsAs(e, tok[who], th.ID)[p.ID]
 		if !ok || !got.Hidden || !strings.Contains(got.Body, "zanzibarquux") {
 			t.Errorf("%s cannot read the hidden post: %+v", who, got)
 		}
-		e.must(http.StatusOK, who, http.MethodGet, revisions, "")
+		e.must(http.StatusOK, req{method: http.MethodGet, path: revisions, bearer: tok[who]})
 	}
 	// Hiding twice is a conflict; unhiding brings it back for everyone.
-	wantErrorMessage(t, e.call("mod", http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/hide", p.ID), `{"reason":"Again"}`),
-		http.StatusConflict, "conflict", "hidden already")
-	w = e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/unhide", p.ID), `{"reason":"Checked, it is fine"}`)
-	if apiModDecode[apiPost](t, w).Hidden {
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/hide", p.ID),
+		json: `{"reason":"Again"}`, bearer: tok["mod"]}), "conflict", "hidden already")
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/unhide", p.ID),
+		json: `{"reason":"Checked, it is fine"}`, bearer: tok["mod"]})
+	if decodeAs[apiPost](t, w).Hidden {
 		t.Fatalf("unhide answer: %s", w.Body.String())
 	}
-	if _, ok := e.postIDs("bob", th.ID)[p.ID]; !ok || searchHits("bob") != 1 {
+	if _, ok := postsAs(e, tok["bob"], th.ID)[p.ID]; !ok || searchHits("bob") != 1 {
 		t.Error("the restored post is still hidden")
 	}
 }
@@ -288,22 +256,23 @@ func TestModerationAPIHiddenPostVisibility(t *testing.T) {
 // counting a person affected on both threads once, and the old address
 // redirects.
 func TestModerationAPIMerge(t *testing.T) {
-	e := newAPIModEnv(t, "alice", "bob", "carol", "dave", "erin")
-	a := e.thread("alice", "Mail is down", "Since 9:00.")
-	b := e.thread("bob", "Cannot send mail", "Since 9:05.")
+	e := newTestEnv(t)
+	_, tok := modAPIPeople(e, "alice", "bob", "carol", "dave", "erin")
+	a := apiThreadBy(e, tok["alice"], "Mail is down", "Since 9:00.")
+	b := apiThreadBy(e, tok["bob"], "Cannot send mail", "Since 9:05.")
 	for who, ids := range map[string][]int64{"carol": {a.ID, b.ID}, "dave": {b.ID}, "erin": {a.ID}} {
 		for _, id := range ids {
-			e.must(http.StatusOK, who, http.MethodPut, fmt.Sprintf("/api/v1/threads/%d/affected", id), "")
+			e.must(http.StatusOK, req{method: http.MethodPut, path: fmt.Sprintf("/api/v1/threads/%d/affected", id), bearer: tok[who]})
 		}
 	}
-	w := e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/merge", a.ID),
-		fmt.Sprintf(`{"into_id":%d,"reason":"Same outage"}`, b.ID))
-	into := apiModDecode[apiThread](t, w)
+	w := e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", a.ID),
+		json: fmt.Sprintf(`{"into_id":%d,"reason":"Same outage"}`, b.ID), bearer: tok["mod"]})
+	into := decodeAs[apiThread](t, w)
 	// alice, bob, carol (on both), dave, erin.
 	if into.ID != b.ID || into.AffectedCount != 5 || into.PostCount != 2 {
 		t.Fatalf("merge answer: %s", w.Body.String())
 	}
-	shown := apiModDecode[apiThread](t, e.must(http.StatusOK, "", http.MethodGet, fmt.Sprintf("/api/v1/threads/%d", b.ID), ""))
+	shown := decodeAs[apiThread](t, e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", b.ID)}))
 	if shown.AffectedCount != 5 || len(shown.Posts) != 2 || shown.Posts[0].ID != a.Posts[0].ID || shown.Posts[1].ID != b.Posts[0].ID {
 		t.Fatalf("merged thread: %+v", shown)
 	}
@@ -311,109 +280,116 @@ func TestModerationAPIMerge(t *testing.T) {
 	if w.Code != http.StatusMovedPermanently || w.Header().Get("Location") != fmt.Sprintf("/threads/%d", b.ID) {
 		t.Errorf("old thread page: %d to %q, want 301 to /threads/%d", w.Code, w.Header().Get("Location"), b.ID)
 	}
-	wantStatus(t, e.call("carol", http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/posts", a.ID), `{"body":"Here?"}`), http.StatusConflict)
-	wantErrorMessage(t, e.call("mod", http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/merge", a.ID), fmt.Sprintf(`{"into_id":%d}`, b.ID)),
-		http.StatusConflict, "conflict", "merged already")
-	wantStatus(t, e.call("mod", http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/merge", b.ID), fmt.Sprintf(`{"into_id":%d}`, b.ID)),
-		http.StatusUnprocessableEntity)
-	wantStatus(t, e.call("mod", http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/merge", b.ID), `{"into_id":999}`),
-		http.StatusUnprocessableEntity)
+	e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/posts", a.ID),
+		json: `{"body":"Here?"}`, bearer: tok["carol"]})
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", a.ID),
+		json: fmt.Sprintf(`{"into_id":%d}`, b.ID), bearer: tok["mod"]}), "conflict", "merged already")
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", b.ID),
+		json: fmt.Sprintf(`{"into_id":%d}`, b.ID), bearer: tok["mod"]})
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/merge", b.ID),
+		json: `{"into_id":999}`, bearer: tok["mod"]})
 }
 
 // TestModerationAPIFlags: one flag per person, the queue, auto-hide after
 // three distinct people, and resolution.
 func TestModerationAPIFlags(t *testing.T) {
-	e := newAPIModEnv(t, "alice", "bob", "carol", "dave", "erin")
-	th := e.thread("alice", "Buy cheap watches", "Visit my shop.")
+	e := newTestEnv(t)
+	_, tok := modAPIPeople(e, "alice", "bob", "carol", "dave", "erin")
+	th := apiThreadBy(e, tok["alice"], "Buy cheap watches", "Visit my shop.")
 	p := th.Posts[0]
 	flags := fmt.Sprintf("/api/v1/posts/%d/flags", p.ID)
-	wantErrorMessage(t, e.call("alice", http.MethodPost, flags, `{"reason":"spam"}`), http.StatusUnprocessableEntity, "invalid", "your own post")
-	wantStatus(t, e.call("", http.MethodPost, flags, `{"reason":"spam"}`), http.StatusUnauthorized)
+	wantJSONError(t, e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags,
+		json: `{"reason":"spam"}`, bearer: tok["alice"]}), "invalid", "your own post")
+	e.must(http.StatusUnauthorized, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`})
 
-	w := e.must(http.StatusCreated, "bob", http.MethodPost, flags, `{"reason":"spam","state":"dismissed","user_id":1}`)
-	f := apiModDecode[apiFlag](t, w)
+	w := e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"spam","state":"dismissed","user_id":1}`, bearer: tok["bob"]})
+	f := decodeAs[apiFlag](t, w)
 	if f.ID == 0 || f.PostID != p.ID || f.ThreadID != th.ID || f.Reason != "spam" || f.User != "bob" || !f.CreatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("flag: %s", w.Body.String())
 	}
-	wantErrorMessage(t, e.call("bob", http.MethodPost, flags, `{"reason":"abuse"}`), http.StatusConflict, "conflict", "flagged this post already")
-	wantStatus(t, e.call("carol", http.MethodPost, flags, `{"reason":"rude"}`), http.StatusUnprocessableEntity)
-	wantStatus(t, e.call("carol", http.MethodPost, flags, `{"reason":"other"}`), http.StatusUnprocessableEntity)
-	e.must(http.StatusCreated, "carol", http.MethodPost, flags, `{"reason":"other","note":"Same shop in every thread"}`)
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: flags,
+		json: `{"reason":"abuse"}`, bearer: tok["bob"]}), "conflict", "flagged this post already")
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags, json: `{"reason":"rude"}`, bearer: tok["carol"]})
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: flags, json: `{"reason":"other"}`, bearer: tok["carol"]})
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"other","note":"Same shop in every thread"}`, bearer: tok["carol"]})
 
 	type queue struct {
 		Flags   []apiFlag `json:"flags"`
 		Page    int       `json:"page"`
 		HasNext bool      `json:"has_next"`
 	}
-	q := apiModDecode[queue](t, e.must(http.StatusOK, "mod", http.MethodGet, "/api/v1/flags", ""))
+	q := decodeAs[queue](t, e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/flags", bearer: tok["mod"]}))
 	if len(q.Flags) != 2 || q.Page != 1 || q.HasNext || q.Flags[0].User != "bob" || q.Flags[1].User != "carol" ||
 		q.Flags[1].Note != "Same shop in every thread" || q.Flags[1].ThreadID != th.ID || q.Flags[1].PostID != p.ID {
 		t.Fatalf("queue: %+v", q)
 	}
 	// Two flags, one of them repeated: the post is still up.
-	if _, ok := e.postIDs("erin", th.ID)[p.ID]; !ok {
+	if _, ok := postsAs(e, tok["erin"], th.ID)[p.ID]; !ok {
 		t.Fatal("the post was hidden before three people flagged it")
 	}
-	w = e.must(http.StatusCreated, "dave", http.MethodPost, flags, `{"reason":"spam"}`)
-	if _, ok := e.postIDs("erin", th.ID)[p.ID]; ok {
+	w = e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, bearer: tok["dave"]})
+	if _, ok := postsAs(e, tok["erin"], th.ID)[p.ID]; ok {
 		t.Fatal("the post is still up after three people flagged it")
 	}
-	if got, ok := e.postIDs("mod", th.ID)[p.ID]; !ok || !got.Hidden {
+	if got, ok := postsAs(e, tok["mod"], th.ID)[p.ID]; !ok || !got.Hidden {
 		t.Fatal("moderators cannot see the post hidden by flags")
 	}
-	wantStatus(t, e.call("erin", http.MethodPost, flags, `{"reason":"spam"}`), http.StatusNotFound)
-	log := e.audit("action=post.auto_hide")
+	e.must(http.StatusNotFound, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, bearer: tok["erin"]})
+	log := auditLog(e, tok["mod"], "action=post.auto_hide")
 	if len(log) != 1 || log[0].Actor != nil || log[0].TargetType != "post" || log[0].TargetID != p.ID ||
 		log[0].RequestID != w.Header().Get("X-Request-Id") || log[0].RequestID == "" {
 		t.Fatalf("auto-hide entry: %+v (request %s)", log, w.Header().Get("X-Request-Id"))
 	}
-	if raw := e.must(http.StatusOK, "mod", http.MethodGet, "/api/v1/audit?action=post.auto_hide", "").Body.String(); !strings.Contains(raw, `"actor":null`) {
+	if raw := e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/audit?action=post.auto_hide", bearer: tok["mod"]}).Body.String(); !strings.Contains(raw, `"actor":null`) {
 		t.Errorf("the system is not shown as a null actor: %s", raw)
 	}
 
 	// Dismissing restores a post that flags alone hid, and empties the queue.
-	w = e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID), `{"action":"dismiss","note":"It is a real shop"}`)
-	if got := apiModDecode[apiPost](t, w); got.ID != p.ID || got.Hidden {
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID),
+		json: `{"action":"dismiss","note":"It is a real shop"}`, bearer: tok["mod"]})
+	if got := decodeAs[apiPost](t, w); got.ID != p.ID || got.Hidden {
 		t.Fatalf("dismiss answer: %s", w.Body.String())
 	}
-	if q := apiModDecode[queue](t, e.must(http.StatusOK, "mod", http.MethodGet, "/api/v1/flags", "")); len(q.Flags) != 0 {
+	if q := decodeAs[queue](t, e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/flags", bearer: tok["mod"]})); len(q.Flags) != 0 {
 		t.Fatalf("queue after dismiss: %+v", q)
 	}
-	if _, ok := e.postIDs("erin", th.ID)[p.ID]; !ok {
+	if _, ok := postsAs(e, tok["erin"], th.ID)[p.ID]; !ok {
 		t.Fatal("dismissing did not restore the post")
 	}
-	wantErrorMessage(t, e.call("mod", http.MethodPost, fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID), `{"action":"dismiss"}`),
-		http.StatusConflict, "conflict", "handled already")
+	wantJSONError(t, e.must(http.StatusConflict, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID),
+		json: `{"action":"dismiss"}`, bearer: tok["mod"]}), "conflict", "handled already")
 
 	// A new flag, resolved by hiding: a reason is required.
-	w = e.must(http.StatusCreated, "erin", http.MethodPost, flags, `{"reason":"spam"}`)
-	f = apiModDecode[apiFlag](t, w)
+	w = e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, bearer: tok["erin"]})
+	f = decodeAs[apiFlag](t, w)
 	resolve := fmt.Sprintf("/api/v1/flags/%d/resolve", f.ID)
-	wantStatus(t, e.call("mod", http.MethodPost, resolve, `{"action":"hide"}`), http.StatusUnprocessableEntity)
-	wantStatus(t, e.call("mod", http.MethodPost, resolve, `{"action":"delete","reason":"Spam"}`), http.StatusUnprocessableEntity)
-	w = e.must(http.StatusOK, "boss", http.MethodPost, resolve, `{"action":"hide","reason":"Spam"}`)
-	if !apiModDecode[apiPost](t, w).Hidden {
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: resolve, json: `{"action":"hide"}`, bearer: tok["mod"]})
+	e.must(http.StatusUnprocessableEntity, req{method: http.MethodPost, path: resolve, json: `{"action":"delete","reason":"Spam"}`, bearer: tok["mod"]})
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: resolve, json: `{"action":"hide","reason":"Spam"}`, bearer: tok["boss"]})
+	if !decodeAs[apiPost](t, w).Hidden {
 		t.Fatalf("hide answer: %s", w.Body.String())
 	}
-	wantStatus(t, e.call("mod", http.MethodPost, "/api/v1/flags/999/resolve", `{"action":"dismiss"}`), http.StatusNotFound)
-	wantStatus(t, e.call("mod", http.MethodGet, "/api/v1/flags?page=abc", ""), http.StatusBadRequest)
+	e.must(http.StatusNotFound, req{method: http.MethodPost, path: "/api/v1/flags/999/resolve", json: `{"action":"dismiss"}`, bearer: tok["mod"]})
+	e.must(http.StatusBadRequest, req{method: http.MethodGet, path: "/api/v1/flags?page=abc", bearer: tok["mod"]})
 }
 
 // TestModerationAPIAuditEntries: every moderation action leaves exactly one
 // audit entry naming its actor, target and request; a refused one leaves
 // none.
 func TestModerationAPIAuditEntries(t *testing.T) {
-	e := newAPIModEnv(t, "alice", "bob", "carol", "dave")
-	a := e.thread("alice", "Mail is down", "Since 9:00.")
-	b := e.thread("bob", "Cannot send mail", "Since 9:05.")
-	r := e.reply("alice", a.ID, "Still down.")
+	e := newTestEnv(t)
+	users, tok := modAPIPeople(e, "alice", "bob", "carol", "dave")
+	a := apiThreadBy(e, tok["alice"], "Mail is down", "Since 9:00.")
+	b := apiThreadBy(e, tok["bob"], "Cannot send mail", "Since 9:05.")
+	r := apiReplyBy(e, tok["alice"], a.ID, "Still down.")
 	flag := func(who string, postID int64) int64 {
-		w := e.must(http.StatusCreated, who, http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/flags", postID), `{"reason":"abuse"}`)
-		return apiModDecode[apiFlag](t, w).ID
+		w := e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/flags", postID),
+			json: `{"reason":"abuse"}`, bearer: tok[who]})
+		return decodeAs[apiFlag](t, w).ID
 	}
 	dismissFlag, hideFlag := flag("carol", a.Posts[0].ID), flag("dave", b.Posts[0].ID)
 	until := fmt.Sprintf("%q", e.clock.Now().Add(time.Hour).Format(time.RFC3339))
-	carol := e.users["carol"].ID
+	carol := users["carol"].ID
 
 	rows := []struct {
 		who, path, body string
@@ -441,10 +417,10 @@ func TestModerationAPIAuditEntries(t *testing.T) {
 		{"mod", fmt.Sprintf("/api/v1/users/%d/lift", carol), `{"reason":"Twice"}`, 409, "", "", 0},
 		{"mod", fmt.Sprintf("/api/v1/threads/%d/merge", a.ID), fmt.Sprintf(`{"into_id":%d,"reason":"Same outage"}`, b.ID), 200, "thread.merge", "thread", a.ID},
 	}
-	before := len(e.audit(""))
+	before := len(auditLog(e, tok["mod"], ""))
 	for _, row := range rows {
-		w := e.must(row.status, row.who, http.MethodPost, row.path, row.body)
-		log := e.audit("")
+		w := e.must(row.status, req{method: http.MethodPost, path: row.path, json: row.body, bearer: tok[row.who]})
+		log := auditLog(e, tok["mod"], "")
 		if row.action == "" {
 			if len(log) != before {
 				t.Errorf("refused %s logged %+v", row.path, log[0])
@@ -468,17 +444,17 @@ func TestModerationAPIAuditEntries(t *testing.T) {
 	}
 
 	// Filters, alone and together; the log is newest first.
-	entries := e.audit("")
+	entries := auditLog(e, tok["mod"], "")
 	for i := 1; i < len(entries); i++ {
 		if entries[i-1].ID <= entries[i].ID {
 			t.Fatal("the audit log is not newest first")
 		}
 	}
-	count := func(query string) int { return len(e.audit(query)) }
+	count := func(query string) int { return len(auditLog(e, tok["mod"], query)) }
 	if n := count("action=thread.lock"); n != 1 {
 		t.Errorf("action filter: %d", n)
 	}
-	if n := count(fmt.Sprintf("actor_id=%d", e.users["boss"].ID)); n != 4 {
+	if n := count(fmt.Sprintf("actor_id=%d", users["boss"].ID)); n != 4 {
 		t.Errorf("actor filter: %d", n)
 	}
 	if n := count("target_type=user"); n != 4 {
@@ -491,12 +467,12 @@ func TestModerationAPIAuditEntries(t *testing.T) {
 		t.Errorf("a quoted action matched %d entries", n)
 	}
 	for _, bad := range []string{"actor_id=x", "target_id=-1", "page=0", "per_page=abc"} {
-		wantStatus(t, e.call("mod", http.MethodGet, "/api/v1/audit?"+bad, ""), http.StatusBadRequest)
+		e.must(http.StatusBadRequest, req{method: http.MethodGet, path: "/api/v1/audit?" + bad, bearer: tok["mod"]})
 	}
-	got := apiModDecode[struct {
+	got := decodeAs[struct {
 		Entries []apiAuditEntry `json:"entries"`
 		HasNext bool            `json:"has_next"`
-	}](t, e.must(http.StatusOK, "mod", http.MethodGet, "/api/v1/audit?per_page=5&page=2", ""))
+	}](t, e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/audit?per_page=5&page=2", bearer: tok["mod"]}))
 	if len(got.Entries) != 5 || !got.HasNext || got.Entries[0].ID != entries[5].ID {
 		t.Errorf("second page of 5: %+v", got)
 	}
@@ -505,10 +481,11 @@ func TestModerationAPIAuditEntries(t *testing.T) {
 // TestModerationAPIBadInput: malformed or out-of-range bodies are refused
 // with the right status, never a 500, and change nothing.
 func TestModerationAPIBadInput(t *testing.T) {
-	e := newAPIModEnv(t, "alice")
-	th := e.thread("alice", "Mail is down", "Since 9:00.")
+	e := newTestEnv(t)
+	users, tok := modAPIPeople(e, "alice")
+	th := apiThreadBy(e, tok["alice"], "Mail is down", "Since 9:00.")
 	tool := func(name string) string { return fmt.Sprintf("/api/v1/threads/%d/%s", th.ID, name) }
-	alice := fmt.Sprintf("/api/v1/users/%d/", e.users["alice"].ID)
+	alice := fmt.Sprintf("/api/v1/users/%d/", users["alice"].ID)
 	for _, c := range []struct {
 		path, body string
 		status     int
@@ -534,20 +511,20 @@ func TestModerationAPIBadInput(t *testing.T) {
 		{alice + "suspend", `{"reason":"x","until":"2020-01-01T00:00:00Z"}`, 422},
 		{alice + "lift", `{}`, 422},
 	} {
-		w := e.call("mod", http.MethodPost, c.path, c.body)
+		w := e.do(req{method: http.MethodPost, path: c.path, json: c.body, bearer: tok["mod"]})
 		if w.Code != c.status {
 			t.Errorf("%s %.60s: %d, want %d: %s", c.path, c.body, w.Code, c.status, w.Body.String())
 		}
 	}
-	if n := len(e.audit("")); n != 0 {
+	if n := len(auditLog(e, tok["mod"], "")); n != 0 {
 		t.Fatalf("refused actions left %d audit entries", n)
 	}
-	got := apiModDecode[apiThread](t, e.must(http.StatusOK, "", http.MethodGet, fmt.Sprintf("/api/v1/threads/%d", th.ID), ""))
+	got := decodeAs[apiThread](t, e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/threads/%d", th.ID)}))
 	if got.Locked || got.Pinned || len(got.Posts) != 1 || got.Posts[0].Hidden {
 		t.Fatalf("refused actions changed the thread: %+v", got)
 	}
 	// The slow mode asked for is the one set.
-	e.must(http.StatusOK, "mod", http.MethodPost, tool("slow-mode"), `{"seconds":86400}`)
+	e.must(http.StatusOK, req{method: http.MethodPost, path: tool("slow-mode"), json: `{"seconds":86400}`, bearer: tok["mod"]})
 	if th, err := e.store.ThreadByID(context.Background(), th.ID); err != nil || th.SlowModeSeconds != 86400 {
 		t.Fatalf("slow mode: %v %+v", err, th)
 	}
@@ -557,18 +534,19 @@ func TestModerationAPIBadInput(t *testing.T) {
 // come back in JSON unchanged (and escaped, so no raw markup travels), or
 // are refused when they hold control characters.
 func TestModerationAPIHostileReasons(t *testing.T) {
-	e := newAPIModEnv(t, "alice", "bob")
-	target := fmt.Sprintf("/api/v1/users/%d/warn", e.users["alice"].ID)
+	e := newTestEnv(t)
+	users, tok := modAPIPeople(e, "alice", "bob")
+	target := fmt.Sprintf("/api/v1/users/%d/warn", users["alice"].ID)
 	var kept []string
 	for _, payload := range xssPayloads(t) {
 		body, _ := json.Marshal(map[string]string{"reason": payload})
-		w := e.call("mod", http.MethodPost, target, string(body))
+		w := e.do(req{method: http.MethodPost, path: target, json: string(body), bearer: tok["mod"]})
 		if strings.ContainsFunc(payload, func(r rune) bool { return r < ' ' }) {
 			wantStatus(t, w, http.StatusUnprocessableEntity)
 			continue
 		}
 		wantStatus(t, w, http.StatusCreated)
-		if x := apiModDecode[apiSanction](t, w); x.Reason != payload {
+		if x := decodeAs[apiSanction](t, w); x.Reason != payload {
 			t.Errorf("reason changed: sent %q, got %q", payload, x.Reason)
 		}
 		if strings.ContainsAny(w.Body.String(), "<>") {
@@ -576,7 +554,7 @@ func TestModerationAPIHostileReasons(t *testing.T) {
 		}
 		kept = append(kept, payload)
 	}
-	log := e.audit("action=user.warning")
+	log := auditLog(e, tok["mod"], "action=user.warning")
 	if len(log) != len(kept) {
 		t.Fatalf("%d entries for %d warnings", len(log), len(kept))
 	}
@@ -587,22 +565,23 @@ func TestModerationAPIHostileReasons(t *testing.T) {
 	}
 
 	// A flag note and a lock reason travel the same way.
-	th := e.thread("alice", "Mail is down", "Since 9:00.")
+	th := apiThreadBy(e, tok["alice"], "Mail is down", "Since 9:00.")
 	hostile := `<img src=x onerror="alert(1)"> </script><script>alert(document.cookie)</script> "quoted" & 'single'`
 	body, _ := json.Marshal(map[string]string{"reason": "other", "note": hostile})
-	e.must(http.StatusCreated, "bob", http.MethodPost, fmt.Sprintf("/api/v1/posts/%d/flags", th.Posts[0].ID), string(body))
-	w := e.must(http.StatusOK, "mod", http.MethodGet, "/api/v1/flags", "")
-	if q := apiModDecode[struct {
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/posts/%d/flags", th.Posts[0].ID),
+		json: string(body), bearer: tok["bob"]})
+	w := e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/flags", bearer: tok["mod"]})
+	if q := decodeAs[struct {
 		Flags []apiFlag `json:"flags"`
 	}](t, w); len(q.Flags) != 1 || q.Flags[0].Note != hostile || strings.ContainsAny(w.Body.String(), "<>") {
 		t.Errorf("flag note: %s", w.Body.String())
 	}
 	body, _ = json.Marshal(map[string]string{"reason": hostile})
-	w = e.must(http.StatusOK, "mod", http.MethodPost, fmt.Sprintf("/api/v1/threads/%d/lock", th.ID), string(body))
-	if got := apiModDecode[apiThread](t, w); got.LockReason != hostile || !got.Locked {
+	w = e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/threads/%d/lock", th.ID), json: string(body), bearer: tok["mod"]})
+	if got := decodeAs[apiThread](t, w); got.LockReason != hostile || !got.Locked {
 		t.Errorf("lock reason: %s", w.Body.String())
 	}
-	if got := e.audit("action=thread.lock"); len(got) != 1 || got[0].Reason != hostile {
+	if got := auditLog(e, tok["mod"], "action=thread.lock"); len(got) != 1 || got[0].Reason != hostile {
 		t.Errorf("audit of the lock: %+v", got)
 	}
 }

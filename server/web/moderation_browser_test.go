@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,18 +17,11 @@ import (
 func TestBrowserModerationJourney(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newTestEnv(t)
-	bg := context.Background()
 	alice, bob := e.user("alice", models.RoleCustomer), e.user("bob", models.RoleCustomer)
 	e.user("morgan", models.RoleModerator)
 	e.clock.Advance(48 * time.Hour)
-	th, _, err := e.store.CreateThread(bg, alice, models.NewThread{Title: "Mail is down", Body: "Since nine."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spam, _, err := e.store.CreateReply(bg, bob, th.ID, models.NewPost{Body: "Cheap watches at example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	th := e.thread(alice, "Mail is down", "Since nine.")
+	spam := e.reply(bob, th.ID, "Cheap watches at example.com")
 	srv := e.server()
 	threadPath := threadURL(th.ID)
 	post := fmt.Sprintf("#post-%d", spam.ID)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -25,28 +24,19 @@ import (
 func TestEveryPageRenders(t *testing.T) {
 	e := newTestEnv(t)
 	boss := e.user("boss", models.RoleAdmin)
-	svc, err := e.store.CreateService(context.Background(), nil, models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail <b>", Group: "Comms", Description: "Email & more"})
 	alice := e.user("alice", models.RoleCustomer)
 	e.clock.Advance(48 * time.Hour)
-	th, _, err := e.store.CreateThread(context.Background(), alice, models.NewThread{Title: "Calendar <i>broken</i>", Body: "It is _broken_."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	posts, _ := e.store.ListPosts(context.Background(), models.PostQuery{ThreadID: th.ID}, models.Page{})
-	post := posts.Items[0].ID
+	th := e.thread(alice, "Calendar <i>broken</i>", "It is _broken_.")
+	post := e.posts(th.ID)[0].ID
 	if _, err := e.store.EditPost(context.Background(), alice, post, "It is **very** broken."); err != nil {
 		t.Fatal(err)
 	}
 	sam := e.user("sam", models.RoleStaff)
 	next := e.clock.Now().Add(30 * time.Minute)
-	if _, err := e.store.DeclareIncident(context.Background(), sam, models.NewIncident{Kind: models.KindIncident, Title: "Mail <script>down</script>",
+	e.incident(sam, models.NewIncident{Kind: models.KindIncident, Title: "Mail <script>down</script>",
 		Impact: "major", Status: models.StatusInvestigating, Body: "We are *on it*.", NextUpdateAt: &next,
-		Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}}); err != nil {
-		t.Fatal(err)
-	}
+		Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}})
 	e.clock.Advance(time.Hour)
 	mia := e.user("mia", models.RoleModerator)
 	if _, err := e.store.FlagPost(context.Background(), sam, post, "other", "Looks <b>odd</b>"); err != nil {
@@ -96,11 +86,8 @@ func TestEveryPageRenders(t *testing.T) {
 		checkAccessible(t, name, body)
 	}
 	// The pages with the most forms, as those who get them see them.
-	resolved, err := e.store.DeclareIncident(context.Background(), sam, models.NewIncident{Kind: models.KindIncident, Title: "API slow",
+	resolved := e.incident(sam, models.NewIncident{Kind: models.KindIncident, Title: "API slow",
 		Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.", Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := e.store.PostUpdate(context.Background(), sam, resolved.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +259,7 @@ func TestErrorResponses(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/login", json: `{"login":"alice","password":"x"}`}), http.StatusUnsupportedMediaType)
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/nothing"})
 	wantStatus(t, w, http.StatusNotFound)
-	assertJSONError(t, w, "not_found")
+	wantJSONError(t, w, "not_found")
 
 	// A database failure is a 500 with a request id, never the driver's text.
 	e.store.Close()
@@ -290,18 +277,13 @@ func TestBodyLimit(t *testing.T) {
 	w := e.do(req{method: http.MethodPost, path: "/signup", form: url.Values{"name": {big}}})
 	wantStatus(t, w, http.StatusRequestEntityTooLarge)
 	// Undeclared length (chunked): refused while reading, not silently empty.
-	hr := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader("login="+big))
-	hr.ContentLength = -1
-	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	rec := httptest.NewRecorder()
-	e.handler.ServeHTTP(rec, hr)
-	wantStatus(t, rec, http.StatusRequestEntityTooLarge)
+	w = e.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {big}}, chunked: true})
+	wantStatus(t, w, http.StatusRequestEntityTooLarge)
 	// And in JSON.
 	cookie := e.session(e.user("alice", models.RoleCustomer))
 	w = e.do(req{method: http.MethodPatch, path: "/api/v1/me", cookie: cookie, json: `{"email":"` + big + `"}`})
 	wantStatus(t, w, http.StatusRequestEntityTooLarge)
-	assertJSONError(t, w, "too_large")
+	wantJSONError(t, w, "too_large")
 }
 
 func TestFlashIsSignedAndShownOnce(t *testing.T) {

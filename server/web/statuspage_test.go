@@ -21,90 +21,11 @@ import (
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// spFixture is a fixed data set seen through the Statuspage API: a grouped
-// pair of services and two loose ones, an open incident with two updates
-// and transitions, a resolved incident with a postmortem, an active and an
-// upcoming maintenance.
-type spFixture struct {
-	staff                      *models.User
-	website, mail, webmail     *models.Service
-	api                        *models.Service
-	open, resolved             *models.Incident
-	activeMaint, upcomingMaint *models.Incident
-}
-
-func newSPFixture(t *testing.T, e *testEnv) *spFixture {
-	t.Helper()
-	ctx := context.Background()
-	f := &spFixture{staff: e.user("sam.support", models.RoleStaff)}
-	svc := func(in models.NewService) *models.Service {
-		s, err := e.store.CreateService(ctx, nil, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	f.website = svc(models.NewService{Name: "Website", Description: "The public site and sign-up.", Position: 1})
-	f.mail = svc(models.NewService{Name: "Mail delivery", Description: "Sending and receiving mail.", Group: "Mail", Position: 2})
-	f.webmail = svc(models.NewService{Name: "Webmail", Group: "Mail", Position: 3})
-	f.api = svc(models.NewService{Name: "API", Position: 4})
-	declare := func(in models.NewIncident) *models.Incident {
-		inc, err := e.store.DeclareIncident(ctx, f.staff, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return inc
-	}
-	post := func(id int64, in models.NewUpdate) {
-		if _, err := e.store.PostUpdate(ctx, f.staff, id, in); err != nil {
-			t.Fatal(err)
-		}
-	}
-	at := func(d time.Duration) *time.Time { v := e.clock.Now().Add(d); return &v }
-
-	// 09:30 a minor incident on the website, resolved at 09:40, with a
-	// postmortem at 09:45.
-	f.resolved = declare(models.NewIncident{Kind: models.KindIncident, Title: "Website slow", Impact: "minor",
-		Status: models.StatusInvestigating, Body: "Pages load slowly; we are looking into it.",
-		Services: []models.ServiceChange{{ServiceID: f.website.ID, Status: models.DegradedPerformance}}})
-	e.clock.Advance(10 * time.Minute)
-	post(f.resolved.ID, models.NewUpdate{Status: models.StatusResolved, Body: "A cache node was replaced. Pages load normally."})
-	e.clock.Advance(5 * time.Minute)
-	if _, err := e.store.SetPostmortem(ctx, f.staff, f.resolved.ID, "A cache node ran out of memory."); err != nil {
-		t.Fatal(err)
-	}
-	// 09:50 two maintenance windows: webmail from 10:00 to 12:30, the API
-	// in two days.
-	e.clock.Advance(5 * time.Minute)
-	f.activeMaint = declare(models.NewIncident{Kind: models.KindMaintenance, Title: "Webmail migration",
-		Body: "Webmail moves to new servers.", ScheduledFor: at(10 * time.Minute), ScheduledUntil: at(160 * time.Minute),
-		Services: []models.ServiceChange{{ServiceID: f.webmail.ID, Status: models.UnderMaintenance}}})
-	f.upcomingMaint = declare(models.NewIncident{Kind: models.KindMaintenance, Title: "API upgrade",
-		Body: "The API is upgraded; expect short interruptions.", ScheduledFor: at(48 * time.Hour), ScheduledUntil: at(50 * time.Hour),
-		Services: []models.ServiceChange{{ServiceID: f.api.ID, Status: models.UnderMaintenance}}})
-	e.clock.Advance(10 * time.Minute)
-	if n, err := e.store.AdvanceMaintenance(ctx); err != nil || n != 1 {
-		t.Fatalf("AdvanceMaintenance: %d, %v", n, err)
-	}
-	// 10:10 a major incident on mail; at 10:25 the cause is identified and
-	// webmail is affected too.
-	e.clock.Advance(10 * time.Minute)
-	f.open = declare(models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed", Impact: "major",
-		Status: models.StatusInvestigating, Body: "Outgoing mail is **delayed** by up to an hour.",
-		Services: []models.ServiceChange{{ServiceID: f.mail.ID, Status: models.PartialOutage}}})
-	e.clock.Advance(15 * time.Minute)
-	post(f.open.ID, models.NewUpdate{Status: models.StatusIdentified,
-		Body:     "We found the cause: a *queue* backlog.\n\n- mail is queued, not lost\n- webmail is slow\n\nSee [the thread](https://example.com/t).",
-		Services: []models.ServiceChange{{ServiceID: f.webmail.ID, Status: models.DegradedPerformance}}})
-	e.clock.Advance(time.Minute)
-	return f
-}
-
 // TestV2SummaryGolden pins summary.json on the fixed data set; run with
 // -update to rewrite testdata/summary.golden.json, then review the diff.
 func TestV2SummaryGolden(t *testing.T) {
 	e := newTestEnvConfig(t, func(c *Config) { c.BaseURL = "https://status.example.com" })
-	newSPFixture(t, e)
+	newSPFixture(e)
 	w := e.do(req{method: http.MethodGet, path: "/api/v2/summary.json"})
 	wantStatus(t, w, http.StatusOK)
 	var got bytes.Buffer
@@ -507,7 +428,7 @@ func maintenanceName(m sMaintenance) string { return m.Name }
 // which incidents each list holds, and their order.
 func TestV2StatuspageShapes(t *testing.T) {
 	e := newTestEnv(t)
-	newSPFixture(t, e)
+	newSPFixture(e)
 	ck := spChecker{t: t, pageID: "sitrep"}
 	get := func(path string, top []string, v any) {
 		t.Helper()
@@ -636,7 +557,7 @@ func TestV2StatuspageShapes(t *testing.T) {
 // for ungrouped services.
 func TestV2StatuspageGroups(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	var s sComponentsBody
 	decodeStrict(t, e.do(req{method: http.MethodGet, path: "/api/v2/components.json"}).Body.Bytes(), &s)
 	var group *sComponent
@@ -670,9 +591,7 @@ func TestV2StatuspageGroups(t *testing.T) {
 	}
 	// The id does not change with the data around it.
 	e.clock.Advance(time.Hour)
-	if _, err := e.store.CreateService(context.Background(), nil, models.NewService{Name: "IMAP", Group: "Mail", Position: 0}); err != nil {
-		t.Fatal(err)
-	}
+	e.service(models.NewService{Name: "IMAP", Group: "Mail", Position: 0})
 	var again sComponentsBody
 	decodeStrict(t, e.do(req{method: http.MethodGet, path: "/api/v2/components.json"}).Body.Bytes(), &again)
 	for _, c := range again.Components {
@@ -686,7 +605,7 @@ func TestV2StatuspageGroups(t *testing.T) {
 // requests.
 func TestV2StatuspageHeaders(t *testing.T) {
 	e := newTestEnv(t)
-	f := newSPFixture(t, e)
+	f := newSPFixture(e)
 	paths := []string{"/api/v2/summary.json", "/api/v2/status.json", "/api/v2/components.json", "/api/v2/incidents.json",
 		"/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
 		"/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json"}
@@ -740,10 +659,7 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	mail, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mail := e.service(models.NewService{Name: "Mail"})
 	status := func(want models.Indicator) {
 		t.Helper()
 		var s sStatusBody
@@ -756,12 +672,9 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	}
 	status(models.IndicatorNone)
 
-	inc, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed",
+	inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed",
 		Impact: "major", Status: models.StatusInvestigating, Body: "Looking into it.",
 		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.DegradedPerformance}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	status(models.IndicatorMajor) // the impact, though the service is only degraded
 
 	e.clock.Advance(20 * time.Minute)
@@ -777,11 +690,9 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 	status(models.IndicatorNone)
 
 	from, until := e.clock.Now().Add(time.Hour), e.clock.Now().Add(3*time.Hour)
-	if _, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindMaintenance, Title: "Mail server upgrade",
+	e.incident(staff, models.NewIncident{Kind: models.KindMaintenance, Title: "Mail server upgrade",
 		Body: "Planned.", ScheduledFor: &from, ScheduledUntil: &until,
-		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.UnderMaintenance}}}); err != nil {
-		t.Fatal(err)
-	}
+		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.UnderMaintenance}}})
 	status(models.IndicatorNone) // scheduled, not started
 
 	e.clock.Advance(time.Hour)
@@ -801,18 +712,12 @@ func TestV2StatuspageIndicatorLifecycle(t *testing.T) {
 // incidents, newest first.
 func TestV2StatuspageIncidentsLimit(t *testing.T) {
 	e := newTestEnv(t)
-	ctx := context.Background()
 	staff := e.user("sam.support", models.RoleStaff)
-	svc, err := e.store.CreateService(ctx, nil, models.NewService{Name: "Mail"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.service(models.NewService{Name: "Mail"})
 	for i := range 53 {
-		if _, err := e.store.DeclareIncident(ctx, staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
+		e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: fmt.Sprintf("Incident number %d", i),
 			Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
-			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}}); err != nil {
-			t.Fatal(err)
-		}
+			Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
 		e.clock.Advance(time.Minute)
 	}
 	var s sIncidentsBody
