@@ -67,6 +67,27 @@ func init() {
 	})
 }
 
+// tables lists every model type with a table. A new model must be added
+// here: Open parses each schema once, and TestSchemaMatchesModels checks
+// each against its migration.
+var tables = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigration{},
+	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
+	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
+	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{},
+	&Event{}, &Job{}, &Notification{}}
+
+// parseSchemas parses every model's schema, relations included, before the
+// store is shared: GORM parses a schema on first use, and two goroutines
+// doing so at once race (one writes a relation map another reads).
+func parseSchemas(db *gorm.DB) error {
+	for _, m := range tables {
+		if err := (&gorm.Statement{DB: db}).Parse(m); err != nil {
+			return fmt.Errorf("schema of %T: %w", m, err)
+		}
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the SQLite database at path. It does not
 // migrate; call Migrate.
 func Open(path string) (*Store, error) {
@@ -91,6 +112,9 @@ func Open(path string) (*Store, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := parseSchemas(db); err != nil {
+		return nil, err
 	}
 	s.db = db
 	return s, nil

@@ -9,8 +9,8 @@ import (
 )
 
 // TestFollowThreads: a customer follows a thread from its page and through
-// the API, finds it under the forum's "Threads I follow" filter (page and
-// JSON), and stops following; visitors are asked to log in.
+// the API, at a level, finds it under the forum's "Threads I follow" filter
+// (page and JSON), and stops following; visitors are asked to log in.
 func TestFollowThreads(t *testing.T) {
 	e := newTestEnv(t)
 	f := newFixture(e)
@@ -27,46 +27,46 @@ func TestFollowThreads(t *testing.T) {
 		}
 		return ids
 	}
-	// The customer started the locked thread, so follows it already.
-	if got := followedIDs(); len(got) != 1 || got[0] != f.lockedID {
-		t.Fatalf("before: follows %v, want [%d]", got, f.lockedID)
+	// The customer started the locked thread and replied in owner's: they
+	// follow both already.
+	if got := followedIDs(); len(got) != 2 {
+		t.Fatalf("before: follows %v, want the locked thread and the one replied to", got)
 	}
-
-	thread := fmt.Sprintf("/threads/%d", f.threadID)
-	w := e.do(req{method: http.MethodPost, path: thread + "/following", form: url.Values{"following": {"1"}}, cookie: cookie})
+	quiet := e.thread(f.users[owner], "Calendar sync is slow", "Since Monday.")
+	thread := fmt.Sprintf("/threads/%d", quiet.ID)
+	w := e.do(req{method: http.MethodPost, path: thread + "/following", form: url.Values{"following": {"1"}, "level": {"official"}}, cookie: cookie})
 	wantStatus(t, w, http.StatusSeeOther)
 	if loc := w.Header().Get("Location"); loc != thread+"#following" {
 		t.Fatalf("redirect to %q", loc)
 	}
-	w = e.do(req{method: http.MethodGet, path: thread, cookie: cookie})
-	wantStatus(t, w, http.StatusOK)
-	if !strings.Contains(w.Body.String(), `aria-pressed="true">Following`) {
-		t.Fatal("thread page does not show that the customer follows it")
-	}
-	w = e.do(req{method: http.MethodGet, path: "/threads?following=1", cookie: cookie})
-	wantStatus(t, w, http.StatusOK)
-	if body := w.Body.String(); !strings.Contains(body, `href="`+thread+`"`) || !strings.Contains(body, `id="following" name="following" value="1" checked`) {
+	body := e.page(thread, cookie)
+	mustContain(t, "thread page of a followed thread", body, `<option value="official" selected>`, "Stop following")
+	body = e.page("/threads?following=1", cookie)
+	if !strings.Contains(body, `href="`+thread+`"`) || !strings.Contains(body, `id="following" name="following" value="1" checked`) {
 		t.Fatal("followed thread missing from the filtered forum page")
 	}
-	if got := followedIDs(); len(got) != 2 {
+	if got := followedIDs(); len(got) != 3 {
 		t.Fatalf("after follow: %v", got)
 	}
 
-	api := fmt.Sprintf("/api/v1/threads/%d/following", f.threadID)
-	for range 2 { // idempotent
-		w = e.do(req{method: http.MethodDelete, path: api, bearer: token})
-		wantStatus(t, w, http.StatusOK)
-		if strings.TrimSpace(w.Body.String()) != `{"following":false}` {
-			t.Fatalf("DELETE answered %s", w.Body.String())
+	api := fmt.Sprintf("/api/v1/threads/%d/following", quiet.ID)
+	for _, c := range []struct{ body, want string }{
+		{`{"level":"muted"}`, `{"following":true,"level":"muted"}`},
+		{``, `{"following":true,"level":"all"}`}, // no body: every reply
+	} {
+		w = e.must(http.StatusOK, req{method: http.MethodPut, path: api, bearer: token, json: c.body})
+		if got := strings.TrimSpace(w.Body.String()); got != c.want {
+			t.Errorf("PUT %s answered %s, want %s", c.body, got, c.want)
 		}
 	}
-	if got := followedIDs(); len(got) != 1 || got[0] != f.lockedID {
-		t.Fatalf("after unfollow: %v", got)
+	for range 2 { // idempotent
+		w = e.must(http.StatusOK, req{method: http.MethodDelete, path: api, bearer: token})
+		if got := strings.TrimSpace(w.Body.String()); got != `{"following":false,"level":""}` {
+			t.Fatalf("DELETE answered %s", got)
+		}
 	}
-	w = e.do(req{method: http.MethodPut, path: api, bearer: token})
-	wantStatus(t, w, http.StatusOK)
 	if got := followedIDs(); len(got) != 2 {
-		t.Fatalf("after PUT: %v", got)
+		t.Fatalf("after unfollow: %v", got)
 	}
 
 	// Nobody else's list changed; visitors must log in; bad input is 4xx.
@@ -80,6 +80,7 @@ func TestFollowThreads(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodGet, path: "/api/v1/threads?following=maybe", bearer: token}), http.StatusBadRequest)
 	wantStatus(t, e.do(req{method: http.MethodPut, path: "/api/v1/threads/999999/following", bearer: token}), http.StatusNotFound)
 	wantStatus(t, e.do(req{method: http.MethodPut, path: "/api/v1/threads/abc/following", bearer: token}), http.StatusNotFound)
+	wantStatus(t, e.do(req{method: http.MethodPut, path: api, bearer: token, json: `{"level":"loud"}`}), http.StatusUnprocessableEntity)
 }
 
 // TestAccountListsOwnPosts: the account page shows the user's own posts,

@@ -199,13 +199,15 @@ func TestBrowserForumJourney(t *testing.T) {
 		t.Errorf("the store has the customer affected: %v (%v)", marks.Affected, err)
 	}
 
-	// Follow the thread; the forum's "Threads I follow" filter lists it.
-	follow(t, ctx, threadAt, chromedp.Click(button("Follow this thread")))
-	if got := textOf(t, ctx, chromedp.CSS(".flash")); !strings.HasPrefix(got, "You follow this thread") {
-		t.Errorf("after following the flash says %q", got)
+	// Replying made her follow the thread, for every reply; she keeps to
+	// official updates. The forum's "Threads I follow" filter lists it.
+	if got := textOf(t, ctx, chromedp.CSS(`#following label`)); got != "Following:" {
+		t.Errorf("after replying the follow form says %q", got)
 	}
-	if got := textOf(t, ctx, chromedp.CSS(`#following button[aria-pressed="true"]`)); got != "Following ✓ (stop)" {
-		t.Errorf("after following the button says %q", got)
+	browse(t, ctx, chromedp.SetValue(chromedp.ID("follow-level"), "official"))
+	follow(t, ctx, threadAt, chromedp.Click(button("Change")))
+	if got := textOf(t, ctx, chromedp.CSS(".flash")); !strings.HasPrefix(got, "You follow this thread for official updates") {
+		t.Errorf("after changing the level the flash says %q", got)
 	}
 
 	img := screenshot(t, ctx, "thread")

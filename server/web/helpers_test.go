@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 
 	"sitrep/models"
 	"sitrep/server/markup"
+	"sitrep/server/notify"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -44,11 +46,24 @@ type testEnv struct {
 	clock   *testClock
 }
 
-// testClock is an injectable clock for the app and the store.
-type testClock struct{ now time.Time }
+// testClock is an injectable clock for the app and the store; the
+// background work reads it while a test moves it.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
 
-func (c *testClock) Now() time.Time          { return c.now }
-func (c *testClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // newTestEnv is an app with the default test configuration: shedding and
 // the micro-cache off.
@@ -247,7 +262,12 @@ func (e *testEnv) page(path string, cookie *http.Cookie) string {
 func (e *testEnv) server() *httptest.Server {
 	e.t.Helper()
 	srv := httptest.NewServer(e.handler)
-	e.t.Cleanup(srv.Close)
+	e.t.Cleanup(func() {
+		// Open pages hold live-update streams, which never go idle: end
+		// them, as a server shutting down does, or Close waits for them.
+		e.app.CloseStreams()
+		srv.Close()
+	})
 	return srv
 }
 
@@ -605,4 +625,30 @@ func newSPFixture(e *testEnv) *spFixture {
 		Services: []models.ServiceChange{{ServiceID: f.webmail.ID, Status: models.DegradedPerformance}}})
 	e.clock.Advance(time.Minute)
 	return f
+}
+
+// runJobs does the due background jobs (notifications) as the server's
+// worker does, until none is left.
+func (e *testEnv) runJobs() {
+	e.t.Helper()
+	w := notify.NewWorker(e.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for w.RunDue(context.Background()) > 0 {
+	}
+}
+
+// startBackground runs what the server runs beside its handlers, for the
+// test's duration: the live-update broker and the job worker.
+func (e *testEnv) startBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := e.app.RunLive(ctx); err != nil {
+			e.t.Errorf("live: %v", err)
+		}
+	})
+	wg.Go(func() { notify.NewWorker(e.store, slog.New(slog.NewTextHandler(io.Discard, nil))).Run(ctx) })
+	e.t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
 }

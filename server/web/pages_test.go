@@ -42,6 +42,10 @@ func TestEveryPageRenders(t *testing.T) {
 	if _, err := e.store.FlagPost(context.Background(), sam, post, "other", "Looks <b>odd</b>"); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := e.store.CreateReply(context.Background(), sam, th.ID, models.NewPost{Body: "Looking into <this>."}); err != nil {
+		t.Fatal(err)
+	}
+	e.runJobs()
 	pages := map[string]struct {
 		r      req
 		status int
@@ -67,6 +71,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"mod_user":         {req{method: http.MethodGet, path: fmt.Sprintf("/mod/users/%d", alice.ID), cookie: e.session(mia)}, http.StatusOK, "Record sanction"},
 		"mod_audit":        {req{method: http.MethodGet, path: "/mod/audit", cookie: e.session(mia)}, http.StatusOK, "incident.declare"},
 		"admin_services":   {req{method: http.MethodGet, path: "/admin/services", cookie: e.session(boss)}, http.StatusOK, "Email &amp; more"},
+		"notifications":    {req{method: http.MethodGet, path: "/notifications", cookie: e.session(alice)}, http.StatusOK, "sam replied in “Calendar &lt;i&gt;broken&lt;/i&gt;”"},
 	}
 	for _, name := range pageNames {
 		p, ok := pages[name]
