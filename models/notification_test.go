@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +214,74 @@ func TestReadPositions(t *testing.T) {
 	}
 	if n, _ := f.s.UnreadCounts(ctx, f.alice.ID); n[f.alice.ID] != 0 {
 		t.Errorf("reading the thread left %d notifications unread", n[f.alice.ID])
+	}
+}
+
+// BenchmarkReplyWithFollowers is a reply to a thread followed by 10 people
+// and by 10,000: the request writes one notify job whatever the number, so
+// its cost should not grow (compare the two ns/op). The job that writes the
+// notifications in bulk is measured apart (notify-job), per reply.
+func BenchmarkReplyWithFollowers(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		s := newTestStore(b)
+		ctx := context.Background()
+		staff := mustUser(b, s, "sam", RoleStaff)
+		author := mustUser(b, s, "alice", RoleCustomer)
+		th, _, err := s.CreateThread(ctx, author, NewThread{Title: "Mail is down", Body: "Since nine."})
+		if err != nil {
+			b.Fatal(err)
+		}
+		now := time.Now().UTC()
+		// Bulk rows straight into the tables: the benchmark is about the
+		// reply.
+		for _, q := range []string{
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+			INSERT INTO users (name, email, password_hash, role, created_at, updated_at)
+			SELECT 'follower' || i, 'follower' || i || '@example.com', 'x', 'customer', ?, ? FROM n`,
+			`INSERT INTO follows (thread_id, user_id, level, last_read_post_id, created_at)
+			SELECT ?, id, 'all', 0, ? FROM users WHERE name LIKE 'follower%'`,
+		} {
+			args := []any{n, now, now}
+			if strings.HasPrefix(strings.TrimSpace(q), "INSERT INTO follows") {
+				args = []any{th.ID, now}
+			}
+			if err := s.db.Exec(q, args...).Error; err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprintf("followers=%d/reply", n), func(b *testing.B) {
+			var took []time.Duration
+			for i := 0; b.Loop(); i++ {
+				start := time.Now()
+				if _, _, err := s.CreateReply(ctx, staff, th.ID, NewPost{Body: fmt.Sprintf("Update %d: still looking.", i)}); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+		})
+		b.Run(fmt.Sprintf("followers=%d/notify-job", n), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				if _, _, err := s.CreateReply(ctx, staff, th.ID, NewPost{Body: fmt.Sprintf("Note %d.", i)}); err != nil {
+					b.Fatal(err)
+				}
+				jobs, err := s.ClaimJobs(ctx, 1000, time.Minute)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				for _, j := range jobs {
+					var nj NotifyJob
+					if err := json.Unmarshal([]byte(j.Payload), &nj); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.DoJob(ctx, j.ID, func(tx *Tx) error { return tx.WriteNotifications(nj) }); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

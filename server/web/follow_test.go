@@ -1,11 +1,14 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"sitrep/models"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFollowThreads: a customer follows a thread from its page and through
@@ -102,4 +105,51 @@ func TestAccountListsOwnPosts(t *testing.T) {
 	if strings.Contains(body, fmt.Sprintf(`href="/posts/%d"`, f.postID)) {
 		t.Error("another customer's post on the account page")
 	}
+}
+
+// TestReadPositionOnTheThreadPage: a follower who comes back sees where the
+// posts they have not read begin; having seen the page, they have read it,
+// and the notifications about it are read too.
+func TestReadPositionOnTheThreadPage(t *testing.T) {
+	e := newTestEnv(t)
+	alice, bob := e.user("alice", models.RoleCustomer), e.user("bob", models.RoleCustomer)
+	e.clock.Advance(48 * time.Hour)
+	th := e.thread(alice, "Mail is down", "Since nine.")
+	e.clock.Advance(time.Minute)
+	reply := e.reply(bob, th.ID, "Same here.")
+	e.runJobs()
+	cookie := e.session(alice)
+	if body := e.page("/notifications", cookie); !strings.Contains(body, "bob replied in") {
+		t.Fatal("no notification of the reply")
+	}
+	path := fmt.Sprintf("/threads/%d", th.ID)
+	body := e.page(path, cookie)
+	mustContain(t, "thread page with an unread reply", body, fmt.Sprintf(`data-first-unread="%d"`, reply.ID),
+		fmt.Sprintf(`<a href="/posts/%d">New since you last read`, reply.ID))
+	body = e.page(path, cookie)
+	if strings.Contains(body, "data-first-unread") {
+		t.Error("the page still says the reply is unread after showing it")
+	}
+	if strings.Contains(body, `id="unread-count" data-count="1"`) {
+		t.Error("the notification about the thread is still unread")
+	}
+	// "Threads I follow" says what is unread, and the link leads to it.
+	e.clock.Advance(time.Minute)
+	next := e.reply(bob, th.ID, "Still down.")
+	body = e.page("/threads?following=1", cookie)
+	mustContain(t, "followed threads", body, fmt.Sprintf(`<a class="tag tag-unread" href="/posts/%d">1 unread</a>`, next.ID))
+	// Once the incident it is tracked in is resolved, the list says so.
+	sam := e.user("sam", models.RoleStaff)
+	svc := e.service(models.NewService{Name: "Mail"})
+	inc := e.incident(sam, models.NewIncident{Kind: models.KindIncident, Title: "Mail outage", Impact: "major",
+		Status: models.StatusInvestigating, Body: "Looking.", Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}})
+	ctx := context.Background()
+	if _, err := e.store.LinkThread(ctx, sam, th.ID, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.PostUpdate(ctx, sam, inc.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "followed threads after the resolution", e.page("/threads?following=1", cookie),
+		fmt.Sprintf(`href="/incidents/%d">incident %d: resolved ✓</a>`, inc.ID, inc.ID))
 }

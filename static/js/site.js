@@ -198,8 +198,18 @@ function liveBell(root) {
   });
 }
 
+// jumpToUnread brings the first post the reader has not read into view
+// when it is on this page (the banner's link does it otherwise).
+function jumpToUnread(root) {
+  const banner = root.querySelector("[data-first-unread]");
+  if (!banner || location.hash) return;
+  const post = document.getElementById("post-" + banner.dataset.firstUnread);
+  if (post) post.scrollIntoView({ block: "start" });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
+  jumpToUnread(document);
   selectOnFocus(document);
   suggestWhileTyping(document);
   liveThread(document);
