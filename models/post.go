@@ -248,6 +248,27 @@ func (s *Store) PostsByIDs(ctx context.Context, ids []int64) ([]Post, error) {
 	return out, err
 }
 
+// MissingPosts returns those of ids that no post has, in order.
+func (s *Store) MissingPosts(ctx context.Context, ids []int64) ([]int64, error) {
+	found := map[int64]bool{}
+	for i := 0; i < len(ids); i += 500 {
+		var got []int64
+		if err := s.db.WithContext(ctx).Model(&Post{}).Where("id IN ?", ids[i:min(i+500, len(ids))]).Pluck("id", &got).Error; err != nil {
+			return nil, err
+		}
+		for _, id := range got {
+			found[id] = true
+		}
+	}
+	var missing []int64
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
 // PostPosition tells on which page (of PostsPerPage) of its thread a post is.
 func (s *Store) PostPosition(ctx context.Context, p *Post) (int, error) {
 	var before int64
