@@ -22,7 +22,9 @@ import (
 
 // Store is the application's view of the database.
 type Store struct {
-	db *gorm.DB
+	// db reads and wdb writes (see Open): two pools on one database.
+	db  *gorm.DB
+	wdb *gorm.DB
 	// Now is the clock; tests replace it. Times are stored in UTC.
 	Now func() time.Time
 	// PasswordCost is the bcrypt cost for new password hashes.
@@ -40,16 +42,24 @@ type Store struct {
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
 // block the writer, synchronous=FULL so an acknowledged write survives power
-// loss, a busy timeout instead of immediate "database is locked", foreign keys
-// on, and BEGIN IMMEDIATE so read-then-write transactions take the write lock
-// up front rather than failing half-way.
-func dsn(path string) string {
+// loss, foreign keys on, and a busy timeout instead of an immediate
+// "database is locked". Writers (write true) wait up to 10 s for the lock
+// and begin IMMEDIATE, so that read-then-write transactions take the write
+// lock up front rather than failing half-way. Readers wait 2 s at most:
+// under WAL only something unusual (another process's exclusive lock, a
+// damaged file) stops a read, and then a public page had better fall back
+// on its last good copy at once than keep a visitor waiting.
+func dsn(path string, write bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL")
-	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "on")
-	q.Set("_txlock", "immediate")
+	if write {
+		q.Set("_busy_timeout", "10000")
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Set("_busy_timeout", "2000")
+	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
@@ -95,7 +105,23 @@ func Open(path string) (*Store, error) {
 		return nil, errors.New("database path is empty")
 	}
 	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold, changes: newChangeHub()}
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path)}), &gorm.Config{
+	// Two pools: readers, several at once as WAL allows, and the writer,
+	// one connection, because SQLite has one writer at a time: writes queue
+	// in the pool, in order, instead of polling the lock.
+	var err error
+	if s.db, err = s.openPool(path, false, 8); err != nil {
+		return nil, err
+	}
+	if s.wdb, err = s.openPool(path, true, 1); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openPool opens one pool of n connections on the database at path.
+func (s *Store) openPool(path string, write bool, n int) (*gorm.DB, error) {
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path, write)}), &gorm.Config{
 		Logger:         logger.Discard,
 		TranslateError: true,
 		NowFunc:        func() time.Time { return s.now() },
@@ -107,28 +133,36 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(8)
-	sqlDB.SetMaxIdleConns(8)
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.Ping(); err != nil {
+		sqlDB.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := parseSchemas(db); err != nil {
+		sqlDB.Close()
 		return nil, err
 	}
-	s.db = db
-	return s, nil
+	return db, nil
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC() }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
+	var errs []error
+	for _, db := range []*gorm.DB{s.db, s.wdb} {
+		if db == nil {
+			continue
+		}
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		errs = append(errs, err)
 	}
-	return sqlDB.Close()
+	return errors.Join(errs...)
 }
 
 // Ping tells whether the database answers a query.
@@ -168,7 +202,7 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 	// A new session with its own statement, so that s.db keeps its pool.
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	db.Statement.ConnPool = conn
-	return fn(&Store{db: db, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, changes: s.changes})
+	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, changes: s.changes})
 }
 
 // Backup writes a consistent copy of the database to path while others keep

@@ -5,17 +5,22 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 func TestPragmas(t *testing.T) {
 	s := newTestStore(t)
-	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000"} {
-		var got string
-		if err := s.db.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+	for pool, db := range map[string]*gorm.DB{"reader": s.db, "writer": s.wdb} {
+		busy := map[string]string{"reader": "2000", "writer": "10000"}[pool]
+		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": busy} {
+			var got string
+			if err := db.Raw("PRAGMA " + pragma).Scan(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s: PRAGMA %s = %s, want %s", pool, pragma, got, want)
+			}
 		}
 	}
 }

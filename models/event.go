@@ -119,6 +119,11 @@ func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 
 // PruneEvents deletes the events older than EventRetention.
 func (s *Store) PruneEvents(ctx context.Context) (int, error) {
-	res := s.db.WithContext(ctx).Where("created_at < ?", s.now().Add(-EventRetention)).Delete(&Event{})
-	return int(res.RowsAffected), res.Error
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("created_at < ?", s.now().Add(-EventRetention)).Delete(&Event{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return int(n), err
 }

@@ -328,7 +328,7 @@ func SchemaVersion() int { return migrations[len(migrations)-1].version }
 // transaction, and returns how many it applied. A database newer than this
 // binary is refused.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	db := s.db.WithContext(ctx)
+	db := s.wdb.WithContext(ctx)
 	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,

@@ -350,6 +350,11 @@ func (s *Store) MarkNotificationsRead(ctx context.Context, userID int64, ids []i
 
 // PruneNotifications deletes notifications older than the retention.
 func (s *Store) PruneNotifications(ctx context.Context) (int, error) {
-	res := s.db.WithContext(ctx).Where("updated_at < ?", s.now().Add(-NotificationRetention)).Delete(&Notification{})
-	return int(res.RowsAffected), res.Error
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("updated_at < ?", s.now().Add(-NotificationRetention)).Delete(&Notification{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return int(n), err
 }

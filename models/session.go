@@ -73,7 +73,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64) (string, error)
 
 // DeleteSession ends a session (log-out). Unknown secrets are ignored.
 func (s *Store) DeleteSession(ctx context.Context, secret string) error {
-	return s.db.WithContext(ctx).Where("id = ?", hashSecret(secret)).Delete(&Session{}).Error
+	return s.write(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", hashSecret(secret)).Delete(&Session{}).Error })
 }
 
 // UserBySession returns the user of a live session. An unknown or expired
@@ -119,7 +119,7 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (*AP
 	}
 	secret := TokenPrefix + newSecret()
 	t := &APIToken{UserID: userID, Name: name, Hash: hashSecret(secret), CreatedAt: s.now()}
-	if err := s.db.WithContext(ctx).Create(t).Error; err != nil {
+	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(t).Error }); err != nil {
 		return nil, "", translate(err)
 	}
 	return t, secret, nil
@@ -140,7 +140,9 @@ func (s *Store) UserByToken(ctx context.Context, secret string) (*User, error) {
 	}
 	now := s.now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > tokenTouchInterval {
-		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now).Error; err != nil {
+		if err := s.write(ctx, func(tx *gorm.DB) error {
+			return tx.Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now).Error
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -170,14 +172,12 @@ func (s *Store) ListTokens(ctx context.Context, userID int64) ([]APIToken, error
 
 // RevokeToken revokes one of the user's own tokens.
 func (s *Store) RevokeToken(ctx context.Context, userID, tokenID int64) error {
-	res := s.db.WithContext(ctx).Model(&APIToken{}).
-		Where("id = ? AND user_id = ? AND revoked_at IS NULL", tokenID, userID).
-		Updates(map[string]any{"revoked_at": s.now(), "revoked_reason": "revoked by its owner"})
-	if res.Error != nil {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&APIToken{}).Where("id = ? AND user_id = ? AND revoked_at IS NULL", tokenID, userID).
+			Updates(map[string]any{"revoked_at": s.now(), "revoked_reason": "revoked by its owner"})
+		if res.Error == nil && res.RowsAffected == 0 {
+			return ErrNotFound
+		}
 		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+	})
 }

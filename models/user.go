@@ -278,8 +278,9 @@ func (s *Store) UpdateEmail(ctx context.Context, userID int64, email string) err
 	if err := v.err(); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
-		Updates(map[string]any{"email": email, "updated_at": s.now()}).Error
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&User{}).Where("id = ?", userID).Updates(map[string]any{"email": email, "updated_at": s.now()}).Error
+	})
 	if errors.Is(translate(err), ErrConflict) {
 		v.add("email", "An account with this email already exists.")
 		return v.err()

@@ -12,7 +12,7 @@ import (
 // the events and jobs the transaction wrote (an event or a job is committed
 // with the change that caused it, or not at all).
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	err := s.db.WithContext(ctx).Transaction(fn)
+	err := s.wdb.WithContext(ctx).Transaction(fn)
 	if err == nil {
 		s.changes.signal()
 	}

@@ -65,9 +65,10 @@ func parseServeFlags(args []string) (Config, error) {
 	var flagThreshold string
 	fs.StringVar(&flagThreshold, "flag-threshold", envDefault("SITREP_FLAG_THRESHOLD", strconv.Itoa(models.DefaultFlagHideThreshold)),
 		"how many people flagging a post hide it pending review (env SITREP_FLAG_THRESHOLD)")
-	var inflight, cacheTTL, cacheEntries, streams string
+	var inflight, cacheTTL, cacheEntries, streams, stale string
 	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(httpcache.DefaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
 	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' public pages and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
+	fs.StringVar(&stale, "stale-for", envDefault("SITREP_STALE_FOR", "15m"), "how long public pages' last good answers are kept, to be shown when the database cannot be read; 0 turns it off (env SITREP_STALE_FOR)")
 	fs.StringVar(&streams, "max-streams", envDefault("SITREP_MAX_STREAMS", strconv.Itoa(web.DefaultMaxStreams)), "live-update streams open at once before new ones get 503 (env SITREP_MAX_STREAMS)")
 	fs.StringVar(&cacheEntries, "cache-entries", envDefault("SITREP_CACHE_ENTRIES", strconv.Itoa(httpcache.DefaultEntries)), "most answers the cache holds (env SITREP_CACHE_ENTRIES)")
 	if err := parseFlags(fs, args, os.Stdout); err != nil {
@@ -77,7 +78,7 @@ func parseServeFlags(args []string) (Config, error) {
 	if err := c.validate(proxies, maxBody, grace); err != nil {
 		return c, usagef("serve: %v", err)
 	}
-	if err := c.validateLoad(inflight, cacheTTL, cacheEntries, streams); err != nil {
+	if err := c.validateLoad(inflight, cacheTTL, cacheEntries, streams, stale); err != nil {
 		return c, usagef("serve: %v", err)
 	}
 	c.SiteName = strings.TrimSpace(c.SiteName)
@@ -94,7 +95,7 @@ func parseServeFlags(args []string) (Config, error) {
 
 // validateLoad checks the overload settings: the in-flight bound and the
 // visitors' micro-cache.
-func (c *Config) validateLoad(inflight, cacheTTL, cacheEntries, streams string) error {
+func (c *Config) validateLoad(inflight, cacheTTL, cacheEntries, streams, stale string) error {
 	n, err := strconv.Atoi(inflight)
 	if err != nil || n < 0 {
 		return fmt.Errorf("-max-inflight %q must be a number of requests, or 0 for no limit", inflight)
@@ -107,6 +108,9 @@ func (c *Config) validateLoad(inflight, cacheTTL, cacheEntries, streams string) 
 	c.CacheTTL = d
 	if c.CacheEntries, err = strconv.Atoi(cacheEntries); err != nil || c.CacheEntries < 1 {
 		return fmt.Errorf("-cache-entries %q must be a number, at least 1", cacheEntries)
+	}
+	if c.StaleFor, err = time.ParseDuration(stale); err != nil || c.StaleFor < 0 || c.StaleFor > 24*time.Hour {
+		return fmt.Errorf("-stale-for %q must be a duration from 0 (off) to 24h, such as 15m", stale)
 	}
 	if c.MaxStreams, err = strconv.Atoi(streams); err != nil || c.MaxStreams < 1 {
 		return fmt.Errorf("-max-streams %q must be a number of streams, at least 1", streams)

@@ -38,13 +38,16 @@ var replayedHeaders = []string{
 	"Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Content-Language",
 }
 
-// entry is a complete 200 answer that anyone may be given.
+// entry is a complete 200 answer that anyone may be given: fresh until
+// expires, and kept as the last good answer until staleUntil.
 type entry struct {
-	key     string
-	header  http.Header
-	body    []byte
-	expires time.Time
-	elem    *list.Element
+	key        string
+	header     http.Header
+	body       []byte
+	stored     time.Time // when its render began
+	expires    time.Time
+	staleUntil time.Time
+	elem       *list.Element
 }
 
 // flight is one render in progress; requests for the same key wait for it
@@ -56,11 +59,14 @@ type flight struct {
 	resp    *entry // set before done closes; nil if not shareable
 }
 
-// Cache holds whole answers for a short TTL, bounded in entries and bytes.
-// Every entry lives for the same TTL, so insertion order is also expiry
-// order: the front of the list is evicted first.
+// Cache holds whole answers for a short TTL, bounded in entries and bytes,
+// and keeps each as the last good answer for longer (stale), to be served
+// when the page cannot be made at all. Every entry lives for the same
+// times, so insertion order is also expiry order: the front of the list is
+// evicted first.
 type Cache struct {
 	ttl        time.Duration
+	stale      time.Duration
 	maxEntries int
 	maxBytes   int
 	now        func() time.Time
@@ -77,15 +83,16 @@ type Cache struct {
 	collapsed atomic.Int64 // requests that waited for another's render
 }
 
-// New returns a cache, or nil (no cache) when ttl is 0 or less.
-func New(ttl time.Duration, maxEntries, maxBytes int, now func() time.Time) *Cache {
-	if ttl <= 0 {
+// New returns a cache whose answers are fresh for ttl and kept as last good
+// answers for stale, or nil (no cache) when both are 0 or less.
+func New(ttl, stale time.Duration, maxEntries, maxBytes int, now func() time.Time) *Cache {
+	if ttl <= 0 && stale <= 0 {
 		return nil
 	}
 	if maxEntries <= 0 {
 		maxEntries = DefaultEntries
 	}
-	return &Cache{ttl: ttl, maxEntries: maxEntries, maxBytes: maxBytes, now: now,
+	return &Cache{ttl: max(ttl, 0), stale: max(stale, ttl, 0), maxEntries: maxEntries, maxBytes: maxBytes, now: now,
 		entries: map[string]*entry{}, flights: map[string]*flight{}}
 }
 
@@ -95,11 +102,8 @@ func (rc *Cache) get(key string) (hit *entry, f *flight, leader bool) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	now := rc.now()
-	if e := rc.entries[key]; e != nil {
-		if now.Before(e.expires) {
-			return e, nil, false
-		}
-		rc.remove(e)
+	if e := rc.entries[key]; e != nil && now.Before(e.expires) {
+		return e, nil, false
 	}
 	if f := rc.flights[key]; f != nil {
 		return nil, f, false
@@ -116,7 +120,7 @@ func (rc *Cache) finish(key string, f *flight, resp *entry) {
 	rc.mu.Lock()
 	delete(rc.flights, key)
 	if resp != nil && f.gen == rc.gen {
-		resp.key, resp.expires = key, f.started.Add(rc.ttl)
+		resp.key, resp.stored, resp.expires, resp.staleUntil = key, f.started, f.started.Add(rc.ttl), f.started.Add(rc.stale)
 		f.resp = resp
 		rc.put(resp)
 	}
@@ -136,7 +140,7 @@ func (rc *Cache) put(r *entry) {
 	now := rc.now()
 	for front := rc.order.Front(); front != nil; front = rc.order.Front() {
 		e := front.Value.(*entry)
-		if now.Before(e.expires) && rc.order.Len() < rc.maxEntries && rc.bytes+len(r.body) <= rc.maxBytes {
+		if now.Before(e.staleUntil) && rc.order.Len() < rc.maxEntries && rc.bytes+len(r.body) <= rc.maxBytes {
 			break
 		}
 		rc.remove(e)
@@ -146,14 +150,37 @@ func (rc *Cache) put(r *entry) {
 	rc.bytes += len(r.body)
 }
 
-// Purge drops every answer, and those being rendered.
+// Purge ends the freshness of every answer, and drops those being
+// rendered, so that the next request renders anew. The answers stay as
+// last good answers: a change that happened is no reason to have nothing
+// to show when the database is gone.
 func (rc *Cache) Purge() {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.gen++
-	rc.entries = map[string]*entry{}
-	rc.order.Init()
-	rc.bytes = 0
+	now := rc.now()
+	for _, e := range rc.entries {
+		e.expires = now
+	}
+}
+
+// Copy is a last good answer.
+type Copy struct {
+	Header http.Header
+	Body   []byte
+	// Made is when its render began: what it shows is as of then.
+	Made time.Time
+}
+
+// Stale returns the last good answer under key, if one is kept.
+func (rc *Cache) Stale(key string) (Copy, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	e := rc.entries[key]
+	if e == nil || !rc.now().Before(e.staleUntil) {
+		return Copy{}, false
+	}
+	return Copy{Header: e.header.Clone(), Body: e.body, Made: e.stored}, true
 }
 
 // remove drops e. Callers hold mu.

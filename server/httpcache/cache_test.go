@@ -16,7 +16,7 @@ import (
 
 func TestCacheIsBoundedInBytes(t *testing.T) {
 	now := time.Now()
-	rc := New(time.Minute, 100, 10, func() time.Time { return now })
+	rc := New(time.Minute, time.Minute, 100, 10, func() time.Time { return now })
 	for i := range 5 {
 		key := fmt.Sprint(i)
 		_, f, leader := rc.get(key)
@@ -37,7 +37,7 @@ func TestCacheIsBoundedInBytes(t *testing.T) {
 
 func TestCacheDropsRendersFromBeforeAPurge(t *testing.T) {
 	now := time.Now()
-	rc := New(time.Minute, 100, MaxBytes, func() time.Time { return now })
+	rc := New(time.Minute, time.Minute, 100, MaxBytes, func() time.Time { return now })
 	_, f, _ := rc.get("k")
 	rc.Purge()
 	rc.finish("k", f, &entry{body: []byte("old")})
@@ -65,7 +65,7 @@ func get(h http.Handler, path string) *httptest.ResponseRecorder {
 
 func TestCacheStoresOnlyShareableAnswers(t *testing.T) {
 	now := time.Now()
-	rc := New(5*time.Second, DefaultEntries, MaxBytes, func() time.Time { return now })
+	rc := New(5*time.Second, 0, DefaultEntries, MaxBytes, func() time.Time { return now })
 	r := gin.New()
 	r.Use(func(c *gin.Context) { rc.Serve(c, c.Request.URL.RequestURI()) })
 	renders := 0
@@ -110,7 +110,7 @@ func TestCacheStoresOnlyShareableAnswers(t *testing.T) {
 
 func TestCacheCollapsesConcurrentMisses(t *testing.T) {
 	now := time.Now()
-	rc := New(5*time.Second, DefaultEntries, MaxBytes, func() time.Time { return now })
+	rc := New(5*time.Second, 0, DefaultEntries, MaxBytes, func() time.Time { return now })
 	r := gin.New()
 	r.Use(func(c *gin.Context) { rc.Serve(c, c.Request.URL.RequestURI()) })
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -140,5 +140,42 @@ func TestCacheCollapsesConcurrentMisses(t *testing.T) {
 	}
 	if got := renders.Load(); got != 1 {
 		t.Errorf("%d renders for %d concurrent requests, want 1", got, n)
+	}
+}
+
+// TestCacheKeepsLastGoodAnswers: past its TTL (and after a purge) an
+// answer is no longer served fresh, but is kept as the last good answer
+// until its stale time, and then dropped first.
+func TestCacheKeepsLastGoodAnswers(t *testing.T) {
+	now := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	rc := New(5*time.Second, 15*time.Minute, 2, MaxBytes, func() time.Time { return now })
+	r := gin.New()
+	renders := 0
+	r.Use(func(c *gin.Context) { rc.Serve(c, c.Request.URL.RequestURI()) })
+	r.GET("/*path", func(c *gin.Context) {
+		renders++
+		c.String(http.StatusOK, "render %d", renders)
+	})
+	get(r, "/a")
+	now = now.Add(time.Minute)
+	if w := get(r, "/a"); w.Body.String() != "render 2" {
+		t.Fatalf("past the TTL: %q, want a new render", w.Body)
+	}
+	rc.Purge()
+	c, ok := rc.Stale("/a")
+	if !ok || string(c.Body) != "render 2" || !c.Made.Equal(now) || c.Header.Get("Content-Type") == "" {
+		t.Fatalf("last good answer after a purge: %+v %v", c, ok)
+	}
+	if w := get(r, "/a"); w.Body.String() != "render 3" {
+		t.Fatalf("after a purge: %q, want a new render", w.Body)
+	}
+	now = now.Add(16 * time.Minute)
+	if _, ok := rc.Stale("/a"); ok {
+		t.Error("an answer older than its stale time is still kept")
+	}
+	get(r, "/b")
+	get(r, "/c")
+	if _, ok := rc.Stale("/a"); ok || rc.Len() != 2 {
+		t.Errorf("the out-of-date answer was not evicted first: %d entries", rc.Len())
 	}
 }

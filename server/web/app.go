@@ -36,7 +36,11 @@ type Config struct {
 	MaxInFlight int
 	// CacheTTL is how long visitors' pages stay in the micro-cache; 0 turns
 	// it off.
-	CacheTTL     time.Duration
+	CacheTTL time.Duration
+	// StaleFor is how long a public page's last good answer is kept, to be
+	// shown (with an "as of" note) when the database cannot be read; 0
+	// turns it off.
+	StaleFor     time.Duration
 	CacheEntries int
 	// MaxStreams bounds the live-update streams open at once; past it a
 	// new stream gets 503 with Retry-After.
@@ -110,7 +114,7 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 		l.now = func() time.Time { return a.now() }
 	}
 	a.shed = httpcache.NewShedder(cfg.MaxInFlight, httpcache.ShedWait)
-	a.cache = httpcache.New(cfg.CacheTTL, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })
+	a.cache = httpcache.New(cfg.CacheTTL, cfg.StaleFor, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })
 	a.live = live.NewBroker(store, log, cfg.MaxStreams)
 	if a.cache != nil {
 		// A change by staff on any instance empties this one's cache.

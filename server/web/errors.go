@@ -34,6 +34,10 @@ var (
 	errTooLarge     = &httpError{http.StatusRequestEntityTooLarge, "too_large", "The request is too large.", 0}
 	errCrossSite    = &httpError{http.StatusForbidden, "cross_site", "This request came from another site and was refused. Go back, reload the page and try again.", 0}
 	errBadJSON      = &httpError{http.StatusBadRequest, "bad_request", "The request body is not valid JSON.", 0}
+	// errUnavailable is the database not answering: the write (or a page
+	// with no last good copy) is refused, to be tried again shortly.
+	errUnavailable = &httpError{http.StatusServiceUnavailable, "unavailable",
+		"The database is not answering right now, so this cannot be done. Please try again in a minute.", 30 * time.Second}
 )
 
 func badRequest(msg string) *httpError {
@@ -86,6 +90,8 @@ func classify(err error) *httpError {
 		return errForbidden
 	case errors.Is(err, models.ErrConflict):
 		return &httpError{Status: http.StatusConflict, Code: "conflict", Message: "This conflicts with something that exists already."}
+	case models.Unavailable(err):
+		return errUnavailable
 	}
 	return &httpError{Status: http.StatusInternalServerError, Code: "internal",
 		Message: "Something went wrong on our side. It has been logged; please try again."}
@@ -97,6 +103,10 @@ func isAPI(c *gin.Context) bool { return strings.HasPrefix(c.Request.URL.Path, "
 // fail answers with the page or JSON for err and stops the handler chain.
 func (a *App) fail(c *gin.Context, err error) {
 	he := classify(err)
+	if he == errUnavailable && a.serveStale(c) {
+		a.log.Warn("database unavailable: served the last good answer", "request_id", requestID(c), "path", c.Request.URL.Path, "error", err)
+		return
+	}
 	if he.Status >= 500 {
 		a.log.Error("request failed", "request_id", requestID(c), "method", c.Request.Method,
 			"path", c.Request.URL.Path, "error", err)

@@ -146,8 +146,12 @@ func (a *App) healthz(c *gin.Context) error {
 	return writeJSON(c, http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz answers 503 while shutting down or when the database does not
-// answer, so a load balancer stops sending traffic.
+// readyz answers 503 while shutting down, so that a load balancer stops
+// sending traffic. When the database does not answer, it says "degraded":
+// with last good pages kept (-stale-for) the instance still serves the
+// status, so it stays in (200) — every instance shares the database, and
+// taking them all out would leave nobody to say "as of 14:05" —; without
+// them it is out (503).
 func (a *App) readyz(c *gin.Context) error {
 	c.Header("Cache-Control", "no-store")
 	if !a.ready.Load() {
@@ -157,7 +161,11 @@ func (a *App) readyz(c *gin.Context) error {
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
 		a.log.Error("readiness: database", "error", err)
-		return writeJSON(c, http.StatusServiceUnavailable, gin.H{"status": "database unavailable"})
+		if a.cfg.StaleFor > 0 {
+			return writeJSON(c, http.StatusOK, gin.H{"status": "degraded", "database": "unavailable",
+				"serving": "last good public pages, up to " + a.cfg.StaleFor.String() + " old"})
+		}
+		return writeJSON(c, http.StatusServiceUnavailable, gin.H{"status": "degraded", "database": "unavailable"})
 	}
 	return writeJSON(c, http.StatusOK, gin.H{"status": "ready"})
 }

@@ -19,6 +19,7 @@ import (
 )
 
 const (
+	ctxCacheKey  = "cache_key"
 	ctxRequestID = "request_id"
 	ctxUser      = "user"
 	ctxRevoked   = "revoked"
@@ -188,22 +189,31 @@ func (a *App) isVisitor(c *gin.Context) bool {
 
 // visitorCache answers visitors from the micro-cache. The key is the host
 // (absolute links are built from it when no base URL is set), the path and
-// the route's own query parameters in the route table's order; the request
-// keeps only those, so what the handler reads is what the key says.
+// the route's own query parameters in the route table's order; a visitor's
+// request keeps only those, so what the handler reads is what the key says.
+// Every request of the route notes the key, so that an error can fall back
+// on the last good answer (see fail).
 func (a *App) visitorCache(params []string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if a.cache == nil || !a.isVisitor(c) {
+		if a.cache == nil || c.Request.Method != http.MethodGet {
 			c.Next()
 			return
 		}
-		a.cache.Serve(c, c.Request.Host+" "+canonicalURI(c.Request, params))
+		uri := canonicalURI(c.Request.URL, params)
+		key := c.Request.Host + " " + uri
+		c.Set(ctxCacheKey, key)
+		if !a.isVisitor(c) {
+			c.Next()
+			return
+		}
+		c.Request.URL.RawQuery = strings.TrimPrefix(strings.TrimPrefix(uri, c.Request.URL.Path), "?")
+		a.cache.Serve(c, key)
 	}
 }
 
-// canonicalURI rewrites the request's query to params, in that order, and
-// returns its path and query.
-func canonicalURI(r *http.Request, params []string) string {
-	in := r.URL.Query()
+// canonicalURI is u's path and, of its query, only params, in that order.
+func canonicalURI(u *url.URL, params []string) string {
+	in := u.Query()
 	var b strings.Builder
 	for _, p := range params {
 		for _, x := range in[p] {
@@ -213,11 +223,10 @@ func canonicalURI(r *http.Request, params []string) string {
 			b.WriteString(url.QueryEscape(p) + "=" + url.QueryEscape(x))
 		}
 	}
-	r.URL.RawQuery = b.String()
 	if b.Len() == 0 {
-		return r.URL.Path
+		return u.Path
 	}
-	return r.URL.Path + "?" + r.URL.RawQuery
+	return u.Path + "?" + b.String()
 }
 
 // purgeAfterChange empties the visitors' cache after a change by staff, a

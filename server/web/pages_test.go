@@ -266,10 +266,11 @@ func TestErrorResponses(t *testing.T) {
 	wantStatus(t, w, http.StatusNotFound)
 	wantJSONError(t, w, "not_found")
 
-	// A database failure is a 500 with a request id, never the driver's text.
+	// A database that does not answer is a 503 (try again soon) with a
+	// request id, never the driver's text.
 	e.store.Close()
 	w = e.do(req{method: http.MethodGet, path: "/"})
-	wantStatus(t, w, http.StatusInternalServerError)
+	wantStatus(t, w, http.StatusServiceUnavailable)
 	if strings.Contains(w.Body.String(), "sql:") || !strings.Contains(w.Body.String(), "Request id") {
 		t.Errorf("500 body: %s", w.Body.String())
 	}
