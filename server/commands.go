@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+
 	"sitrep/models"
 	"sitrep/server/demo"
-	"strings"
+	"sitrep/server/web"
 )
 
 // The operator's commands besides serve.
@@ -187,5 +189,40 @@ func cmdRerender(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("rerender: %w", err)
 	}
 	fmt.Fprintf(stdout, "re-rendered posts and revisions: %d changed\n", n)
+	return nil
+}
+
+func cmdSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	db := dbFlag(fs)
+	to := fs.String("to", "", "the snapshot's link: a symbolic link to the newest version, made beside it (required)")
+	base := fs.String("base-url", envDefault("SITREP_BASE_URL", ""), "the live site's public URL, for links to what the snapshot does not hold (env SITREP_BASE_URL)")
+	site := fs.String("site-name", envDefault("SITREP_SITE_NAME", web.DefaultSiteName), "the site's name (env SITREP_SITE_NAME)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *to == "" {
+		return usagef("snapshot: -to is required")
+	}
+	cfg := Config{Config: web.Config{BaseURL: *base, SiteName: *site}, DB: *db}
+	if err := cfg.validateSite(); err != nil {
+		return usagef("snapshot: %v", err)
+	}
+	if err := requireDB("snapshot", *db); err != nil {
+		return err
+	}
+	store, _, err := openMigrated(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	app, err := web.New(cfg.Config, store, newLogger("text", stderr))
+	if err != nil {
+		return err
+	}
+	if err := app.WriteSnapshot(ctx, *to); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "snapshot written to %s\n", *to)
 	return nil
 }

@@ -27,6 +27,8 @@ type Config struct {
 	Demo          bool
 	ShutdownGrace time.Duration
 	LogFormat     string
+	// SnapshotDir, when set, is kept a current static snapshot.
+	SnapshotDir string
 	// FlagThreshold is how many people flagging a post hide it pending review.
 	FlagThreshold int
 }
@@ -61,6 +63,7 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.BoolVar(&c.Demo, "demo", demo, "load the demo scenario when the database is empty (env SITREP_DEMO)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.SiteName, "site-name", envDefault("SITREP_SITE_NAME", web.DefaultSiteName), "the site's name on pages, feeds and the Statuspage API (env SITREP_SITE_NAME)")
+	fs.StringVar(&c.SnapshotDir, "snapshot-dir", envDefault("SITREP_SNAPSHOT_DIR", ""), "keep a static snapshot of the public status at this path (a link to its newest version) (env SITREP_SNAPSHOT_DIR)")
 	fs.StringVar(&c.LogFormat, "log-format", envDefault("SITREP_LOG_FORMAT", "text"), "log format: text or json (env SITREP_LOG_FORMAT)")
 	var flagThreshold string
 	fs.StringVar(&flagThreshold, "flag-threshold", envDefault("SITREP_FLAG_THRESHOLD", strconv.Itoa(models.DefaultFlagHideThreshold)),
@@ -80,10 +83,6 @@ func parseServeFlags(args []string) (Config, error) {
 	}
 	if err := c.validateLoad(inflight, cacheTTL, cacheEntries, streams, stale); err != nil {
 		return c, usagef("serve: %v", err)
-	}
-	c.SiteName = strings.TrimSpace(c.SiteName)
-	if c.SiteName == "" || len([]rune(c.SiteName)) > 80 || strings.IndexFunc(c.SiteName, unicode.IsControl) >= 0 {
-		return c, usagef("serve: -site-name must be 1 to 80 printable characters")
 	}
 	n, err := strconv.Atoi(flagThreshold)
 	if err != nil || n < 1 {
@@ -118,6 +117,23 @@ func (c *Config) validateLoad(inflight, cacheTTL, cacheEntries, streams, stale s
 	return nil
 }
 
+// validateSite checks what the site says of itself: its public URL and its
+// name (serve and snapshot).
+func (c *Config) validateSite() error {
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-base-url %q is not an http(s) URL", c.BaseURL)
+		}
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	}
+	c.SiteName = strings.TrimSpace(c.SiteName)
+	if c.SiteName == "" || len([]rune(c.SiteName)) > 80 || strings.IndexFunc(c.SiteName, unicode.IsControl) >= 0 {
+		return errors.New("-site-name must be 1 to 80 printable characters")
+	}
+	return nil
+}
+
 func (c *Config) validate(proxies, maxBody, grace string) error {
 	if c.DB == "" {
 		return errors.New("-db must name a file")
@@ -125,12 +141,8 @@ func (c *Config) validate(proxies, maxBody, grace string) error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("-addr %q is not host:port", c.Addr)
 	}
-	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("-base-url %q is not an http(s) URL", c.BaseURL)
-		}
-		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if err := c.validateSite(); err != nil {
+		return err
 	}
 	for _, p := range strings.Split(proxies, ",") {
 		p = strings.TrimSpace(p)

@@ -24,6 +24,7 @@ Commands:
   demo      load the demo scenario into an empty database
   backup    write a consistent, verified copy of the database
   rerender  render every post again after a change of the Markdown policy
+  snapshot  write the public status as static files
   loadtest  replay the day of an outage against a running server and measure it
 
 Run "sitrep COMMAND -h" for a command's flags.
@@ -85,13 +86,15 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdBackup(ctx, args, stdout)
 	case "rerender":
 		return cmdRerender(ctx, args, stdout)
+	case "snapshot":
+		return cmdSnapshot(ctx, args, stdout, stderr)
 	case "loadtest":
 		return cmdLoadtest(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, rerender, loadtest)", cmd)
+	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, rerender, snapshot, loadtest)", cmd)
 }
 
 // parseFlags parses a subcommand's flags; -h prints them. Positional

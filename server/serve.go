@@ -102,6 +102,9 @@ func serve(ctx context.Context, cfg Config, store *models.Store, app *web.App, l
 		}
 	})
 	wg.Go(func() { notify.NewWorker(store, log).Run(workers) })
+	if cfg.SnapshotDir != "" {
+		wg.Go(func() { app.RunSnapshots(workers, cfg.SnapshotDir) })
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
 	select {
 	case err := <-errc:

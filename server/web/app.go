@@ -75,6 +75,9 @@ type App struct {
 	cache *httpcache.Cache
 	// live fans the database's events out to the open streams.
 	live *live.Broker
+	// officialChange hears of every official change (events that purge
+	// caches), for the snapshot writer.
+	officialChange chan struct{}
 
 	// flashKey signs flash cookies. It lives in memory: a restart between a
 	// redirect and the next page only loses one message.
@@ -116,9 +119,17 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 	a.shed = httpcache.NewShedder(cfg.MaxInFlight, httpcache.ShedWait)
 	a.cache = httpcache.New(cfg.CacheTTL, cfg.StaleFor, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })
 	a.live = live.NewBroker(store, log, cfg.MaxStreams)
-	if a.cache != nil {
-		// A change by staff on any instance empties this one's cache.
-		a.live.OnPurge = a.cache.Purge
+	a.officialChange = make(chan struct{}, 1)
+	// A change by staff on any instance empties this one's cache and
+	// rewrites its snapshot.
+	a.live.OnPurge = func() {
+		if a.cache != nil {
+			a.cache.Purge()
+		}
+		select {
+		case a.officialChange <- struct{}{}:
+		default:
+		}
 	}
 	a.ready.Store(true)
 	return a, nil

@@ -47,6 +47,9 @@ func (a *App) requestLog(c *gin.Context) {
 	c.Request = c.Request.WithContext(models.WithRequestID(c.Request.Context(), id))
 	start := time.Now()
 	c.Next()
+	if isSnapshot(c.Request) {
+		return // a snapshot's pages are not visitors' requests
+	}
 	attrs := []any{
 		"request_id", id, "method", c.Request.Method, "path", c.Request.URL.Path,
 		"status", c.Writer.Status(), "bytes", c.Writer.Size(),
@@ -176,7 +179,7 @@ func statuspageCORS(c *gin.Context) {
 // skips the cache, since its page shows (and clears) the message.
 func (a *App) isVisitor(c *gin.Context) bool {
 	r := c.Request
-	if r.Method != http.MethodGet || r.Header.Get("Authorization") != "" {
+	if r.Method != http.MethodGet || r.Header.Get("Authorization") != "" || isSnapshot(r) {
 		return false
 	}
 	for _, name := range []string{a.sessionCookieName(), flashCookie} {

@@ -30,10 +30,13 @@ type base struct {
 	// Unread is the signed-in person's count of unread notifications, for
 	// the navigation's bell.
 	Unread int
+	// Static is a page made for a snapshot: plain files, no script.
+	Static bool
 }
 
 func (a *App) base(c *gin.Context, title string) base {
-	b := base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path}
+	b := base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path,
+		Static: isSnapshot(c.Request)}
 	if b.User != nil {
 		counts, err := a.store.UnreadCounts(c.Request.Context(), b.User.ID)
 		if err != nil {
