@@ -61,6 +61,11 @@ func parseServeFlags(args []string) (Config, error) {
 		return c, usagef("serve: SITREP_DEMO=%q must be true or false", os.Getenv("SITREP_DEMO"))
 	}
 	fs.BoolVar(&c.Demo, "demo", demo, "load the demo scenario when the database is empty (env SITREP_DEMO)")
+	surge, err := strconv.ParseBool(envDefault("SITREP_SURGE_MODE", "true"))
+	if err != nil {
+		return c, usagef("serve: SITREP_SURGE_MODE=%q must be true or false", os.Getenv("SITREP_SURGE_MODE"))
+	}
+	fs.BoolVar(&c.SurgeMode, "surge-mode", surge, "count a customer's bare \"same here\" on an open incident's thread as \"I'm affected\" instead of a reply (env SITREP_SURGE_MODE)")
 	fs.StringVar(&grace, "shutdown-grace", envDefault("SITREP_SHUTDOWN_GRACE", "20s"), "how long in-flight requests may finish on shutdown (env SITREP_SHUTDOWN_GRACE)")
 	fs.StringVar(&c.SiteName, "site-name", envDefault("SITREP_SITE_NAME", web.DefaultSiteName), "the site's name on pages, feeds and the Statuspage API (env SITREP_SITE_NAME)")
 	fs.StringVar(&c.SnapshotDir, "snapshot-dir", envDefault("SITREP_SNAPSHOT_DIR", ""), "keep a static snapshot of the public status at this path (a link to its newest version) (env SITREP_SNAPSHOT_DIR)")

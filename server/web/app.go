@@ -45,6 +45,9 @@ type Config struct {
 	// MaxStreams bounds the live-update streams open at once; past it a
 	// new stream gets 503 with Retry-After.
 	MaxStreams int
+	// SurgeMode counts a customer's bare "same here" on an open incident's
+	// thread as an "I'm affected" mark instead of a reply.
+	SurgeMode bool
 }
 
 // DefaultMaxStreams is the bound on open streams unless the operator sets

@@ -24,6 +24,9 @@ type postForm struct {
 	Preview   template.HTML
 	Errors    map[string]string
 	Message   string // a refusal that is not about one field (429, locked)
+	// SameHere says the text was counted as an "I'm affected" mark
+	// instead of posted (surge mode); the form offers to post it anyway.
+	SameHere bool
 }
 
 // newSubmitKey makes the hidden key that lets the server recognise the same

@@ -301,6 +301,16 @@ func (a *App) replyCreate(c *gin.Context) error {
 	if preview {
 		return a.showThread(c, f.previewStatus(), id, f, incidentForm{})
 	}
+	if c.PostForm("post_anyway") == "" {
+		counted, err := a.countSameHere(c, id, f.Body)
+		if err != nil {
+			return err
+		}
+		if counted {
+			f.SameHere = true
+			return a.showThread(c, http.StatusOK, id, f, incidentForm{})
+		}
+	}
 	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
 	if status, ok := f.refuse(err); ok {
 		return a.showThread(c, status, id, f, incidentForm{})
@@ -313,6 +323,26 @@ func (a *App) replyCreate(c *gin.Context) error {
 		msg = "This was already posted."
 	}
 	return a.redirectToPost(c, p, msg)
+}
+
+// countSameHere turns a reply that says nothing but "same here", on an
+// open incident's thread, into an "I'm affected" mark; it tells whether it
+// did (the reply is then not posted, unless the person asks again).
+func (a *App) countSameHere(c *gin.Context, threadID int64, body string) (bool, error) {
+	ctx, u := c.Request.Context(), currentUser(c)
+	th, err := a.store.ThreadByID(ctx, threadID)
+	if err != nil {
+		return false, err
+	}
+	if on, err := a.inSurge(ctx, th, u); !on || err != nil {
+		return false, err
+	}
+	latest, err := a.store.LatestPosts(ctx, th.ID, nil, surgeLatest)
+	if err != nil || !sameHere(body, latest) {
+		return false, err
+	}
+	_, err = a.store.SetAffected(ctx, u, th.ID, true)
+	return err == nil, err
 }
 
 // redirectToPost sends the browser to the page of the thread that shows p.
