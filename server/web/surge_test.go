@@ -16,8 +16,8 @@ func TestSameHere(t *testing.T) {
 	for body, want := range map[string]bool{
 		"+1": true, "Same here": true, "same here!!": true, "Me too!!": true, "me too 😡": true, "SAME.": true,
 		"ich auch": true, "Moi aussi !": true, "yo también": true, "ditto": true,
-		"Our whole office in Lyon has no mail since 9:00.": true, // word for word what a reply said
-		"Same here, is there a workaround?":                 false,
+		"Our whole office in Lyon has no mail since 9:00.":              true, // word for word what a reply said
+		"Same here, is there a workaround?":                             false,
 		"Same here since 9:00 in Berlin, IMAP works but SMTP times out": false,
 		"When is the next update?":                                      false,
 		"It is down.":                                                   false, // an official post is not echoed
