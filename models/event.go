@@ -49,6 +49,7 @@ const EventRetention = time.Hour
 
 // emit records an event in the write transaction tx and returns its id.
 func (s *Store) emit(tx *gorm.DB, e Event) (int64, error) {
+	wroteOutbox(tx)
 	e.CreatedAt = s.now()
 	err := tx.Create(&e).Error
 	return e.ID, err

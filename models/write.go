@@ -8,15 +8,28 @@ import (
 )
 
 // write runs fn in one write transaction and, once it has committed, wakes
-// whoever waits for changes: the live-update broker and the job worker read
-// the events and jobs the transaction wrote (an event or a job is committed
-// with the change that caused it, or not at all).
+// whoever waits for changes if the transaction wrote events or jobs: the
+// live-update broker and the job worker read them (an event or a job is
+// committed with the change that caused it, or not at all).
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	err := s.wdb.WithContext(ctx).Transaction(fn)
-	if err == nil {
+	var wrote bool
+	err := s.wdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{}))
+	})
+	if err == nil && wrote {
 		s.changes.signal()
 	}
 	return err
+}
+
+// wroteKey marks, in a write transaction, that it wrote an event or a job.
+const wroteKey = "sitrep:wrote"
+
+// wroteOutbox notes in tx that it wrote an event or a job.
+func wroteOutbox(tx *gorm.DB) {
+	if p, ok := tx.Get(wroteKey); ok {
+		*p.(*bool) = true
+	}
 }
 
 // changeHub tells waiting readers that something was written. A signal

@@ -40,30 +40,25 @@ func Stream(ctx context.Context, w http.ResponseWriter, b *Broker, t Topic, last
 	rc := http.NewResponseController(w)
 	// Each write gets its own deadline: the server's write timeout is for
 	// pages, and a stream lives for hours.
-	write := func(s string) error {
+	flush := func() error {
 		if err := rc.SetWriteDeadline(time.Now().Add(heartbeat + 10*time.Second)); err != nil && err != http.ErrNotSupported {
-			return err
-		}
-		if _, err := fmt.Fprint(w, s); err != nil {
 			return err
 		}
 		return rc.Flush()
 	}
-	if err := write(fmt.Sprintf("retry: %d\n\n", RetryMillis)); err != nil {
-		return nil
-	}
+	fmt.Fprintf(w, "retry: %d\n\n", RetryMillis)
 	sent := lastID
-	send := func(m Message) error {
-		if m.ID <= sent {
-			return nil // replayed already
+	send := func(m Message) {
+		if m.ID > sent { // else replayed already
+			sent = m.ID
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", m.ID, m.Event, m.Data)
 		}
-		sent = m.ID
-		return write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", m.ID, m.Event, m.Data))
 	}
 	for _, m := range replay {
-		if err := send(m); err != nil {
-			return nil
-		}
+		send(m)
+	}
+	if err := flush(); err != nil {
+		return nil
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
@@ -75,13 +70,25 @@ func Stream(ctx context.Context, w http.ResponseWriter, b *Broker, t Topic, last
 			if !ok {
 				return nil // dropped: the client reconnects and catches up
 			}
-			if err := send(m); err != nil {
-				return nil
+			send(m)
+			// A burst goes out in one write.
+			for more := true; more; {
+				select {
+				case m, ok := <-sub.C:
+					if !ok {
+						flush()
+						return nil
+					}
+					send(m)
+				default:
+					more = false
+				}
 			}
 		case <-tick.C:
-			if err := write(": keep-alive\n\n"); err != nil {
-				return nil
-			}
+			fmt.Fprint(w, ": keep-alive\n\n")
+		}
+		if err := flush(); err != nil {
+			return nil
 		}
 	}
 }
