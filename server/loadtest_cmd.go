@@ -29,7 +29,7 @@ func cmdLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.Connections, "connections", loadtest.DefaultConnections, "keep-alive connections")
 	fs.DurationVar(&o.Duration, "duration", loadtest.DefaultDuration, "how long requests are scheduled for")
 	fs.Float64Var(&o.ReplyRate, "replies", loadtest.DefaultReplyRate, "replies per second (needs -db; 0: none)")
-	fs.IntVar(&o.Streams, "streams", 0, "live-update streams held open")
+	fs.IntVar(&o.Streams, "streams", 500, "live-update streams held open")
 	fs.BoolVar(&o.FindMax, "find-max", false, "closed loop: find the highest read rate served with no error")
 	fs.DurationVar(&o.MaxP99, "max-p99", loadtest.DefaultMaxP99, "with -find-max: the p99 a rate must stay under")
 	mix := fs.String("mix", loadtest.DefaultMix.String(), "the reads' weights")
