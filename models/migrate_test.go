@@ -15,7 +15,7 @@ import (
 var allModels = []any{&Event{}, &Job{}, &Notification{}, &User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigration{},
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
 	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
-	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{}}
+	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{}, &Limit{}}
 
 // TestSchemaMatchesModels fails when a migration and the Go structs disagree:
 // every model field has a column, every column has a field, and every table
