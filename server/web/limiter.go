@@ -34,6 +34,8 @@ var (
 	passwordClient = bound{"password-client", 30, 15 * time.Minute}
 	// signupClient counts every sign-up of one client, whatever came of it.
 	signupClient = bound{"signup-client", 10, time.Hour}
+	// previewAccount counts one person's previews of a post.
+	previewAccount = bound{"preview-account", 30, time.Minute}
 )
 
 // limitKey is a bound applied to one key.

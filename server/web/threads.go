@@ -121,7 +121,7 @@ func (a *App) threadNew(c *gin.Context) error {
 }
 
 func (a *App) threadCreate(c *gin.Context) error {
-	f, preview, err := readPostForm(c)
+	f, preview, err := a.readPostForm(c)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ func (a *App) replyCreate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f, preview, err := readPostForm(c)
+	f, preview, err := a.readPostForm(c)
 	if err != nil {
 		return err
 	}
