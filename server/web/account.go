@@ -15,6 +15,7 @@ type accountPage struct {
 	base
 	Email     string
 	Tokens    []models.APIToken
+	MaxTokens int
 	NewToken  string
 	TokenName string
 	Errors    map[string]string
@@ -47,6 +48,7 @@ func (a *App) showAccount(c *gin.Context, status int, page *accountPage) error {
 	}
 	page.base = a.base(c, "Your account")
 	page.Tokens, page.Sanctions, page.Now = tokens, sanctions, a.now().UTC()
+	page.MaxTokens = models.MaxActiveTokens
 	if page.Email == "" {
 		page.Email = page.User.Email
 	}

@@ -528,3 +528,23 @@ func TestSignUpCountsEveryAttempt(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/signup", form: url.Values{
 		"name": {"newbie"}, "email": {"newbie@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}}}), http.StatusSeeOther)
 }
+
+// TestTokenCap: a person holds at most models.MaxActiveTokens live API
+// tokens; the next is refused with 422 and says why, and the account page
+// says so beforehand. Revoking one makes room.
+func TestTokenCap(t *testing.T) {
+	e := newTestEnv(t)
+	u := e.user("alice", models.RoleCustomer)
+	cookie := e.session(u)
+	page := e.page("/account", cookie)
+	mustContain(t, "account page", page, fmt.Sprintf("up to %d active tokens", models.MaxActiveTokens))
+	for i := range models.MaxActiveTokens {
+		e.must(http.StatusCreated, req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {fmt.Sprint("script ", i)}}})
+	}
+	w := e.do(req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {"one too many"}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	mustContain(t, "refusal", w.Body.String(), fmt.Sprintf("You have %d active API tokens", models.MaxActiveTokens), "Revoke one")
+	tokens, _ := e.store.ListTokens(context.Background(), u.ID)
+	e.must(http.StatusSeeOther, req{method: http.MethodPost, path: fmt.Sprintf("/account/tokens/%d/revoke", tokens[0].ID), cookie: cookie})
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {"room again"}}})
+}
