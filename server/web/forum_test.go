@@ -515,3 +515,26 @@ func TestPreviewsLimited(t *testing.T) {
 	e.clock.Advance(previewAccount.window)
 	wantStatus(t, preview(), http.StatusOK)
 }
+
+// TestThreadJSONAlwaysHasPosts: a thread whose every post is hidden still
+// answers with "posts": [] (a client reading the key must find it); lists
+// of threads carry no posts.
+func TestThreadJSONAlwaysHasPosts(t *testing.T) {
+	e := newTestEnv(t)
+	alice, _ := forumCustomer(e)
+	th := e.thread(alice, "Buy cheap watches", "Visit my shop.")
+	if _, err := e.store.HidePost(context.Background(), e.user("morgan", models.RoleModerator), e.posts(th.ID)[0].ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	body := e.page(fmt.Sprintf("/api/v1/threads/%d", th.ID), nil)
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got["posts"]) != "[]" {
+		t.Fatalf(`"posts" is %q in %s, want []`, got["posts"], body)
+	}
+	if list := e.page("/api/v1/threads", nil); strings.Contains(list, `"posts"`) {
+		t.Errorf("a list of threads carries posts: %.300s", list)
+	}
+}
