@@ -71,7 +71,7 @@ type NewPost struct {
 // activity time in the same transaction.
 //
 // What is cheap to check comes before the text is rendered: the author's
-// silence, the text's size, and the posting pace (claimPost).
+// silence, the text's size, the thread, and the posting pace (claimPost).
 func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, in NewPost) (p *Post, created bool, err error) {
 	if err := author.Silenced(s.now()); err != nil {
 		return nil, false, err

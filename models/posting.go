@@ -81,13 +81,13 @@ func (c *paced) release(ctx context.Context, done bool) {
 	}
 }
 
-// claimPace takes a customer's turn to post (what "post" or "edit") before
-// the text is rendered, in the limits table: one per interval, taken
-// atomically, so that posts sent at the same moment are refused before any
-// of them costs a rendering. dup, when not nil, reports a submit of the
-// same form that made its post already (a double click, a client's retry):
-// when the turn is taken, claimPace returns what it reports instead of
-// refusing.
+// claimPace takes a customer's turn to post or to edit (what is "post" or
+// "edit") before the text is rendered, in the limits table: one turn per
+// interval, taken atomically, so that posts sent at the same moment are
+// refused before any of them costs a rendering. Staff, moderators and admins
+// take no turn (nil). When the turn is not free, dup (if given) is asked
+// whether this very text was saved already (a second click, a client's
+// retry); if so, claimPace returns no claim and no error.
 func (s *Store) claimPace(ctx context.Context, author *User, what string, dup func() (bool, error)) (*paced, error) {
 	if author.Role != RoleCustomer {
 		return nil, nil
@@ -119,8 +119,9 @@ func (s *Store) claimPace(ctx context.Context, author *User, what string, dup fu
 }
 
 // claimPost takes a customer's turn to post (claimPace). A form submitted
-// twice (the same submit key) makes one post: the second submit does not
-// take a turn but waits a little for the first one's post, prev.
+// twice (the same submit key) makes one post: a "submit" count marks the
+// form as being posted, and a second submit waits a little for the first
+// one's post and returns it as prev instead of taking a turn.
 func (s *Store) claimPost(ctx context.Context, author *User, key *string, threadID int64, body string) (c *paced, prev *Post, err error) {
 	if author.Role != RoleCustomer {
 		return nil, nil, nil
