@@ -53,9 +53,17 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	if !author.Role.IsStaff() {
 		return nil, ErrForbidden
 	}
+	// A silence stops official statements too.
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
-	html := renderBody(v, &in.Body)
+	checkBody(v, &in.Body)
 	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
+	var html template.HTML
+	if len(v) == 0 { // rendered only once the rest is valid
+		html = renderBody(v, &in.Body)
+	}
 	var u *IncidentUpdate
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var inc Incident

@@ -69,10 +69,34 @@ type NewPost struct {
 
 // CreateReply adds a post to a thread and bumps the thread's counters and
 // activity time in the same transaction.
+//
+// What is cheap to check comes before the text is rendered: the author's
+// silence, the text's size, the thread, and the posting pace (claimPost).
 func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, in NewPost) (p *Post, created bool, err error) {
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, false, err
+	}
 	v := validation{}
-	html := renderBody(v, &in.Body)
+	checkBody(v, &in.Body)
 	key := cleanSubmitKey(v, in.SubmitKey)
+	if err := v.err(); err != nil {
+		return nil, false, err
+	}
+	// Where the reply goes is read first too (the write transaction reads
+	// it again).
+	var th Thread
+	if err := s.db.WithContext(ctx).Select("id", "merged_into_id", "locked", "lock_reason").First(&th, threadID).Error; err != nil {
+		return nil, false, translate(err)
+	}
+	if err := th.closedTo(); err != nil {
+		return nil, false, err
+	}
+	claim, prev, err := s.claimPost(ctx, author, key, threadID, in.Body)
+	if err != nil || prev != nil {
+		return prev, false, translate(err)
+	}
+	defer func() { claim.release(ctx, created) }()
+	html := renderBody(v, &in.Body)
 	if err := v.err(); err != nil {
 		return nil, false, err
 	}
@@ -85,11 +109,8 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 			p = prev
 			return err
 		}
-		if th.MergedIntoID != nil {
-			return &ConflictError{Message: fmt.Sprintf("This thread was merged into thread %d; reply there.", *th.MergedIntoID)}
-		}
-		if th.Locked {
-			return &LockedError{Reason: th.LockReason}
+		if err := th.closedTo(); err != nil {
+			return err
 		}
 		if err := s.checkPace(tx, author, &th); err != nil {
 			return err
@@ -116,6 +137,17 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 	return p, created, nil
 }
 
+// closedTo refuses replies to a thread merged into another or locked.
+func (th *Thread) closedTo() error {
+	if th.MergedIntoID != nil {
+		return &ConflictError{Message: fmt.Sprintf("This thread was merged into thread %d; reply there.", *th.MergedIntoID)}
+	}
+	if th.Locked {
+		return &LockedError{Reason: th.LockReason}
+	}
+	return nil
+}
+
 // CanEdit tells whether user may edit p: authors their own posts, moderators
 // any post. Official posts are staff business (the incident workflow).
 func (p *Post) CanEdit(user *User) bool {
@@ -129,14 +161,50 @@ func (p *Post) CanEdit(user *User) bool {
 }
 
 // EditPost replaces a post's text, keeping the previous text as a revision.
-func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body string) (*Post, error) {
+// Customers' edits are paced as their posts are (claimPace); the editor's
+// silence, the text's size, who may edit and the pace are checked before
+// the text is rendered.
+func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body string) (edited *Post, err error) {
+	if err := editor.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
-	html := renderBody(v, &body)
+	checkBody(v, &body)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	var p Post
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	if err := s.db.WithContext(ctx).First(&p, postID).Error; err != nil {
+		return nil, translate(err)
+	}
+	switch {
+	case !p.VisibleTo(editor):
+		return nil, ErrNotFound
+	case !p.CanEdit(editor):
+		return nil, ErrForbidden
+	case p.Source == body:
+		return &p, nil // nothing changed: no revision
+	}
+	// A second click on Save finds its text saved already.
+	saved := func() (bool, error) {
+		var now Post
+		err := s.db.WithContext(ctx).Select("source").First(&now, postID).Error
+		return err == nil && now.Source == body, translate(err)
+	}
+	claim, err := s.claimPace(ctx, editor, "edit", saved)
+	if err != nil {
+		return nil, translate(err)
+	}
+	changed := false // a revision was written
+	defer func() { claim.release(ctx, err == nil && changed) }()
+	if claim == nil && editor.Role == RoleCustomer { // saved by the first click
+		return s.PostByID(ctx, postID, editor)
+	}
+	html := renderBody(v, &body)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
 		}
@@ -152,6 +220,7 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 		if p.Source == body {
 			return nil // nothing changed: no revision
 		}
+		changed = true
 		now, prev := s.now(), p.Source
 		if err := tx.Create(&PostRevision{PostID: p.ID, EditorID: editor.ID, Source: p.Source, HTML: p.HTML, CreatedAt: now}).Error; err != nil {
 			return err

@@ -98,7 +98,7 @@ func (a *App) routes() []route {
 		{post, "/posts/:id", signedIn, noCache, sheds, a.postUpdate},
 		{get, "/posts/:id/revisions", public, noCache, sheds, a.postRevisions},
 		{get, "/search", public, visitorCache(queryParams...), sheds, a.searchShow},
-		{get, "/report", public, noCache, sheds, a.report},
+		{get, "/report", public, visitorCache("service", "title"), sheds, a.report},
 
 		// Incidents.
 		{get, "/incidents", public, visitorCache(append([]string{"month"}, pageParams...)...), sheds, a.incidentList},
