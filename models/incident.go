@@ -228,7 +228,7 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 	}
 	var html template.HTML
 	if len(v) == 0 { // rendered only once the rest is valid
-		html = renderBody(v, &in.Body)
+		html = s.renderBody(ctx, v, &in.Body)
 	}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := s.checkServices(tx, v, in.Services, in.Kind); err != nil {
@@ -283,7 +283,7 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 		return nil, err
 	}
 	v := validation{}
-	html := renderBody(v, &body)
+	html := s.renderBody(ctx, v, &body)
 	if msg, ok := v["body"]; ok {
 		return nil, &ValidationError{Fields: map[string]string{"postmortem": msg}}
 	}

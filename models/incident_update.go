@@ -62,7 +62,7 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
 	var html template.HTML
 	if len(v) == 0 { // rendered only once the rest is valid
-		html = renderBody(v, &in.Body)
+		html = s.renderBody(ctx, v, &in.Body)
 	}
 	var u *IncidentUpdate
 	err := s.write(ctx, func(tx *gorm.DB) error {
@@ -244,7 +244,7 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 		if inc.ScheduledUntil.After(now) {
 			in = NewUpdate{Status: StatusInProgress, Body: "The scheduled maintenance is in progress."}
 		}
-		html := renderBody(validation{}, &in.Body)
+		html := s.renderBody(ctx, validation{}, &in.Body)
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			// Read again under the write lock: a person may have moved it.
 			var fresh Incident

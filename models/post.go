@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-
-	"sitrep/server/markup"
 )
 
 // Post is one message in a thread. Source is the author's Markdown; HTML is
@@ -16,6 +14,7 @@ import (
 type Post struct {
 	ID           int64
 	ThreadID     int64
+	Thread       *Thread `gorm:"foreignKey:ThreadID"`
 	AuthorID     int64
 	Author       *User `gorm:"foreignKey:AuthorID"`
 	Source       string
@@ -96,7 +95,7 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 		return prev, false, translate(err)
 	}
 	defer func() { claim.release(ctx, created) }()
-	html := renderBody(v, &in.Body)
+	html := s.renderBody(ctx, v, &in.Body)
 	if err := v.err(); err != nil {
 		return nil, false, err
 	}
@@ -200,7 +199,7 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 	if claim == nil && editor.Role == RoleCustomer { // saved by the first click
 		return s.PostByID(ctx, postID, editor)
 	}
-	html := renderBody(v, &body)
+	html := s.renderBody(ctx, v, &body)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -359,11 +358,15 @@ func (s *Store) PostRevisions(ctx context.Context, postID int64, viewer *User, p
 	return p, paged(revs, pg), err
 }
 
-// UserPosts lists a user's posts newest first (moderator's user page).
-func (s *Store) UserPosts(ctx context.Context, userID int64, p Page) (Paged[Post], error) {
+// UserPosts lists a user's posts the viewer may read, newest first, with
+// their threads (the account page, a moderator's page about the user, the
+// user's public page).
+func (s *Store) UserPosts(ctx context.Context, userID int64, viewer *User, p Page) (Paged[Post], error) {
 	p = p.Normalize(UserPostsPerPage)
+	cond, args := visibleSQL("posts", viewer)
 	var out []Post
-	err := s.db.WithContext(ctx).Where("author_id = ?", userID).Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
+	err := s.db.WithContext(ctx).Preload("Thread").Where("author_id = ?", userID).Where(cond, args...).
+		Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
 	return paged(out, p), err
 }
 
@@ -405,7 +408,11 @@ func (s *Store) rerender(ctx context.Context, table string, after func(tx *gorm.
 		}
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			for _, r := range rows {
-				html, err := markup.Render(r.Source)
+				isPerson, err := s.people(ctx, mentionedNames(r.Source))
+				if err != nil {
+					return err
+				}
+				html, err := renderMarkdown(r.Source, isPerson)
 				if err != nil {
 					return fmt.Errorf("%s %d: %w", table, r.ID, err)
 				}

@@ -34,20 +34,41 @@ func checkBody(v validation, src *string) {
 }
 
 // renderMarkdown renders a checked source; tests count its calls.
-var renderMarkdown = markup.Render
+var renderMarkdown = markup.RenderMentions
 
-// renderBody checks and renders a post's Markdown; a source that fails the
-// checks is not rendered.
-func renderBody(v validation, src *string) template.HTML {
+// renderBody checks and renders a post's Markdown, with its mentions of
+// people as links to them; a source that fails the checks is not rendered.
+func (s *Store) renderBody(ctx context.Context, v validation, src *string) template.HTML {
 	checkBody(v, src)
 	if v["body"] != "" {
 		return ""
 	}
-	html, err := renderMarkdown(*src)
+	isPerson, err := s.people(ctx, mentionedNames(*src))
+	if err != nil {
+		v.add("body", "The names mentioned could not be looked up; try again.")
+		return ""
+	}
+	html, err := renderMarkdown(*src, isPerson)
 	if err != nil {
 		v.add("body", err.Error())
 	}
 	return html
+}
+
+// people tells which of names (case aside) are people's, in one query.
+func (s *Store) people(ctx context.Context, names []string) (func(string) bool, error) {
+	if len(names) == 0 {
+		return func(string) bool { return false }, nil
+	}
+	var found []string
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("name IN ?", names).Pluck("name", &found).Error; err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, n := range found {
+		known[strings.ToLower(n)] = true
+	}
+	return func(name string) bool { return known[strings.ToLower(name)] }, nil
 }
 
 // Posting limits: the least time between two posts of one customer, and

@@ -118,9 +118,9 @@ func countRenders(t *testing.T) *atomic.Int64 {
 	t.Helper()
 	n := new(atomic.Int64)
 	real := renderMarkdown
-	renderMarkdown = func(src string) (template.HTML, error) {
+	renderMarkdown = func(src string, isPerson func(string) bool) (template.HTML, error) {
 		n.Add(1)
-		return real(src)
+		return real(src, isPerson)
 	}
 	t.Cleanup(func() { renderMarkdown = real })
 	return n

@@ -107,7 +107,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 		return &Thread{ID: prev.ThreadID}, false, nil
 	}
 	defer func() { claim.release(ctx, created) }()
-	html := renderBody(v, &in.Body)
+	html := s.renderBody(ctx, v, &in.Body)
 	if err := v.err(); err != nil {
 		return nil, false, err
 	}

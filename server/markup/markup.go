@@ -52,6 +52,7 @@ func newMarkdown(guarded bool) goldmark.Markdown {
 	parserOptions := []parser.Option{
 		parser.WithASTTransformers(
 			util.Prioritized(nestingLimit{}, 100),
+			util.Prioritized(mentionLinker{}, 150),
 			util.Prioritized(linkGuard{}, 200),
 		),
 	}
@@ -87,7 +88,9 @@ func newMarkdown(guarded bool) goldmark.Markdown {
 
 // Render converts a post's Markdown source to sanitized HTML. Call it once
 // when a post is written and store the result: the output is what pages show.
-func Render(source string) (template.HTML, error) {
+func Render(source string) (template.HTML, error) { return render(source) }
+
+func render(source string, opts ...parser.ParseOption) (template.HTML, error) {
 	if len(source) > MaxSourceBytes {
 		return "", ErrTooLong
 	}
@@ -98,7 +101,7 @@ func Render(source string) (template.HTML, error) {
 
 	var buf bytes.Buffer
 	buf.Grow(len(src) + len(src)/2 + 64)
-	if err := md.Convert([]byte(src), &buf); err != nil {
+	if err := md.Convert([]byte(src), &buf, opts...); err != nil {
 		return "", fmt.Errorf("markup: render: %w", err)
 	}
 	return template.HTML(policy.SanitizeBytes(buf.Bytes())), nil

@@ -55,15 +55,16 @@ func (a *App) showAccount(c *gin.Context, status int, page *accountPage) error {
 	return a.renderPage(c, status, "account", page)
 }
 
-// readUserPosts reads the page of a person's posts (newest first, hidden
-// ones included) that the query asks for; their account page and the
-// moderators' page about them show it.
+// readUserPosts reads the page of a person's posts that the query asks for,
+// as the viewer may read them (newest first; their own hidden ones for the
+// person, every one for moderators); their account page, the moderators'
+// page about them and their public page show it.
 func (a *App) readUserPosts(c *gin.Context, userID int64) (models.Paged[models.Post], error) {
 	p, err := pageParam(c, models.UserPostsPerPage)
 	if err != nil {
 		return models.Paged[models.Post]{}, err
 	}
-	return a.store.UserPosts(c.Request.Context(), userID, p)
+	return a.store.UserPosts(c.Request.Context(), userID, currentUser(c), p)
 }
 
 func (a *App) accountShow(c *gin.Context) error {

@@ -538,3 +538,25 @@ func TestThreadJSONAlwaysHasPosts(t *testing.T) {
 		t.Errorf("a list of threads carries posts: %.300s", list)
 	}
 }
+
+// TestMentionsAndProfiles: "@name" of a person in a post links to their
+// public page, which lists their posts; a name of nobody stays text.
+func TestMentionsAndProfiles(t *testing.T) {
+	e := newTestEnv(t)
+	alice, bob := e.user("alice", models.RoleCustomer), e.user("bob", models.RoleStaff)
+	e.clock.Advance(48 * time.Hour)
+	th := e.thread(alice, "Mail is down", "Since nine.")
+	e.reply(bob, th.ID, "Thanks @alice, and @nobody-at-all: we are on it.")
+	body := e.page(fmt.Sprintf("/threads/%d", th.ID), nil)
+	mustContain(t, "thread with mentions", body, `<a href="/users/alice" rel="nofollow ugc noopener">@alice</a>`, "@nobody-at-all:")
+	if strings.Contains(body, `href="/users/nobody-at-all"`) {
+		t.Error("a mention of nobody became a link")
+	}
+	body = e.page("/users/alice", nil)
+	mustContain(t, "alice's page", body, "<h1>alice", "Mail is down", "member since")
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/users/nobody-at-all"}), http.StatusNotFound)
+	e.runJobs()
+	if !strings.Contains(e.page("/notifications", e.session(alice)), "bob mentioned you in") {
+		t.Error("alice was not told of the mention")
+	}
+}

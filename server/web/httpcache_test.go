@@ -323,6 +323,7 @@ func TestRoutePolicies(t *testing.T) {
 			id = f.incidentID
 		}
 		path = strings.Replace(path, ":id", strconv.FormatInt(id, 10), 1)
+		path = strings.Replace(path, ":name", f.users[owner].Name, 1)
 		return strings.Replace(path, "/*filepath", strings.TrimPrefix(css, "/static"), 1)
 	}
 	busy, entered, release := holdRoute(e)

@@ -98,6 +98,7 @@ func (a *App) routes() []route {
 		{post, "/posts/:id", signedIn, noCache, sheds, a.postUpdate},
 		{get, "/posts/:id/revisions", public, noCache, sheds, a.postRevisions},
 		{get, "/search", public, visitorCache(queryParams...), sheds, a.searchShow},
+		{get, "/users/:name", public, visitorCache(pageParams...), sheds, a.userShow},
 		{get, "/report", public, visitorCache("service", "title"), sheds, a.report},
 
 		// Incidents.
