@@ -45,19 +45,44 @@ func TestBrowserIncidentJourney(t *testing.T) {
 		t.Errorf("the first update is labelled %q", got)
 	}
 
-	// Then post an update with a promise of the next one.
-	next := e.clock.Now().Add(30 * time.Minute)
+	// The incident promises the next update by default (the cadence).
+	if got := textOf(t, ctx, chromedp.CSS(".incident-header .promise")); !strings.HasPrefix(got, "Next update by") {
+		t.Errorf("the declared incident's promise reads %q", got)
+	}
+
+	// Then post an update, choosing the 1 h preset for the next one: the
+	// form previews when it falls due, and the message before it goes out.
+	if !fetch(t, ctx, chromedp.Evaluate[bool](`document.querySelector('input[name=next_in][value="30"]').checked`)) {
+		t.Error("the update form does not default to the 30 min cadence")
+	}
 	browse(t, ctx,
 		chromedp.SetValue(chromedp.ID("update-status"), "identified"),
 		chromedp.SendKeys(chromedp.ID("update-body"), "An expired certificate on the relays."),
-		chromedp.SetValue(chromedp.ID("update-next"), next.Format(formTimeLayout)),
+		chromedp.Click(chromedp.CSS(`input[name=next_in][value="60"]`)),
 	)
+	if got := textOf(t, ctx, chromedp.CSS(".promise-preview")); !strings.HasPrefix(got, "Next update in 1 h, ") || !strings.Contains(got, " UTC (") {
+		t.Errorf("the promise preview reads %q", got)
+	}
+	follow(t, ctx, srv.URL+"/incidents/1/updates", chromedp.Click(button("Preview")))
+	if got := textOf(t, ctx, chromedp.CSS(".staff-tools .preview .post-body")); got != "An expired certificate on the relays." {
+		t.Errorf("the preview reads %q", got)
+	}
+	if !fetch(t, ctx, chromedp.Evaluate[bool](`document.querySelector('input[name=next_in][value="60"]').checked`)) {
+		t.Error("the preview lost the chosen promise")
+	}
+	posted := e.clock.Now()
 	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(button("Post official update")))
 	if got := textOf(t, ctx, chromedp.CSS("#timeline .timeline li:first-child .post-body")); got != "An expired certificate on the relays." {
 		t.Errorf("the newest update reads %q", got)
 	}
 	if got := textOf(t, ctx, chromedp.CSS(".incident-header .promise")); !strings.HasPrefix(got, "Next update by") {
 		t.Errorf("the promise reads %q", got)
+	}
+	if inc, err := e.store.IncidentByID(bg, 1); err != nil || inc.NextUpdateAt == nil || !inc.NextUpdateAt.Equal(posted.Add(time.Hour)) {
+		t.Errorf("promised %v, want %v (%v)", inc.NextUpdateAt, posted.Add(time.Hour), err)
+	}
+	if got := textOf(t, ctx, chromedp.ID("reply-not-official")); !strings.Contains(got, "not an official update") {
+		t.Errorf("staff's reply box says %q", got)
 	}
 	logOut(t, ctx, srv.URL)
 
@@ -118,4 +143,14 @@ func TestBrowserIncidentJourney(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "linked-thread")
+	logOut(t, ctx, srv.URL)
+
+	// Staff take it off again: the banner goes, the picker comes back.
+	logIn(t, ctx, srv.URL, "sam", complaintPath)
+	follow(t, ctx, srv.URL+complaintPath, chromedp.Click(button("Unlink from incident 1")))
+	banners := fetch(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".banner-tracked").length`))
+	chosen := fetch(t, ctx, chromedp.Evaluate[string](`document.getElementById("incident_id").selectedOptions[0].textContent`))
+	if banners != 0 || chosen != "Choose an incident…" {
+		t.Errorf("after unlinking: %d banners, the picker on %q", banners, chosen)
+	}
 }
