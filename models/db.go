@@ -66,16 +66,19 @@ func dsn(path string, write bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// driverName is SQLite with Sitrep's ranking function registered on every
+// driverName is SQLite with Sitrep's search functions registered on every
 // connection. FTS4 is built into the driver (FTS5 would need a build tag on
-// every go command); FTS4 has no ranking of its own, hence searchRank
-// (search.go).
+// every go command); FTS4 has no ranking of its own, hence searchRank, and
+// migration 9 re-indexes with indexText (search.go).
 const driverName = "sqlite3_sitrep"
 
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{
 		ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-			return conn.RegisterFunc("search_rank", searchRank, true)
+			if err := conn.RegisterFunc("search_rank", searchRank, true); err != nil {
+				return err
+			}
+			return conn.RegisterFunc("index_text", indexText, true)
 		},
 	})
 }

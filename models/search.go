@@ -81,19 +81,55 @@ const (
 )
 
 // ftsQuery turns what a person typed into an FTS4 query joined by join
-// (prefix match on the last word), and no operator syntax leaks through.
+// (prefix match on the last word), and no operator syntax leaks through:
+// every word is quoted.
 func ftsQuery(q, join string) string {
-	words := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	words := queryWords(q)
 	if len(words) > 12 {
 		words = words[:12]
 	}
 	for i, w := range words {
-		if i == len(words)-1 {
-			w += "*"
-		}
-		words[i] = `"` + w + `"`
+		words[i] = ftsTerm(w, i == len(words)-1)
 	}
 	return strings.Join(words, join)
+}
+
+// queryWords splits what a person typed into words of letters and digits.
+func queryWords(q string) []string {
+	return strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+}
+
+// ftsTerm quotes one word (a prefix when prefix is set). The porter
+// tokenizer folds the case of ASCII letters only, so a word with other
+// letters also matches as written in lower case, capitalized and in
+// capitals: "über" finds "Über".
+func ftsTerm(w string, prefix bool) string {
+	star := ""
+	if prefix {
+		star = "*"
+	}
+	var forms []string
+	for _, f := range []string{w, strings.ToLower(w), capitalize(strings.ToLower(w)), strings.ToUpper(w)} {
+		if !slices.Contains(forms, f) && (len(forms) == 0 || !isASCII(w)) {
+			forms = append(forms, f)
+		}
+	}
+	for i, f := range forms {
+		forms[i] = `"` + f + star + `"`
+	}
+	if len(forms) == 1 {
+		return forms[0]
+	}
+	return "(" + strings.Join(forms, anyWord) + ")"
+}
+
+func isASCII(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) < 0
+}
+
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // SearchCandidates bounds the work of one search: the newest this many
@@ -184,7 +220,7 @@ const suggestWords = 4
 // ones), whole words except the last one typed, which may be unfinished and
 // matches as a prefix.
 func suggestQuery(text string) string {
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	words := queryWords(strings.ToLower(text))
 	type word struct {
 		text   string
 		prefix bool
@@ -201,11 +237,7 @@ func suggestQuery(text string) string {
 	slices.SortStableFunc(picked, func(a, b word) int { return utf8.RuneCountInString(b.text) - utf8.RuneCountInString(a.text) })
 	terms := make([]string, 0, suggestWords)
 	for _, w := range picked[:min(len(picked), suggestWords)] {
-		t := `"` + w.text + `"`
-		if w.prefix {
-			t = `"` + w.text + `*"`
-		}
-		terms = append(terms, t)
+		terms = append(terms, ftsTerm(w.text, w.prefix))
 	}
 	return strings.Join(terms, anyWord)
 }
@@ -214,5 +246,31 @@ func suggestQuery(text string) string {
 // carries the title.
 func indexPost(tx *gorm.DB, postID int64, title string, html template.HTML) error {
 	return tx.Exec("INSERT OR REPLACE INTO post_search (docid, title, body) VALUES (?, ?, ?)",
-		postID, title, markup.Text(html)).Error
+		postID, indexText(title), indexText(markup.Text(html))).Error
+}
+
+// indexText readies text for the porter tokenizer, which reads every
+// character outside ASCII as part of a word: typographic punctuation
+// becomes its ASCII look-alike ("can’t" is "can't", so "can" is a word of
+// it) and other punctuation and spaces a space. Letters, digits and
+// symbols stay, so snippets read as written.
+func indexText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r < utf8.RuneSelf:
+			return r
+		case asciiPunct[r] != 0:
+			return asciiPunct[r]
+		case unicode.IsPunct(r) || unicode.IsSpace(r):
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// asciiPunct maps the punctuation typed most often outside ASCII (phones
+// and word processors put it in) to its ASCII look-alike.
+var asciiPunct = map[rune]rune{
+	'‘': '\'', '’': '\'', '‛': '\'', '“': '"', '”': '"', '„': '"',
+	'–': '-', '—': '-', '―': '-', '…': '.', '\u00a0': ' ', '\u202f': ' ',
 }
