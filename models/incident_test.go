@@ -250,14 +250,21 @@ func TestLinkingAndAffectedRollUp(t *testing.T) {
 	if len(list) != 1 || list[0].ID != th.ID {
 		t.Fatalf("linked threads: %+v", list)
 	}
-	found, _ := f.s.SuggestThreads(ctx, "delivery bounces", 5)
+	found, _ := f.s.SuggestThreads(ctx, Suggest{Text: "delivery bounces", Limit: 5})
 	if len(found) != 3 || found[2].ID != th.ID || found[0].IncidentID == nil {
 		t.Fatalf("suggestions for 'delivery bounces' (incidents first): %+v", found)
 	}
 	if _, err := f.s.PostUpdate(ctx, f.staff, other.ID, NewUpdate{Status: StatusResolved, Body: "Fixed."}); err != nil {
 		t.Fatal(err)
 	}
-	if found, _ := f.s.SuggestThreads(ctx, "delivery", 5); len(found) != 1 || found[0].ID != inc.ThreadID {
-		t.Fatalf("a resolved incident is still suggested: %+v", found)
+	// A resolved incident is suggested for a day after, last, to ask who
+	// is still affected; then no more.
+	found, _ = f.s.SuggestThreads(ctx, Suggest{Text: "delivery", Limit: 5})
+	if len(found) != 2 || found[0].ID != inc.ThreadID || found[1].ID != other.ThreadID || found[1].Incident.ResolvedAt == nil {
+		t.Fatalf("suggestions after resolving one: %+v", found)
+	}
+	advance(f.s, RecentlyResolved)
+	if found, _ := f.s.SuggestThreads(ctx, Suggest{Text: "delivery", Limit: 5}); len(found) != 1 || found[0].ID != inc.ThreadID {
+		t.Fatalf("an incident resolved a day ago is still suggested: %+v", found)
 	}
 }

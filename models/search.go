@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -191,23 +192,59 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 	return paged(rows, p), nil
 }
 
+// Suggest is what a customer about to report a problem said: the problem
+// in their words and, when they chose one, the service.
+type Suggest struct {
+	Text      string
+	ServiceID int64 // 0: not sure
+	Limit     int
+}
+
+// RecentlyResolved is how long a resolved incident is still suggested, to
+// ask whoever is still affected to say so.
+const RecentlyResolved = 24 * time.Hour
+
 // SuggestThreads finds threads a customer about to report a problem may
-// want to join: open threads and open incidents' threads whose title or
-// posts share a word with what they typed, open incidents first. Like
-// Search, it looks only at the newest SearchCandidates matching posts, so
-// words found in every post cost no more than rare ones.
-func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]Thread, error) {
-	match := suggestQuery(text)
-	if match == "" {
+// want to join: threads whose title or posts share a word with what they
+// typed (common words aside), each unlocked, of no incident or of one still
+// open, plus the own threads of incidents resolved within RecentlyResolved.
+// With a service chosen, threads about another service are left out, and
+// the open and recently resolved incidents on that service come whatever
+// the words. Active incidents come first, then customers' threads, then
+// maintenance not started yet and recently resolved incidents; their
+// incidents are loaded. Like Search, it looks only at the newest
+// SearchCandidates matching posts, so words found in every post cost no
+// more than rare ones.
+func (s *Store) SuggestThreads(ctx context.Context, q Suggest) ([]Thread, error) {
+	var found []string
+	var args []any
+	if match := suggestQuery(q.Text); match != "" {
+		found = append(found, `threads.id IN (SELECT p.thread_id FROM
+			(SELECT docid FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?) AS hits
+			JOIN posts p ON p.id = hits.docid WHERE p.hidden_at IS NULL)`)
+		args = append(args, match, SearchCandidates)
+	}
+	const affects = "i.id IN (SELECT incident_id FROM incident_services WHERE service_id = ?)"
+	if q.ServiceID != 0 {
+		found = append(found, "(i.thread_id = threads.id AND "+affects+")")
+		args = append(args, q.ServiceID)
+	}
+	if len(found) == 0 {
 		return nil, nil
 	}
+	db := s.db.WithContext(ctx).Preload("Service").Preload("Incident").Select("threads.*").
+		Joins("LEFT JOIN incidents i ON i.id = threads.incident_id").
+		Where("threads.locked = 0 AND threads.merged_into_id IS NULL").
+		Where("(i.id IS NULL OR i.resolved_at IS NULL OR (i.thread_id = threads.id AND i.cancelled_at IS NULL AND i.resolved_at > ?))",
+			s.now().Add(-RecentlyResolved)).
+		Where("("+strings.Join(found, " OR ")+")", args...)
+	if q.ServiceID != 0 {
+		db = db.Where("(threads.service_id = ? OR "+affects+" OR (threads.service_id IS NULL AND threads.incident_id IS NULL))", q.ServiceID, q.ServiceID)
+	}
 	var out []Thread
-	err := s.db.WithContext(ctx).Preload("Service").
-		Where(`locked = 0 AND merged_into_id IS NULL AND id IN (SELECT p.thread_id FROM
-			(SELECT docid FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?) AS hits
-			JOIN posts p ON p.id = hits.docid WHERE p.hidden_at IS NULL)`, match, SearchCandidates).
-		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
-		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error
+	err := db.Order(`CASE WHEN i.thread_id <> threads.id OR i.id IS NULL THEN 1
+			WHEN ` + activeSQL("i") + ` THEN 0 WHEN i.resolved_at IS NULL THEN 2 ELSE 3 END,
+			threads.last_activity_at DESC, threads.id DESC`).Limit(q.Limit).Find(&out).Error
 	return out, err
 }
 
@@ -217,8 +254,8 @@ const suggestWords = 4
 
 // suggestQuery turns a title being typed into an FTS4 query for any of its
 // suggestWords longest words of three letters or more (the more telling
-// ones), whole words except the last one typed, which may be unfinished and
-// matches as a prefix.
+// ones) that are not stopWords, whole words except the last one typed,
+// which may be unfinished and matches as a prefix.
 func suggestQuery(text string) string {
 	words := queryWords(strings.ToLower(text))
 	type word struct {
@@ -228,7 +265,7 @@ func suggestQuery(text string) string {
 	var picked []word
 	seen := map[string]bool{}
 	for i, w := range words {
-		if utf8.RuneCountInString(w) < 3 || seen[w] {
+		if utf8.RuneCountInString(w) < 3 || seen[w] || stopWords[w] {
 			continue
 		}
 		seen[w] = true
@@ -240,6 +277,26 @@ func suggestQuery(text string) string {
 		terms = append(terms, ftsTerm(w.text, w.prefix))
 	}
 	return strings.Join(terms, anyWord)
+}
+
+// stopWords are words of three letters or more that say nothing about
+// which problem a report is about: common English words, and the words
+// every report on a support forum uses ("not working", "problem", "help").
+// A suggestion that matched on them would list every thread.
+var stopWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`
+		about after again all also and any anyone anything are because been before but can cannot
+		cant could did didn does doesn doing don done each else even ever every everyone everything
+		for from get gets getting got had has have having help her here hey hi him his how its just
+		keep keeps like made make many more most much not now off once one only other our out over
+		please problem problems really same should since some someone something still such than
+		thank thanks that the their them then there these they thing things this those through too
+		today try trying very was wasn way were what when where which while who why will with won
+		work worked working works would yet you your issue issues error errors`) {
+		stopWords[w] = true
+	}
 }
 
 // indexPost writes a post's searchable text; the first post of a thread also

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func BenchmarkSuggestThreads(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				r, err := s.SuggestThreads(ctx, tc.title, 8)
+				r, err := s.SuggestThreads(ctx, Suggest{Text: tc.title, Limit: 8})
 				if err != nil || len(r) == 0 {
 					b.Fatal(err, len(r))
 				}
@@ -126,12 +127,14 @@ func BenchmarkSuggestThreads(b *testing.B) {
 }
 
 // TestSuggestQueryBounded: a suggestion looks for at most suggestWords of
-// the title's words, the longest ones of three letters or more, the last
-// one typed as a prefix.
+// the title's words, the longest ones of three letters or more that are not
+// common words, the last one typed as a prefix.
 func TestSuggestQueryBounded(t *testing.T) {
 	for in, want := range map[string]string{
-		"Mail stuck in the outb": `"stuck" OR "mail" OR "outb*" OR "the"`,
-		"outgoing mail bounced again through relay for account please help": `"outgoing" OR "bounced" OR "through" OR "account"`,
+		"Mail stuck in the outb": `"stuck" OR "mail" OR "outb*"`,
+		"outgoing mail bounced again through relay for account please help": `"outgoing" OR "bounced" OR "account" OR "relay"`,
+		"Nothing is working, please help!":                                   `"nothing"`,
+		"Über the problem":                                                   `("über" OR "Über" OR "ÜBER")`,
 		"a b cd":                   "",
 		"Mail mail MAIL":           `"mail"`,
 		`"quoted" OR title:x NEAR`: `"quoted" OR "title" OR "near*"`,
@@ -207,6 +210,57 @@ func TestMigration9Stems(t *testing.T) {
 	for _, q := range []string{"duplicate", "relay", "sending"} {
 		if r, err := s.Search(context.Background(), q, nil, Page{}); err != nil || len(r.Items) != 1 {
 			t.Errorf("search %q after the upgrade: %+v %v", q, r.Items, err)
+		}
+	}
+}
+
+// TestSuggestHonoursService: with a service chosen, threads about another
+// service are left out and that service's incidents come whatever the
+// words; active incidents come first, customers' threads next, then
+// maintenance not started yet.
+func TestSuggestHonoursService(t *testing.T) {
+	f := newIncidentFixture(t)
+	ctx := context.Background()
+	mailInc := f.declare(t, ServiceChange{f.mail.ID, PartialOutage})
+	dashInc, err := f.s.DeclareIncident(ctx, f.staff, NewIncident{Kind: KindIncident, Title: "Dashboard delayed", Impact: "minor",
+		Status: StatusInvestigating, Body: "Looking.", Services: []ServiceChange{{f.dash.ID, DegradedPerformance}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, until := f.s.now().Add(time.Hour), f.s.now().Add(2*time.Hour)
+	window, err := f.s.DeclareIncident(ctx, f.staff, NewIncident{Kind: KindMaintenance, Title: "Mail servers delayed upgrade",
+		Body: "Planned.", Services: []ServiceChange{{f.mail.ID, UnderMaintenance}}, ScheduledFor: &from, ScheduledUntil: &until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := oldUser(t, f.s, "alice")
+	loose := mustThread(t, f.s, alice, "Everything is delayed", "Since nine.")
+	advance(f.s, time.Minute)
+	other, _, err := f.s.CreateThread(ctx, alice, NewThread{Title: "Dashboard charts delayed", Body: "Blank.", ServiceID: &f.dash.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ths []Thread) []int64 {
+		out := []int64{}
+		for _, th := range ths {
+			out = append(out, th.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		q    Suggest
+		want []int64
+	}{
+		{"mail, matching words", Suggest{Text: "delayed", ServiceID: f.mail.ID}, []int64{mailInc.ThreadID, loose.ID, window.ThreadID}},
+		{"mail, no matching word", Suggest{Text: "cannot log in", ServiceID: f.mail.ID}, []int64{mailInc.ThreadID, window.ThreadID}},
+		{"any service", Suggest{Text: "delayed"}, []int64{dashInc.ThreadID, mailInc.ThreadID, other.ID, loose.ID, window.ThreadID}},
+		{"only common words", Suggest{Text: "it is not working"}, []int64{}},
+	} {
+		tc.q.Limit = 10
+		got, err := f.s.SuggestThreads(ctx, tc.q)
+		if err != nil || !slices.Equal(ids(got), tc.want) {
+			t.Errorf("%s: %v %v, want %v", tc.name, ids(got), err, tc.want)
 		}
 	}
 }

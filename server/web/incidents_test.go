@@ -312,6 +312,7 @@ func TestReportAProblem(t *testing.T) {
 		`<span class="official-label">Incident</span> Mail · 2 affected`,
 		fmt.Sprintf(`action="/threads/%d/affected"`, inc.ThreadID), fmt.Sprintf("/threads/new?service=%d&amp;title=cannot&#43;send&#43;mail", f.mail.ID))
 	mustContain(t, "no match", e.page("/report?title=printer", nil), "Nobody reported this yet", "Start a new thread")
+	mustContain(t, "only common words", e.page("/report?title=it+is+not+working", nil), "Nobody reported this yet")
 	w := e.do(req{method: http.MethodGet, path: "/report?service=abc"})
 	wantStatus(t, w, http.StatusBadRequest)
 	mustContain(t, "new thread prefilled", e.page(fmt.Sprintf("/threads/new?service=%d&title=cannot+send+mail", f.mail.ID), f.custCk),
