@@ -133,11 +133,11 @@ func TestSuggestQueryBounded(t *testing.T) {
 	for in, want := range map[string]string{
 		"Mail stuck in the outb": `"stuck" OR "mail" OR "outb*"`,
 		"outgoing mail bounced again through relay for account please help": `"outgoing" OR "bounced" OR "account" OR "relay"`,
-		"Nothing is working, please help!":                                   `"nothing"`,
-		"Über the problem":                                                   `("über" OR "Über" OR "ÜBER")`,
-		"a b cd":                   "",
-		"Mail mail MAIL":           `"mail"`,
-		`"quoted" OR title:x NEAR`: `"quoted" OR "title" OR "near*"`,
+		"Nothing is working, please help!":                                  `"nothing"`,
+		"Über the problem":                                                  `("über" OR "Über" OR "ÜBER")`,
+		"a b cd":                                                            "",
+		"Mail mail MAIL":                                                    `"mail"`,
+		`"quoted" OR title:x NEAR`:                                          `"quoted" OR "title" OR "near*"`,
 	} {
 		if got := suggestQuery(in); got != want {
 			t.Errorf("suggestQuery(%q) = %s, want %s", in, got, want)
