@@ -95,13 +95,20 @@ func (e *SanctionedError) Error() string {
 	return fmt.Sprintf("Your account is %s until %s. Reason: %s", what, e.Until.UTC().Format("2 Jan 2006 15:04 UTC"), e.Reason)
 }
 
-// RateLimitError says a write came too soon.
+// RateLimitError says a write came too soon: why, and how long until the
+// next one may come.
 type RateLimitError struct {
 	RetryAfter time.Duration
-	Message    string
+	Why        string // "You are posting too fast."
 }
 
-func (e *RateLimitError) Error() string { return e.Message }
+// Error is why, and how long to wait.
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%s Please wait %d more second(s).", e.Why, e.Seconds())
+}
+
+// Seconds is the wait in whole seconds, rounded up.
+func (e *RateLimitError) Seconds() int { return int((e.RetryAfter + time.Second - 1) / time.Second) }
 
 // LockedError carries the reason a thread is locked.
 type LockedError struct{ Reason string }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -137,10 +138,14 @@ func pageParam(c *gin.Context, defaultPer int) (models.Page, error) {
 type pager struct{ Prev, Next string }
 
 func newPager(c *gin.Context, p models.Page, hasNext bool) pager {
+	return pagerAt(c.Request.URL.Path, c.Request.URL.Query(), p, hasNext)
+}
+
+// pagerAt links the pages of the list at path with query q.
+func pagerAt(path string, q url.Values, p models.Page, hasNext bool) pager {
 	link := func(n int) string {
-		q := c.Request.URL.Query()
 		q.Set("page", strconv.Itoa(n))
-		return c.Request.URL.Path + "?" + q.Encode()
+		return path + "?" + q.Encode()
 	}
 	var pg pager
 	if p.Number > 1 {

@@ -25,7 +25,10 @@ type postForm struct {
 	Preview   template.HTML
 	Errors    map[string]string
 	Message   string // a refusal that is not about one field (429, locked)
-	limited   bool   // a preview refused for asking too often
+	// Wait is how many seconds a form refused for coming too soon must
+	// wait; the page says so, and counts it down with JavaScript.
+	Wait    int
+	limited bool // a preview refused for asking too often
 	// SameHere says the text was counted as an "I'm affected" mark
 	// instead of posted (surge mode); the form offers to post it anyway.
 	SameHere bool
@@ -110,8 +113,9 @@ func (f *postForm) previewStatus() int {
 }
 
 // refuse fills the form with why a write was refused and returns the status
-// to show it with; ok is false for errors that are not about the input.
-func (f *postForm) refuse(err error) (status int, ok bool) {
+// to show it with (a 429 says when to retry in Retry-After too); ok is false
+// for errors that are not about the input.
+func (f *postForm) refuse(c *gin.Context, err error) (status int, ok bool) {
 	var rl *models.RateLimitError
 	var le *models.LockedError
 	var se *models.SanctionedError
@@ -123,7 +127,8 @@ func (f *postForm) refuse(err error) (status int, ok bool) {
 		f.Errors = fieldErrors(err)
 		return http.StatusUnprocessableEntity, true
 	case errors.As(err, &rl):
-		f.Message = rl.Message + " Your text is kept below."
+		f.Message, f.Wait = rl.Why+" Your text is kept below.", rl.Seconds()
+		c.Header("Retry-After", strconv.Itoa(f.Wait))
 		return http.StatusTooManyRequests, true
 	case errors.As(err, &le):
 		f.Message = le.Error()

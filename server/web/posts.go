@@ -68,7 +68,7 @@ func (a *App) postUpdate(c *gin.Context) error {
 		return a.renderPage(c, f.previewStatus(), "post_edit", page)
 	}
 	updated, err := a.store.EditPost(c.Request.Context(), currentUser(c), p.ID, f.Body)
-	if status, ok := page.Form.refuse(err); ok {
+	if status, ok := page.Form.refuse(c, err); ok {
 		return a.renderPage(c, status, "post_edit", page)
 	}
 	if err != nil {

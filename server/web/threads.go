@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -129,7 +130,7 @@ func (a *App) threadCreate(c *gin.Context) error {
 		return a.showThreadForm(c, f.previewStatus(), f)
 	}
 	th, created, err := a.store.CreateThread(c.Request.Context(), currentUser(c), newThreadInput(f))
-	if status, ok := f.refuse(err); ok {
+	if status, ok := f.refuse(c, err); ok {
 		return a.showThreadForm(c, status, f)
 	}
 	if err != nil {
@@ -171,6 +172,8 @@ type postView struct {
 
 type threadPage struct {
 	base
+	// URL is the page's address, which live updates read again.
+	URL       string
 	Thread    *models.Thread
 	Posts     []postView
 	Pager     pager
@@ -242,7 +245,13 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 		return errNotFound
 	}
 	page := &threadPage{base: a.base(c, th.Title), Thread: th, Pager: newPager(c, posts.Page, posts.HasNext),
-		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom"}
+		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom", URL: c.Request.URL.RequestURI()}
+	if c.Request.Method != http.MethodGet {
+		// A refused or previewed form: the page is the thread's, not the
+		// address the form was posted to.
+		page.URL = threadURL(th.ID)
+		page.Pager = pagerAt(page.URL, url.Values{}, posts.Page, posts.HasNext)
+	}
 	if page.Moderator = viewer != nil && viewer.Role.CanModerate(); page.Moderator {
 		if page.MergedHere, err = a.store.MergedInto(ctx, th.ID); err != nil {
 			return err
@@ -312,7 +321,7 @@ func (a *App) replyCreate(c *gin.Context) error {
 		}
 	}
 	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
-	if status, ok := f.refuse(err); ok {
+	if status, ok := f.refuse(c, err); ok {
 		return a.showThread(c, status, id, f, incidentForm{})
 	}
 	if err != nil {

@@ -124,6 +124,31 @@ function suggestWhileTyping(root) {
   }
 }
 
+// A form refused for coming too soon says how long to wait. Count it down,
+// keep the send button off until then, and turn it on at zero (previews
+// stay on: they are limited apart).
+function countdowns(root) {
+  for (const timer of root.querySelectorAll("[data-countdown]")) {
+    const left = timer.querySelector("[data-countdown-left]");
+    const form = timer.closest("form");
+    const buttons = form ? [...form.querySelectorAll("button[type=submit]:not([name=preview])")] : [];
+    const end = Date.now() + Number(timer.dataset.countdown) * 1000;
+    buttons.forEach((b) => (b.disabled = true));
+    const tick = () => {
+      const s = Math.ceil((end - Date.now()) / 1000);
+      if (s > 0) {
+        left.textContent = s === 1 ? "1 second" : s + " seconds";
+        return;
+      }
+      clearInterval(id);
+      timer.textContent = "You can send it now.";
+      buttons.forEach((b) => (b.disabled = false));
+    };
+    const id = setInterval(tick, 250);
+    tick();
+  }
+}
+
 // Live updates (Server-Sent Events). The events say what changed; the page
 // takes the new state from the server's own HTML for that address, so what
 // a stream shows is always what a reload would show. Without EventSource, or
@@ -181,7 +206,7 @@ function liveThread(root) {
   const bar = root.querySelector("#new-posts");
   const button = bar && bar.querySelector("button");
   const waiting = new Set();
-  const here = () => location.pathname + location.search;
+  const here = () => article.dataset.livePage; // not a form's address after a refused post
   const showBar = () => {
     if (!bar) return;
     bar.hidden = waiting.size === 0;
@@ -279,6 +304,7 @@ document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   jumpToUnread(document);
   selectOnFocus(document);
+  countdowns(document);
   utcFields(document);
   suggestWhileTyping(document);
   liveThread(document);
