@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -45,7 +46,10 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 	if !slices.Contains(FlagReasons, reason) {
 		v.add("reason", "Choose a reason: spam, abuse, off_topic or other.")
 	}
-	note = cleanReason(v, "note", note, reason == "other")
+	if reason == "other" && strings.TrimSpace(note) == "" {
+		v.add("note", "With “Other”, say in the note what is wrong: moderators read it.")
+	}
+	note = cleanReason(v, "note", note, false)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
@@ -97,6 +101,22 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 		return nil, translate(err)
 	}
 	return f, nil
+}
+
+// FlaggedBy tells which of postIDs the user has flagged, whatever became
+// of the flag: one flag per person and post.
+func (s *Store) FlaggedBy(ctx context.Context, userID int64, postIDs []int64) (map[int64]bool, error) {
+	var ids []int64
+	if len(postIDs) > 0 {
+		if err := s.db.WithContext(ctx).Model(&Flag{}).Where("user_id = ? AND post_id IN ?", userID, postIDs).Pluck("post_id", &ids).Error; err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // standingSQL is the rule for whose flags count towards hiding a post, as a

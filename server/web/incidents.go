@@ -364,7 +364,7 @@ func (a *App) incidentShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.showThread(c, http.StatusOK, inc.ThreadID, postForm{}, incidentForm{})
+	return a.showThread(c, http.StatusOK, inc.ThreadID, threadForms{})
 }
 
 func (a *App) incidentUpdate(c *gin.Context) error {
@@ -381,7 +381,7 @@ func (a *App) incidentUpdate(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		return a.showThread(c, status, inc.ThreadID, postForm{}, f)
+		return a.showThread(c, status, inc.ThreadID, threadForms{update: f})
 	}
 	next, from, until := f.times(a.now().UTC())
 	if f.ScheduledFor == formTime(inc.ScheduledFor) && f.ScheduledUntil == formTime(inc.ScheduledUntil) {
@@ -397,7 +397,7 @@ func (a *App) incidentUpdate(c *gin.Context) error {
 		}
 	}
 	if f.Errors != nil {
-		return a.showThread(c, http.StatusUnprocessableEntity, inc.ThreadID, postForm{}, f)
+		return a.showThread(c, http.StatusUnprocessableEntity, inc.ThreadID, threadForms{update: f})
 	}
 	msg := "The update is posted."
 	if inc.Kind == models.KindMaintenance && inc.Status == models.StatusScheduled && f.Status == models.StatusCompleted {

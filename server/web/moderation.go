@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"path"
 	"strconv"
@@ -135,7 +136,7 @@ func (a *App) toolDone(c *gin.Context, err error, to, msg string) error {
 
 // flagPost records the caller's flag on a post they may read. The post is
 // read first: the flag may hide it from the flagger, who is still shown
-// where it was.
+// where it was; it is returned with a refusal too, to go back to.
 func (a *App) flagPost(c *gin.Context, id int64, reason, note string) (*models.Flag, *models.Post, error) {
 	ctx, u := c.Request.Context(), currentUser(c)
 	p, err := a.store.PostByID(ctx, id, u)
@@ -144,21 +145,43 @@ func (a *App) flagPost(c *gin.Context, id int64, reason, note string) (*models.F
 	}
 	f, err := a.store.FlagPost(ctx, u, id, reason, note)
 	if err != nil {
-		return nil, nil, err
+		return nil, p, err
 	}
 	f.User = u
 	return f, p, nil
 }
 
-// flagCreate records the viewer's flag on a post.
+// flagForm is a refused flag: what was chosen and written, and why it was
+// refused; the thread page shows it open under its post.
+type flagForm struct {
+	PostID       int64
+	Reason, Note string
+	Errors       map[string]string
+	page         int // the page of the thread that shows the post
+}
+
+// flagCreate records the viewer's flag on a post. A flag refused for its
+// input comes back under the post; a second flag on the same post goes
+// back to it, saying so.
 func (a *App) flagCreate(c *gin.Context) error {
 	id, err := idAndForm(c)
 	if err != nil {
 		return err
 	}
-	_, p, err := a.flagPost(c, id, c.PostForm("reason"), c.PostForm("note"))
-	if err != nil {
-		return a.toolDone(c, err, "", "")
+	f := flagForm{PostID: id, Reason: c.PostForm("reason"), Note: c.PostForm("note")}
+	_, p, err := a.flagPost(c, id, f.Reason, f.Note)
+	var ce *models.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		return a.redirectToPost(c, p, ce.Message)
+	case fieldErrors(err) != nil:
+		f.Errors = fieldErrors(err)
+		if f.page, err = a.store.PostPosition(c.Request.Context(), p); err != nil {
+			return err
+		}
+		return a.showThread(c, http.StatusUnprocessableEntity, p.ThreadID, threadForms{flag: f})
+	case err != nil:
+		return err
 	}
 	return a.redirectToPost(c, p, "Thank you: moderators will review the post.")
 }

@@ -67,3 +67,60 @@ func TestTooSoonShownBesideTheForm(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagFeedback: after flagging, the post says so to the flagger and
+// offers no second flag; a second flag sent anyway goes back to the post
+// saying so; a flag refused for its input comes back open under its post,
+// on the post's page, with the message and what was chosen.
+func TestFlagFeedback(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e)
+	staff := e.user("sam", models.RoleStaff)
+	for i := range models.PostsPerPage {
+		e.reply(staff, f.threadID, fmt.Sprintf("Update %d.", i))
+	}
+	late := e.reply(staff, f.threadID, "The last word.").ID // on page 2
+	carol := e.session(f.carol)
+	flags := func(id int64) string { return fmt.Sprintf("/posts/%d/flags", id) }
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		post   int64
+		form   url.Values
+		status int
+		want   []string
+	}{
+		{"a flag", carol, f.spamID, url.Values{"reason": {"spam"}}, http.StatusSeeOther,
+			[]string{"Thank you: moderators will review the post.", "You flagged this post; moderators will review it."}},
+		{"the same flag again", carol, f.spamID, url.Values{"reason": {"abuse"}}, http.StatusSeeOther,
+			[]string{"You have flagged this post already; moderators will look at it.", "You flagged this post"}},
+		{"other without a note", carol, late, url.Values{"reason": {"other"}, "note": {"  "}}, http.StatusUnprocessableEntity,
+			[]string{"The last word.", `<details class="tool" open>`, fmt.Sprintf(`action="/posts/%d/flags#post-%d"`, late, late),
+				`<option value="other" selected>`, `role="alert">With “Other”, say in the note what is wrong: moderators read it.</p>`}},
+		{"an unknown reason", carol, late, url.Values{"reason": {"boring"}}, http.StatusUnprocessableEntity,
+			[]string{"Choose a reason", `<details class="tool" open>`}},
+		{"one's own post", e.session(f.bob), f.spamID, url.Values{"reason": {"spam"}}, http.StatusUnprocessableEntity,
+			[]string{"You cannot flag your own post; edit it instead."}},
+	} {
+		w := e.do(req{method: http.MethodPost, path: flags(tc.post), cookie: tc.cookie, form: tc.form})
+		if w.Code != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, w.Code, tc.status)
+			continue
+		}
+		page := w.Body.String()
+		if w.Code == http.StatusSeeOther {
+			page = e.landing(w, tc.cookie)
+		}
+		mustContain(t, tc.name, page, tc.want...)
+	}
+	page := e.page(threadURL(f.threadID), carol)
+	if strings.Contains(page, `action="`+flags(f.spamID)) {
+		t.Error("the flag form is offered again on a post the reader flagged")
+	}
+	if strings.Contains(e.page(threadURL(f.threadID), e.session(f.alice)), "You flagged this") {
+		t.Error("someone who did not flag is told they did")
+	}
+	if n, err := e.store.FlaggedBy(context.Background(), f.carol.ID, []int64{f.spamID, late}); err != nil || len(n) != 1 {
+		t.Errorf("carol's flags: %v %v, want the spam only", n, err)
+	}
+}

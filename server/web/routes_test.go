@@ -53,7 +53,7 @@ func matrix(f *fixture) map[string]matrixRow {
 	reason := url.Values{"reason": {"cool down"}}
 	return map[string]matrixRow{
 		"POST /posts/:id/flags": {path: post(f.postID, "flags"), form: url.Values{"reason": {"abuse"}},
-			want: all(http.StatusSeeOther, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusUnprocessableEntity, customer: http.StatusConflict})},
+			want: all(http.StatusSeeOther, map[actor]int{visitor: http.StatusUnauthorized, owner: http.StatusUnprocessableEntity})},
 		"GET /mod/flags": {want: modPage},
 		"POST /mod/flags/:id/resolve": {path: fmt.Sprintf("/mod/flags/%d/resolve", f.flagID), form: url.Values{"action": {"dismiss"}},
 			want: modDo(http.StatusSeeOther)},

@@ -168,6 +168,7 @@ type postView struct {
 	Visible bool
 	CanEdit bool
 	CanFlag bool
+	Flagged bool // by the viewer
 }
 
 type threadPage struct {
@@ -186,6 +187,7 @@ type threadPage struct {
 	// was made (0: none).
 	FirstUnread int64
 	Reply       postForm
+	Flag        flagForm // a refused flag, shown under its post
 	FeedURL     string
 	// An incident's own thread carries the incident; a customer thread
 	// linked to one carries the banner; staff link customer threads.
@@ -220,10 +222,18 @@ func (a *App) readThread(c *gin.Context, page *threadPage, marks models.Marks, s
 	return nil
 }
 
+// threadForms are the forms of a thread page that come back filled in: a
+// refused or previewed reply or official update, a refused flag.
+type threadForms struct {
+	reply  postForm
+	update incidentForm
+	flag   flagForm
+}
+
 // showThread renders a thread page (an incident's page when the thread is
-// an incident's); reply and update carry a refused or previewed reply or
-// official update back into their forms.
-func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postForm, update incidentForm) error {
+// an incident's) with forms carrying what was refused or previewed; a
+// refused flag shows the page of its post.
+func (a *App) showThread(c *gin.Context, status int, threadID int64, forms threadForms) error {
 	ctx := c.Request.Context()
 	th, err := a.store.ThreadByID(ctx, threadID)
 	if err != nil {
@@ -236,6 +246,9 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 	if err != nil {
 		return err
 	}
+	if forms.flag.page != 0 {
+		p.Number = forms.flag.page
+	}
 	viewer := currentUser(c)
 	posts, err := a.store.ListPosts(ctx, models.PostQuery{ThreadID: th.ID, Viewer: viewer, Placeholders: true}, p)
 	if err != nil {
@@ -245,7 +258,7 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 		return errNotFound
 	}
 	page := &threadPage{base: a.base(c, th.Title), Thread: th, Pager: newPager(c, posts.Page, posts.HasNext),
-		Reply: reply, FeedURL: threadURL(th.ID) + "/feed.atom", URL: c.Request.URL.RequestURI()}
+		Reply: forms.reply, Flag: forms.flag, FeedURL: threadURL(th.ID) + "/feed.atom", URL: c.Request.URL.RequestURI()}
 	if c.Request.Method != http.MethodGet {
 		// A refused or previewed form: the page is the thread's, not the
 		// address the form was posted to.
@@ -258,12 +271,20 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 		}
 	}
 	page.FlagReasons, page.FollowLevels = models.FlagReasons, models.FollowLevels
+	flagged := map[int64]bool{}
 	if viewer != nil {
 		page.Silenced = viewer.Silenced(a.now())
+		ids := make([]int64, len(posts.Items))
+		for i, po := range posts.Items {
+			ids[i] = po.ID
+		}
+		if flagged, err = a.store.FlaggedBy(ctx, viewer.ID, ids); err != nil {
+			return err
+		}
 	}
 	for _, po := range posts.Items {
-		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer),
-			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil && page.Silenced == nil})
+		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer), Flagged: flagged[po.ID],
+			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil && page.Silenced == nil && !flagged[po.ID]})
 	}
 	if viewer != nil {
 		marks, err := a.store.MarksOn(ctx, viewer, th.ID)
@@ -281,7 +302,7 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 	if page.Reply.SubmitKey == "" {
 		page.Reply.SubmitKey = newSubmitKey()
 	}
-	if err := a.loadIncidentParts(c, page, update); err != nil {
+	if err := a.loadIncidentParts(c, page, forms.update); err != nil {
 		return err
 	}
 	if !page.Following && page.Incident != nil {
@@ -295,7 +316,7 @@ func (a *App) threadShow(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.showThread(c, http.StatusOK, id, postForm{}, incidentForm{})
+	return a.showThread(c, http.StatusOK, id, threadForms{})
 }
 
 func (a *App) replyCreate(c *gin.Context) error {
@@ -308,7 +329,7 @@ func (a *App) replyCreate(c *gin.Context) error {
 		return err
 	}
 	if preview {
-		return a.showThread(c, f.previewStatus(), id, f, incidentForm{})
+		return a.showThread(c, f.previewStatus(), id, threadForms{reply: f})
 	}
 	if c.PostForm("post_anyway") == "" {
 		counted, err := a.countSameHere(c, id, f.Body)
@@ -317,12 +338,12 @@ func (a *App) replyCreate(c *gin.Context) error {
 		}
 		if counted {
 			f.SameHere = true
-			return a.showThread(c, http.StatusOK, id, f, incidentForm{})
+			return a.showThread(c, http.StatusOK, id, threadForms{reply: f})
 		}
 	}
 	p, created, err := a.store.CreateReply(c.Request.Context(), currentUser(c), id, models.NewPost{Body: f.Body, SubmitKey: f.SubmitKey})
 	if status, ok := f.refuse(c, err); ok {
-		return a.showThread(c, status, id, f, incidentForm{})
+		return a.showThread(c, status, id, threadForms{reply: f})
 	}
 	if err != nil {
 		return err

@@ -68,10 +68,20 @@ func (a *App) renderPage(c *gin.Context, status int, name string, data any) erro
 	return nil
 }
 
-// flagArgs is what the flag form under a post needs.
+// flagArgs is what the flag form under a post needs: the post, the
+// reasons, and the viewer's refused flag on it (if any).
 type flagArgs struct {
 	Post    postView
 	Reasons []string
+	Form    flagForm
+}
+
+func newFlagArgs(p postView, reasons []string, refused flagForm) flagArgs {
+	args := flagArgs{Post: p, Reasons: reasons}
+	if refused.PostID == p.ID {
+		args.Form = refused
+	}
+	return args
 }
 
 // views holds one parsed template set per page: layout + partials + the page,
@@ -99,7 +109,7 @@ func newViews(a *assets) (*views, error) {
 		"impacts":      func() []string { return models.Impacts },
 		"seconds":      func(n int) time.Duration { return time.Duration(n) * time.Second },
 		"auditTargets": func() []string { return []string{"incident", "post", "service", "thread", "user"} },
-		"flagArgs":     func(p postView, reasons []string) flagArgs { return flagArgs{Post: p, Reasons: reasons} },
+		"flagArgs":     newFlagArgs,
 		"componentStatuses": func() []models.ComponentStatus {
 			return models.ComponentStatuses
 		},
