@@ -21,6 +21,10 @@ type AuditEntry struct {
 	After      string
 	RequestID  string
 	CreatedAt  time.Time
+	// TargetName names the target for people: a user's name, a thread's
+	// or an incident's title, a service's name, the title of a post's
+	// thread; empty when it is gone. Filled by ListAudit.
+	TargetName string `gorm:"-"`
 }
 
 type ctxKey int
@@ -69,8 +73,53 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, p Page) (Paged[Aud
 		db = db.Where("target_id = ?", f.TargetID)
 	}
 	var out []AuditEntry
-	err := db.Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
-	return paged(out, p), err
+	if err := db.Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error; err != nil {
+		return Paged[AuditEntry]{}, err
+	}
+	if err := s.nameTargets(ctx, out); err != nil {
+		return Paged[AuditEntry]{}, err
+	}
+	return paged(out, p), nil
+}
+
+// auditTargetNames reads the name of each kind of target: one query per
+// kind on the page.
+var auditTargetNames = map[string]string{
+	"user":     "SELECT id, name FROM users WHERE id IN ?",
+	"thread":   "SELECT id, title AS name FROM threads WHERE id IN ?",
+	"incident": "SELECT id, title AS name FROM incidents WHERE id IN ?",
+	"service":  "SELECT id, name FROM services WHERE id IN ?",
+	"post":     "SELECT p.id, t.title AS name FROM posts p JOIN threads t ON t.id = p.thread_id WHERE p.id IN ?",
+}
+
+// nameTargets fills the entries' TargetName.
+func (s *Store) nameTargets(ctx context.Context, entries []AuditEntry) error {
+	ids := map[string][]int64{}
+	for _, e := range entries {
+		ids[e.TargetType] = append(ids[e.TargetType], e.TargetID)
+	}
+	names := map[string]map[int64]string{}
+	for kind, list := range ids {
+		q, ok := auditTargetNames[kind]
+		if !ok {
+			continue
+		}
+		var rows []struct {
+			ID   int64
+			Name string
+		}
+		if err := s.db.WithContext(ctx).Raw(q, list).Scan(&rows).Error; err != nil {
+			return err
+		}
+		names[kind] = map[int64]string{}
+		for _, r := range rows {
+			names[kind][r.ID] = r.Name
+		}
+	}
+	for i, e := range entries {
+		entries[i].TargetName = names[e.TargetType][e.TargetID]
+	}
+	return nil
 }
 
 // AuditActions lists the actions the log has recorded, for its filter.

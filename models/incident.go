@@ -289,7 +289,8 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 	return s.IncidentByID(ctx, inc.ID)
 }
 
-// SetPostmortem writes (or rewrites) the postmortem of a resolved incident.
+// SetPostmortem writes (or rewrites) the postmortem of a resolved incident;
+// the audit entry has the text before (empty the first time) and after.
 func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int64, body string) (*Incident, error) {
 	if !author.Role.IsStaff() {
 		return nil, ErrForbidden
@@ -311,6 +312,9 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 			return &ValidationError{Fields: map[string]string{"postmortem": "A postmortem is written once the incident is resolved."}}
 		}
 		now, before := s.now(), inc.Postmortem
+		if body == before {
+			return nil // published as it is: nothing changes, nothing to record
+		}
 		if err := tx.Model(&inc).Updates(map[string]any{"postmortem": body, "postmortem_html": html, "postmortem_at": now, "updated_at": now}).Error; err != nil {
 			return err
 		}

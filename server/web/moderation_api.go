@@ -45,6 +45,7 @@ type apiAuditEntry struct {
 	Action     string    `json:"action"`
 	TargetType string    `json:"target_type"`
 	TargetID   int64     `json:"target_id"`
+	TargetName string    `json:"target_name"` // the user's name, the thread's title...; "" when gone
 	Reason     string    `json:"reason"`
 	Before     string    `json:"before"`
 	After      string    `json:"after"`
@@ -185,7 +186,7 @@ func (a *App) apiAudit(c *gin.Context) error {
 	}
 	out := make([]apiAuditEntry, 0, len(list.Items))
 	for _, e := range list.Items {
-		ae := apiAuditEntry{ID: e.ID, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, Reason: e.Reason,
+		ae := apiAuditEntry{ID: e.ID, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, Reason: e.Reason,
 			Before: e.Before, After: e.After, RequestID: e.RequestID, CreatedAt: e.CreatedAt.UTC()}
 		if e.Actor != nil {
 			ae.Actor = &e.Actor.Name

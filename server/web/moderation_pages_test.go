@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"sitrep/models"
 )
 
@@ -197,4 +199,61 @@ func TestHostileTextOnModerationPages(t *testing.T) {
 		checkPage(t, e.page(path, modCk))
 	}
 	checkPage(t, e.page("/account", e.session(f.bob)))
+}
+
+// TestAuditLogReadsForModerators: the audit log names what each entry acted
+// on, says "none" for a first postmortem's text before, and every link on
+// it opens for a moderator (admin pages are linked for admins only).
+func TestAuditLogReadsForModerators(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e)
+	ctx := context.Background()
+	root := e.user("root", models.RoleAdmin)
+	sam := e.user("sam", models.RoleStaff)
+	if _, err := e.store.SanctionUser(ctx, f.morgan, f.bob.ID, models.SanctionWarning, "no ads", nil); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := e.store.CreateService(ctx, root, models.NewService{Name: "Calendar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := e.incident(sam, models.NewIncident{Kind: models.KindIncident, Title: "Calendar down", Impact: "major",
+		Status: models.StatusInvestigating, Body: "Looking.", Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}})
+	if _, err := e.store.PostUpdate(ctx, sam, inc.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.SetPostmortem(ctx, sam, inc.ID, "A disk filled up."); err != nil {
+		t.Fatal(err)
+	}
+	modCk := e.session(f.morgan)
+	page := e.page("/mod/audit", modCk)
+	mustContain(t, "audit log", page, fmt.Sprintf(`<a href="/mod/users/%d">bob</a>`, f.bob.ID),
+		fmt.Sprintf(`incident <a href="/incidents/%d">Calendar down</a>`, inc.ID), "service Calendar",
+		`<td class="audit-change"><em>none</em> → A disk filled up.</td>`)
+	if strings.Contains(page, "user "+fmt.Sprint(f.bob.ID)) {
+		t.Error("the audit log calls a person by number")
+	}
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "a" && strings.HasPrefix(attrOf(n, "href"), "/") {
+			links = append(links, attrOf(n, "href"))
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	for _, href := range links {
+		if w := e.do(req{method: http.MethodGet, path: href, cookie: modCk}); w.Code >= 400 {
+			t.Errorf("the audit log links %s, which answers a moderator %d", href, w.Code)
+		}
+	}
+	mustContain(t, "admin's audit log", e.page("/mod/audit", e.session(root)), `service <a href="/admin/services">Calendar</a>`)
+	w := e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/audit?target_type=user", bearer: e.token(f.morgan)})
+	mustContain(t, "audit JSON", w.Body.String(), `"target_name":"bob"`)
 }

@@ -84,6 +84,13 @@ func newFlagArgs(p postView, reasons []string, refused flagForm) flagArgs {
 	return args
 }
 
+// auditTargetView is an audit entry's target as the reader sees it: only
+// admins get links to admin pages.
+type auditTargetView struct {
+	Entry models.AuditEntry
+	Admin bool
+}
+
 // views holds one parsed template set per page: layout + partials + the page,
 // so that pages cannot clash over block names.
 type views struct {
@@ -110,6 +117,9 @@ func newViews(a *assets) (*views, error) {
 		"seconds":      func(n int) time.Duration { return time.Duration(n) * time.Second },
 		"auditTargets": func() []string { return []string{"incident", "post", "service", "thread", "user"} },
 		"flagArgs":     newFlagArgs,
+		"auditTarget": func(e models.AuditEntry, viewer *models.User) auditTargetView {
+			return auditTargetView{Entry: e, Admin: viewer != nil && viewer.Role == models.RoleAdmin}
+		},
 		"componentStatuses": func() []models.ComponentStatus {
 			return models.ComponentStatuses
 		},
