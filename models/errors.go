@@ -87,12 +87,19 @@ type SanctionedError struct {
 	Reason string
 }
 
-func (e *SanctionedError) Error() string {
-	what := "silenced: you can read and say you are affected, but not post or flag posts"
+// Error is what the sanctioned person is told.
+func (e *SanctionedError) Error() string { return e.told("Your account", "you") }
+
+// AboutAccount says the same to someone else, a moderator looking at the
+// account.
+func (e *SanctionedError) AboutAccount() string { return e.told("This account", "they") }
+
+func (e *SanctionedError) told(account, who string) string {
+	what := fmt.Sprintf("silenced: %s can read and say %s are affected, but not post or flag posts", who, who)
 	if e.Kind == SanctionSuspension {
 		what = "suspended"
 	}
-	return fmt.Sprintf("Your account is %s until %s. Reason: %s", what, e.Until.UTC().Format("2 Jan 2006 15:04 UTC"), e.Reason)
+	return fmt.Sprintf("%s is %s until %s. Reason: %s", account, what, e.Until.UTC().Format("2 Jan 2006 15:04 UTC"), e.Reason)
 }
 
 // RateLimitError says a write came too soon: why, and how long until the

@@ -90,7 +90,9 @@ func (s *Store) SanctionUser(ctx context.Context, mod *User, userID int64, kind,
 	case SanctionWarning:
 		until = nil
 	case SanctionSilence, SanctionSuspension:
-		if until == nil || !until.After(s.now()) {
+		if until == nil {
+			v.add("until", "A "+kind+" needs an end time: say until when.")
+		} else if !until.After(s.now()) {
 			v.add("until", "Give an end time in the future.")
 		} else if until.After(s.now().AddDate(10, 0, 0)) {
 			v.add("until", "A sanction ends within 10 years.")

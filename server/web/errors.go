@@ -130,6 +130,9 @@ func (a *App) fail(c *gin.Context, err error) {
 	if he.Status >= 500 {
 		page.RequestID = requestID(c)
 	}
+	if page.Ended == page.Message {
+		page.Ended = "" // said once, as the page's message
+	}
 	a.renderPage(c, he.Status, "error", page)
 	c.Abort()
 }

@@ -299,6 +299,17 @@ type modUserPage struct {
 	Sanctions []models.Sanction
 	Now       time.Time
 	CanAct    bool
+	// The sanction and lift forms, filled in again when refused.
+	Sanction, Lift sanctionForm
+}
+
+// sanctionForm is the sanction or the lift form as it was sent, and why it
+// was refused.
+type sanctionForm struct {
+	Kind, Reason, Until string
+	Next                string // where the flag queue's inline form returns
+	Errors              map[string]string
+	Message             string
 }
 
 // modUser shows a user's posts, the flags on them and their sanctions, with
@@ -308,6 +319,12 @@ func (a *App) modUser(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	return a.showModUser(c, http.StatusOK, id, &modUserPage{})
+}
+
+// showModUser renders the moderators' page of user id into page, whose
+// forms may carry a refused sanction or lift.
+func (a *App) showModUser(c *gin.Context, status int, id int64, page *modUserPage) error {
 	ctx := c.Request.Context()
 	u, err := a.store.UserByID(ctx, id)
 	if err != nil {
@@ -317,43 +334,60 @@ func (a *App) modUser(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	flags, err := a.store.UserFlags(ctx, id)
-	if err != nil {
+	if page.Flags, err = a.store.UserFlags(ctx, id); err != nil {
 		return err
 	}
-	sanctions, err := a.store.Sanctions(ctx, id)
-	if err != nil {
+	if page.Sanctions, err = a.store.Sanctions(ctx, id); err != nil {
 		return err
 	}
-	viewer := currentUser(c)
-	return a.renderPage(c, http.StatusOK, "mod_user", &modUserPage{base: a.base(c, "User "+u.Name), Subject: u, Posts: posts.Items,
-		Pager: newPager(c, posts.Page, posts.HasNext), Flags: flags, Sanctions: sanctions, Now: a.now().UTC(),
-		CanAct: viewer.CanSanction(u)})
+	page.base, page.Subject, page.Posts = a.base(c, "User "+u.Name), u, posts.Items
+	page.Pager, page.Now, page.CanAct = newPager(c, posts.Page, posts.HasNext), a.now().UTC(), currentUser(c).CanSanction(u)
+	return a.renderPage(c, status, "mod_user", page)
 }
 
-// modSanction warns, silences or suspends (form field kind), or lifts.
+// modSanction warns, silences or suspends (form field kind), or lifts. A
+// form refused for its input, or for a sanction in force, comes back on the
+// user's page with the message beside it.
 func (a *App) modSanction(c *gin.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
 	in, err := readToolForm(c)
-	kind := c.PostForm("kind")
+	f := sanctionForm{Kind: c.PostForm("kind"), Reason: c.PostForm("reason"), Until: c.PostForm("until"), Next: c.PostForm("next")}
+	kind := f.Kind
 	if toolName(c) == liftSanction {
 		kind = liftSanction
+	}
+	if err == nil {
+		_, err = a.runSanction(c, id, kind, in)
+	}
+	var ce *models.ConflictError
+	status := http.StatusUnprocessableEntity
+	switch {
+	case fieldErrors(err) != nil:
+		f.Errors = fieldErrors(err)
+	case errors.As(err, &ce):
+		f.Message, status = ce.Message, http.StatusConflict
+	case err != nil:
+		return err
+	}
+	if err != nil {
+		page := &modUserPage{Sanction: f}
+		if kind == liftSanction {
+			page = &modUserPage{Lift: f}
+		}
+		return a.showModUser(c, status, id, page)
 	}
 	msg := "The " + kind + " is recorded; the user is told the reason."
 	if kind == liftSanction {
 		msg = "The silence or suspension is lifted."
 	}
-	if err == nil {
-		_, err = a.runSanction(c, id, kind, in)
-	}
 	to := "/mod/users/" + strconv.FormatInt(id, 10)
-	if next := c.PostForm("next"); next != "" {
-		to = safeNext(next) // the flag queue's inline form returns there
+	if f.Next != "" {
+		to = safeNext(f.Next) // the flag queue's inline form returns there
 	}
-	return a.toolDone(c, err, to, msg)
+	return a.redirect(c, to, msg)
 }
 
 type modAuditPage struct {

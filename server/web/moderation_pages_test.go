@@ -257,3 +257,94 @@ func TestAuditLogReadsForModerators(t *testing.T) {
 	w := e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/audit?target_type=user", bearer: e.token(f.morgan)})
 	mustContain(t, "audit JSON", w.Body.String(), `"target_name":"bob"`)
 }
+
+// TestSanctionFormsComeBack: a refused sanction or lift comes back on the
+// user's page with the message beside its form and what was typed; the
+// page speaks of "this account", not the moderator's own.
+func TestSanctionFormsComeBack(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e)
+	modCk := e.session(f.morgan)
+	bob := fmt.Sprintf("/mod/users/%d", f.bob.ID)
+	carol := fmt.Sprintf("/mod/users/%d", f.carol.ID)
+	week := e.clock.Now().Add(7 * 24 * time.Hour).Format(formTimeLayout)
+	day := e.clock.Now().Add(24 * time.Hour).Format(formTimeLayout)
+	e.must(http.StatusSeeOther, req{method: http.MethodPost, path: bob + "/sanctions", cookie: modCk,
+		form: url.Values{"kind": {"silence"}, "reason": {"spam links"}, "until": {week}}})
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		status     int
+		want       []string
+	}{
+		{"a silence without an end", carol + "/sanctions", url.Values{"kind": {"silence"}, "reason": {"heated words"}}, http.StatusUnprocessableEntity,
+			[]string{`<p class="field-error" role="alert">A silence needs an end time: say until when.</p>`, `value="heated words"`,
+				`<option value="silence" selected>`, fmt.Sprintf(`action="/mod/users/%d/sanctions#sanction"`, f.carol.ID), `aria-invalid="true" autofocus`}},
+		{"from the queue, kept going back there", carol + "/sanctions", url.Values{"kind": {"suspension"}, "reason": {"spam"}, "next": {"/mod/flags"}},
+			http.StatusUnprocessableEntity, []string{"A suspension needs an end time", `<input type="hidden" name="next" value="/mod/flags">`}},
+		{"an end in the past", carol + "/sanctions", url.Values{"kind": {"silence"}, "reason": {"x"}, "until": {"2020-01-01T00:00"}},
+			http.StatusUnprocessableEntity, []string{"Give an end time in the future."}},
+		{"a lift without a reason", bob + "/lift", url.Values{}, http.StatusUnprocessableEntity,
+			[]string{fmt.Sprintf(`action="/mod/users/%d/lift#lift"`, f.bob.ID), "Give a reason"}},
+		{"a shorter silence over a longer one", bob + "/sanctions", url.Values{"kind": {"silence"}, "reason": {"again"}, "until": {day}},
+			http.StatusConflict, []string{`<p class="form-error" role="alert">bob is already under a silence until`, `value="again"`}},
+		{"a lift of nothing", carol + "/lift", url.Values{"reason": {"appeal"}}, http.StatusConflict,
+			[]string{`<p class="form-error" role="alert">This user is neither silenced nor suspended.</p>`, `value="appeal"`}},
+	} {
+		w := e.do(req{method: http.MethodPost, path: tc.path, cookie: modCk, form: tc.form})
+		if w.Code != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, w.Code, tc.status)
+			continue
+		}
+		mustContain(t, tc.name, w.Body.String(), append(tc.want, "<h2 id=\"sanctions-heading\">Sanctions</h2>")...)
+	}
+	page := e.page(bob, modCk)
+	mustContain(t, "moderator's view", page, "This account is silenced: they can read and say they are affected")
+	if strings.Contains(page, "Your account") {
+		t.Error("the moderator's view of a user says \"Your account\"")
+	}
+}
+
+// TestEndedSessionSaysWhy: someone suspended, or whose role changed, while
+// signed in is told why on the next page, public pages included, rather
+// than shown them as a stranger.
+func TestEndedSessionSaysWhy(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e)
+	root := e.user("root", models.RoleAdmin)
+	sam := e.user("sam", models.RoleStaff)
+	bobCk, samCk := e.session(f.bob), e.session(sam)
+	until := e.clock.Now().Add(24 * time.Hour)
+	if _, err := e.store.SanctionUser(context.Background(), f.morgan, f.bob.ID, models.SanctionSuspension, "repeated spam", &until); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.ChangeRole(context.Background(), root, sam.ID, models.RoleCustomer); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		path   string
+		status int
+		want   string
+	}{
+		{"suspended, on the dashboard", bobCk, "/", http.StatusOK, "Your account is suspended until"},
+		{"suspended, on a thread", bobCk, threadURL(f.threadID), http.StatusOK, "Reason: repeated spam"},
+		{"suspended, on their account page", bobCk, "/account", http.StatusForbidden, "Your account is suspended until"},
+		{"role changed, on the forum", samCk, "/threads", http.StatusOK, "Your session or token was ended (role changed"},
+	} {
+		w := e.do(req{method: http.MethodGet, path: tc.path, cookie: tc.cookie})
+		if w.Code != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, w.Code, tc.status)
+			continue
+		}
+		page := w.Body.String()
+		mustContain(t, tc.name, page, tc.want, `href="/login"`)
+		if n := strings.Count(page, tc.want); n != 1 {
+			t.Errorf("%s: the reason is said %d times, want once", tc.name, n)
+		}
+		if tc.status == http.StatusOK && !strings.Contains(page, `<div class="flash flash-error" role="alert" id="session-ended">`) {
+			t.Errorf("%s: no alert says why", tc.name)
+		}
+	}
+}

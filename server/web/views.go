@@ -31,6 +31,9 @@ type base struct {
 	// Unread is the signed-in person's count of unread notifications, for
 	// the navigation's bell.
 	Unread int
+	// Ended says why the browser's session no longer works (a suspension,
+	// a role change), on the pages it may still read as a visitor.
+	Ended string
 	// Static is a page made for a snapshot: plain files, no script.
 	Static bool
 }
@@ -38,6 +41,9 @@ type base struct {
 func (a *App) base(c *gin.Context, title string) base {
 	b := base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path,
 		Static: isSnapshot(c.Request)}
+	if ended, ok := c.Get(ctxRevoked); ok {
+		b.Ended = classify(ended.(error)).Message
+	}
 	if b.User != nil {
 		counts, err := a.store.UnreadCounts(c.Request.Context(), b.User.ID)
 		if err != nil {
