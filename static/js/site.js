@@ -19,8 +19,11 @@ function localizeTimes(root) {
 // UTC"). The page says the same without JavaScript, in UTC only.
 function utcFields(root) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const hm = (d, tz) => new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone: tz }).format(d);
-  const both = (d) => hm(d, "UTC") + " UTC (" + hm(d) + " your time, " + zone + ")";
+  const utc = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+  const local = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const awayFromUTC = new Date().getTimezoneOffset() !== 0;
+  // "14:30 UTC", and the reader's own time when their zone is not UTC.
+  const both = (d) => utc.format(d) + " UTC" + (awayFromUTC ? ", " + local.format(d) + " your time" : "");
   const fromField = (v) => (v ? new Date(v + "Z") : null); // datetime-local, read as UTC
   const inWords = (ms) => {
     const min = Math.round(ms / 60000);
@@ -36,7 +39,7 @@ function utcFields(root) {
     input.after(note);
     const show = () => {
       const d = fromField(input.value);
-      note.textContent = d && !isNaN(d) ? " = " + hm(d) + " your time" : "";
+      note.textContent = d && !isNaN(d) && awayFromUTC ? "= " + local.format(d) + " your time" : "";
     };
     input.addEventListener("input", show);
     notes.push(show);
@@ -71,7 +74,7 @@ function utcFields(root) {
   }
   const clocks = root.querySelectorAll("[data-utc-now]");
   const tick = () => {
-    for (const el of clocks) el.textContent = both(new Date());
+    for (const el of clocks) el.textContent = both(new Date()) + (awayFromUTC ? " (" + zone + ")" : "");
     promises.forEach((f) => f());
   };
   notes.forEach((f) => f());
