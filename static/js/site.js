@@ -207,6 +207,24 @@ function jumpToUnread(root) {
   if (post) post.scrollIntoView({ block: "start" });
 }
 
+// The dashboard's days open one at a time without script (details
+// name="day"); Escape or a tap elsewhere closes the open one.
+function closeDays() {
+  const close = (except) => {
+    for (const d of document.querySelectorAll("details.day[open]")) {
+      if (d !== except) d.open = false;
+    }
+  };
+  document.addEventListener("click", (ev) => close(ev.target.closest && ev.target.closest("details.day")));
+  document.addEventListener("keydown", (ev) => {
+    const open = ev.key === "Escape" && document.querySelector("details.day[open]");
+    if (open) {
+      close(null);
+      open.querySelector("summary").focus();
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   jumpToUnread(document);
@@ -214,5 +232,6 @@ document.addEventListener("DOMContentLoaded", () => {
   suggestWhileTyping(document);
   liveThread(document);
   liveStatus(document);
+  closeDays();
   liveBell(document);
 });

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"sitrep/models"
+)
+
+// uptimeHistory is a fixed history on the test clock (14 March 2026 09:30
+// UTC; the dashboard's 90 days start on 15 December 2025): Mail, in the
+// group Comms since December, with a major outage of 2 h on 1 February and
+// a partial outage of 5 h on 1 March; Chat, without a group, added ten
+// days ago.
+type uptimeHistory struct {
+	staff         *models.User
+	mail, chat    *models.Service
+	outage, slow  *models.Incident
+	start, before time.Time // the window's start; the clock when it was made
+}
+
+func newUptimeHistory(e *testEnv) *uptimeHistory {
+	e.t.Helper()
+	ctx := context.Background()
+	h := &uptimeHistory{before: e.clock.Now(), start: time.Date(2025, 12, 15, 0, 0, 0, 0, time.UTC)}
+	setTo := func(t time.Time) { e.clock.Advance(t.Sub(e.clock.Now())) }
+	setTo(time.Date(2025, 12, 1, 9, 30, 0, 0, time.UTC))
+	h.staff = e.user("sam", models.RoleStaff)
+	h.mail = e.service(models.NewService{Name: "Mail", Group: "Comms", Position: 1})
+	declare := func(title string, st models.ComponentStatus, at time.Time, d time.Duration) *models.Incident {
+		setTo(at)
+		inc := e.incident(h.staff, models.NewIncident{Kind: models.KindIncident, Title: title, Impact: "major",
+			Status: models.StatusInvestigating, Body: "Looking.", Services: []models.ServiceChange{{ServiceID: h.mail.ID, Status: st}}})
+		setTo(at.Add(d))
+		if _, err := e.store.PostUpdate(ctx, h.staff, inc.ID, models.NewUpdate{Status: models.StatusResolved, Body: "Fixed."}); err != nil {
+			e.t.Fatal(err)
+		}
+		return inc
+	}
+	h.outage = declare("Mail is down", models.MajorOutage, time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC), 2*time.Hour)
+	h.slow = declare("Mail is slow", models.PartialOutage, time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), 5*time.Hour)
+	setTo(time.Date(2026, 3, 4, 9, 30, 0, 0, time.UTC))
+	h.chat = e.service(models.NewService{Name: "Chat", Position: 2})
+	setTo(h.before)
+	return h
+}
+
+// TestDashboardUptimeAndDays: each service shows its uptime over the 90
+// days; the days before Chat was listed say "no data", and each day names
+// its incidents; Chat, without a group, is not drawn inside Mail's group.
+func TestDashboardUptimeAndDays(t *testing.T) {
+	e := newTestEnv(t)
+	h := newUptimeHistory(e)
+	doc, err := html.Parse(strings.NewReader(e.page("/", nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]*html.Node{}
+	walk(doc, func(n *html.Node) {
+		if hasClass(n, "service") {
+			rows[textContent(find(n, "service-name"))] = n
+		}
+	})
+	if len(rows) != 2 {
+		t.Fatalf("service rows %v, want Mail and Chat", rows)
+	}
+	// Mail: 3.5 h down (2 h + 30 % of 5 h) in 89 days 9.5 h: 99.8368...%.
+	if got := textContent(find(rows["Mail"], "uptime")); got != "99.83% uptime" {
+		t.Errorf("Mail's uptime reads %q", got)
+	}
+	if got := textContent(find(rows["Chat"], "uptime")); got != "100% uptime" {
+		t.Errorf("Chat's uptime reads %q", got)
+	}
+	days := func(row *html.Node) []*html.Node {
+		var out []*html.Node
+		walk(row, func(n *html.Node) {
+			if n.Data == "details" && hasClass(n, "day") {
+				out = append(out, n)
+			}
+		})
+		return out
+	}
+	mail, chat := days(rows["Mail"]), days(rows["Chat"])
+	if len(mail) != 90 || len(chat) != 90 {
+		t.Fatalf("%d and %d days, want 90 each", len(mail), len(chat))
+	}
+	// Chat was listed on 4 March, day 79 of the window: the 79 days before
+	// have no data, the bar and the count alike.
+	for i, d := range chat {
+		if noData := hasClass(d, "st-no_data"); noData != (i < 79) {
+			t.Errorf("Chat, day %d: classes %q", i, attrOf(d, "class"))
+		}
+	}
+	mustContain(t, "Chat's summary", textContent(rows["Chat"]), "no problems; no data for the 79 days before the service was listed",
+		"3 Mar 2026: No data", "The service was not listed yet.", "4 Mar 2026: Operational")
+	mustContain(t, "Mail's summary", textContent(rows["Mail"]), "2 days with problems")
+	// Each day names its incidents, linked.
+	day := func(at time.Time) int { return int(at.Sub(h.start) / (24 * time.Hour)) }
+	for _, c := range []struct {
+		day  int
+		inc  *models.Incident
+		want string
+	}{
+		{day(h.outage.StartedAt), h.outage, "1 Feb 2026: Major outage, 1 incident"},
+		{day(h.slow.StartedAt), h.slow, "1 Mar 2026: Partial outage, 1 incident"},
+	} {
+		d := mail[c.day]
+		body := render(d)
+		if !strings.Contains(textContent(d), c.want) || !strings.Contains(body, fmt.Sprintf(`<a href="/incidents/%d">%s</a>`, c.inc.ID, c.inc.Title)) {
+			t.Errorf("Mail, day %d: %s", c.day, body)
+		}
+	}
+	if got := textContent(mail[day(h.outage.StartedAt)+1]); !strings.Contains(got, "No incidents.") {
+		t.Errorf("the day after the outage: %q", got)
+	}
+	// Chat has no group: it is not inside Comms's box.
+	for n := rows["Chat"].Parent; n != nil; n = n.Parent {
+		if hasClass(n, "service-group") {
+			t.Error("Chat is drawn inside a group")
+		}
+	}
+	if p := rows["Mail"].Parent.Parent; !hasClass(p, "service-group") || !strings.Contains(textContent(p), "Comms") {
+		t.Errorf("Mail is not in its group's box: %.200s", render(p))
+	}
+}
+
+// walk calls fn on every element under n, n included.
+func walk(n *html.Node, fn func(*html.Node)) {
+	if n.Type == html.ElementNode {
+		fn(n)
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		walk(c, fn)
+	}
+}
+
+// find is the first element under n with class, or nil.
+func find(n *html.Node, class string) *html.Node {
+	var out *html.Node
+	walk(n, func(m *html.Node) {
+		if out == nil && hasClass(m, class) {
+			out = m
+		}
+	})
+	return out
+}
+
+// textContent is the text under n, spaces collapsed.
+func textContent(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
+	var b strings.Builder
+	var rec func(*html.Node)
+	rec = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			rec(c)
+		}
+	}
+	rec(n)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
