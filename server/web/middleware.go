@@ -91,6 +91,7 @@ func securityHeaders(c *gin.Context) {
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	badgeHeaders(c.Request.URL.Path, h)
 	c.Next()
 }
 

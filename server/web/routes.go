@@ -76,6 +76,8 @@ func (a *App) routes() []route {
 		{get, "/readyz", public, noCache, neverShed, a.readyz},
 		{get, "/static/*filepath", public, noCache, neverShed, a.assets.serve},
 		{get, "/favicon.ico", public, noCache, neverShed, a.favicon},
+		{get, "/badge.svg", public, visitorCache(), sheds, a.badgeOverall},
+		{get, "/services/:id/badge.svg", public, visitorCache(), sheds, a.badgeService},
 
 		// Accounts.
 		{get, "/signup", public, noCache, sheds, a.signupShow},

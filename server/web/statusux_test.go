@@ -1,8 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -167,4 +172,129 @@ func textContent(n *html.Node) string {
 	}
 	rec(n)
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// badgeText is a badge's parsed SVG: its accessible name, its texts (each
+// drawn twice, shadow and text) and the colour of its right half.
+type badgeText struct {
+	Label, Fill string
+	Texts       []string
+}
+
+func parseBadge(t *testing.T, w *httptest.ResponseRecorder) badgeText {
+	t.Helper()
+	if ct := w.Header().Get("Content-Type"); ct != "image/svg+xml; charset=utf-8" {
+		t.Errorf("badge content type %q", ct)
+	}
+	var out badgeText
+	rects := 0
+	d := xml.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	var inText bool
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the badge is not well-formed XML: %v\n%s", err, w.Body.String())
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			for _, a := range tok.Attr {
+				if strings.HasPrefix(strings.ToLower(a.Name.Local), "on") || strings.Contains(strings.ToLower(a.Value), "javascript:") {
+					t.Errorf("script-capable attribute %s=%q", a.Name.Local, a.Value)
+				}
+			}
+			switch tok.Name.Local {
+			case "script", "foreignObject", "image", "use", "a", "style", "iframe":
+				t.Errorf("<%s> in a badge", tok.Name.Local)
+			case "svg":
+				for _, a := range tok.Attr {
+					if a.Name.Local == "aria-label" {
+						out.Label = a.Value
+					}
+				}
+			case "rect":
+				if rects++; rects == 3 { // clip, label, message
+					for _, a := range tok.Attr {
+						if a.Name.Local == "fill" {
+							out.Fill = a.Value
+						}
+					}
+				}
+			case "text":
+				inText = true
+			}
+		case xml.CharData:
+			if inText {
+				out.Texts = append(out.Texts, string(tok))
+			}
+		case xml.EndElement:
+			inText = false
+		}
+	}
+	return out
+}
+
+// TestBadges: the overall and a service's badge say the status in words
+// and colour, escape a hostile name, are safe to embed and cacheable, and
+// an unknown or malformed service is a 404.
+func TestBadges(t *testing.T) {
+	e := newTestEnv(t)
+	staff := e.user("sam", models.RoleStaff)
+	hostile := `<script>alert(1)</script>&"M"'x']]>`
+	mail := e.service(models.NewService{Name: hostile, Position: 1})
+	chat := e.service(models.NewService{Name: "Chat", Position: 2})
+	get := func(path string) badgeText {
+		t.Helper()
+		w := e.must(http.StatusOK, req{method: http.MethodGet, path: path})
+		h := w.Header()
+		if csp := h.Get("Content-Security-Policy"); csp != badgeSecurityPolicy {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "public, max-age=60" || h.Get("ETag") == "" ||
+			h.Get("X-Frame-Options") != "" || h.Get("Cross-Origin-Resource-Policy") != "cross-origin" {
+			t.Errorf("%s: headers %v", path, h)
+		}
+		if strings.Contains(w.Body.String(), "<script") {
+			t.Errorf("%s: the name is not escaped: %s", path, w.Body.String())
+		}
+		wantStatus(t, e.do(req{method: http.MethodGet, path: path, header: map[string]string{"If-None-Match": h.Get("ETag")}}), http.StatusNotModified)
+		return parseBadge(t, w)
+	}
+	want := func(path, label, word, fill string) {
+		t.Helper()
+		b := get(path)
+		if b.Label != label+": "+word || b.Fill != fill || len(b.Texts) != 4 || b.Texts[1] != label || b.Texts[3] != word {
+			t.Errorf("%s: %+v, want %q: %q on %s", path, b, label, word, fill)
+		}
+	}
+	mailBadge, chatBadge := fmt.Sprintf("/services/%d/badge.svg", mail.ID), fmt.Sprintf("/services/%d/badge.svg", chat.ID)
+	want("/badge.svg", "status", "operational", badgeGreen)
+	want(mailBadge, hostile, "operational", badgeGreen)
+
+	inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail down", Impact: "critical", Status: models.StatusInvestigating,
+		Body: "Down.", Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.MajorOutage}, {ServiceID: chat.ID, Status: models.DegradedPerformance}}})
+	want("/badge.svg", "status", "major outage", badgeRed)
+	want(mailBadge, hostile, "major outage", badgeRed)
+	want(chatBadge, "Chat", "degraded", badgeYellow)
+	if _, err := e.store.PostUpdate(context.Background(), staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, Body: "Found it.", Impact: "major",
+		Services: []models.ServiceChange{{ServiceID: mail.ID, Status: models.PartialOutage}}}); err != nil {
+		t.Fatal(err)
+	}
+	want("/badge.svg", "status", "partial outage", badgeOrange)
+	want(mailBadge, hostile, "partial outage", badgeOrange)
+
+	// A long name is cut to 40 characters.
+	long := e.service(models.NewService{Name: strings.Repeat("Long name ", 8), Position: 3})
+	if b := get(fmt.Sprintf("/services/%d/badge.svg", long.ID)); len([]rune(b.Texts[1])) != badgeLabelMax || !strings.HasSuffix(b.Texts[1], "…") {
+		t.Errorf("long name drawn as %q", b.Texts[1])
+	}
+	for _, path := range []string{"/services/999/badge.svg", "/services/abc/badge.svg", "/services/0/badge.svg", "/services/-1/badge.svg", "/services/99999999999999999999/badge.svg"} {
+		wantStatus(t, e.do(req{method: http.MethodGet, path: path}), http.StatusNotFound)
+	}
+	// Pages keep their own policy.
+	if csp := e.do(req{method: http.MethodGet, path: "/"}).Header().Get("Content-Security-Policy"); csp != contentSecurityPolicy {
+		t.Errorf("the dashboard's CSP is %q", csp)
+	}
 }
