@@ -298,3 +298,76 @@ func TestBadges(t *testing.T) {
 		t.Errorf("the dashboard's CSP is %q", csp)
 	}
 }
+
+// TestOfficialUpdateOnceInTheFlow: an official update is shown in full in
+// the timeline at the top and as a marker linking there in the replies,
+// never twice; a linked customer thread keeps the latest update in its
+// banner.
+func TestOfficialUpdateOnceInTheFlow(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	staff := e.user("sam", models.RoleStaff)
+	casey := e.user("casey", models.RoleCustomer)
+	mod := e.user("mia", models.RoleModerator)
+	e.clock.Advance(48 * time.Hour)
+	svc := e.service(models.NewService{Name: "Mail"})
+	complaint := e.thread(casey, "Mail bounces", "Everything bounces.")
+	inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery failing", Impact: "major",
+		Status: models.StatusInvestigating, Body: "We are looking into **bounces**.", Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}})
+	if _, err := e.store.LinkThread(ctx, staff, complaint.ID, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(5 * time.Minute)
+	e.reply(casey, inc.ThreadID, "Same for our whole team, since 9:00.")
+	e.clock.Advance(27 * time.Minute)
+	second, err := e.store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, Body: "A full disk on the relay; clearing it now."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := e.store.IncidentUpdates(ctx, nil, 0, inc.ID)
+	if err != nil || len(ups) != 2 {
+		t.Fatalf("updates %v, %v", ups, err)
+	}
+	first := ups[1]
+	for _, who := range []*http.Cookie{nil, e.session(casey), e.session(staff), e.session(mod)} {
+		body := e.page(fmt.Sprintf("/incidents/%d", inc.ID), who)
+		for _, text := range []string{"We are looking into <strong>bounces</strong>.", "A full disk on the relay; clearing it now."} {
+			if n := strings.Count(body, text); n != 1 {
+				t.Errorf("%q is on the page %d times, want once", text, n)
+			}
+		}
+		doc, err := html.Parse(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var posts []*html.Node
+		walk(doc, func(n *html.Node) {
+			if n.Data == "li" && hasClass(n, "post") {
+				posts = append(posts, n)
+			}
+		})
+		if len(posts) != 3 {
+			t.Fatalf("%d posts in the flow, want 3", len(posts))
+		}
+		for i, u := range []*models.IncidentUpdate{&first, nil, second} {
+			marker := find(posts[i], "update-marker")
+			switch {
+			case u == nil && (marker != nil || !strings.Contains(textContent(posts[i]), "Same for our whole team")):
+				t.Errorf("the customer's reply is not shown in full: %s", render(posts[i]))
+			case u == nil:
+			case marker == nil || attrOf(posts[i], "id") != fmt.Sprintf("post-%d", u.PostID):
+				t.Errorf("post %d is not a marker: %s", i, render(posts[i]))
+			default:
+				link := fmt.Sprintf(`<a href="#update-%d">`, u.ID)
+				if !strings.Contains(render(marker), link) || !strings.Contains(textContent(marker), "Official update "+models.StatusLabel(u.Status)+" at ") ||
+					!strings.Contains(textContent(marker), "see above") || !strings.Contains(body, fmt.Sprintf(`<li id="update-%d">`, u.ID)) {
+					t.Errorf("marker %s does not link to the timeline's update %d", render(marker), u.ID)
+				}
+			}
+		}
+		checkAccessible(t, "incident page", body)
+	}
+	// The linked thread's banner still shows the latest update in full.
+	body := e.page(fmt.Sprintf("/threads/%d", complaint.ID), nil)
+	mustContain(t, "linked thread", body, "Tracked in", "A full disk on the relay; clearing it now.")
+}

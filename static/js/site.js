@@ -156,6 +156,7 @@ function liveThread(root) {
         return;
       }
       const doc = await fetchPage(here());
+      if (doc && p.official) replaceFrom(doc, ["#timeline"]); // shown there in full
       const fresh = doc && doc.getElementById("post-" + p.id);
       if (fresh) {
         localizeTimes(fresh);
