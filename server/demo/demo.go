@@ -237,7 +237,7 @@ func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration)
 		}
 	}
 	at(-4*time.Hour - 50*time.Minute)
-	next = store.Now().Add(40 * time.Minute)
+	next = store.Now().Add(70 * time.Minute)
 	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, NextUpdateAt: &next,
 		Body: "We found the cause: a certificate on the outbound mail relays expired at 06:12 UTC, and the dashboard's " +
 			"health checks used the same relays. A new certificate is being rolled out relay by relay.",

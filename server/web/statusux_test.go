@@ -371,3 +371,84 @@ func TestOfficialUpdateOnceInTheFlow(t *testing.T) {
 	body := e.page(fmt.Sprintf("/threads/%d", complaint.ID), nil)
 	mustContain(t, "linked thread", body, "Tracked in", "A full disk on the relay; clearing it now.")
 }
+
+// TestCommunicationRecordPageAndAPI: the record's figures on a fixed data
+// set, as the page and GET /api/v1/record show them. A customer reports at
+// 09:30; staff declare at 09:50 promising 10:10, update at 10:05
+// promising 10:20 (kept), update at 10:40 (missed) and resolve at 11:00.
+// Another incident, declared at 11:30 promising 11:45, is still silent at
+// 12:00.
+func TestCommunicationRecordPageAndAPI(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	staff := e.user("sam", models.RoleStaff)
+	casey := e.user("casey", models.RoleCustomer)
+	e.clock.Advance(48 * time.Hour) // 16 March, 09:30
+	svc := e.service(models.NewService{Name: "Mail"})
+	complaint := e.thread(casey, "Mail bounces", "Everything bounces.")
+	promise := func(d time.Duration) *time.Time { p := e.clock.Now().Add(d); return &p }
+	e.clock.Advance(20 * time.Minute)
+	inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail <bouncing>", Impact: "major",
+		Status: models.StatusInvestigating, Body: "Looking.", NextUpdateAt: promise(20 * time.Minute),
+		Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.MajorOutage}}})
+	if _, err := e.store.LinkThread(ctx, staff, complaint.ID, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	// post moves the clock by d and posts an update, promising the next
+	// in next (0: no promise).
+	post := func(d time.Duration, status string, next time.Duration) {
+		t.Helper()
+		e.clock.Advance(d)
+		in := models.NewUpdate{Status: status, Body: "News."}
+		if next > 0 {
+			in.NextUpdateAt = promise(next)
+		}
+		if _, err := e.store.PostUpdate(ctx, staff, inc.ID, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(15*time.Minute, models.StatusIdentified, 15*time.Minute) // 10:05, promising 10:20
+	post(35*time.Minute, models.StatusMonitoring, 0)              // 10:40
+	post(20*time.Minute, models.StatusResolved, 0)                // 11:00
+	e.clock.Advance(30 * time.Minute)
+	quiet := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Calendar slow", Impact: "minor",
+		Status: models.StatusInvestigating, Body: "Looking.", NextUpdateAt: promise(15 * time.Minute),
+		Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.DegradedPerformance}}})
+	e.clock.Advance(30 * time.Minute) // 12:00
+
+	w := e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/record"})
+	if cc := w.Header().Get("Cache-Control"); cc != "public, max-age=60" || w.Header().Get("ETag") == "" {
+		t.Errorf("record caching: %q, ETag %q", cc, w.Header().Get("ETag"))
+	}
+	rec := decodeAs[apiRecord](t, w)
+	sec := func(d time.Duration) *int64 { s := int64(d / time.Second); return &s }
+	eq := func(a, b *int64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+	s := rec.Summary
+	if s.Incidents != 2 || s.ReportedFirst != 1 || !eq(s.MedianTimeToFirstWordSeconds, sec(20*time.Minute)) ||
+		!eq(s.LongestTimeToFirstWordSecs, sec(20*time.Minute)) || s.PromisesMade != 3 || s.PromisesKept != 1 || s.PromisesMissed != 2 ||
+		s.PromisesPending != 0 || !eq(s.LongestSilenceSeconds, sec(35*time.Minute)) || s.LongestSilenceIncidentID == nil || *s.LongestSilenceIncidentID != inc.ID {
+		t.Errorf("summary %+v", s)
+	}
+	if len(rec.Incidents) != 2 || rec.Incidents[0].ID != quiet.ID || rec.Incidents[1].ID != inc.ID {
+		t.Fatalf("incidents %+v", rec.Incidents)
+	}
+	q, r := rec.Incidents[0], rec.Incidents[1]
+	if q.FirstReport != nil || q.TimeToFirstWordSeconds != nil || q.PromisesMissed != 1 || !eq(q.LongestSilenceSeconds, sec(30*time.Minute)) || !q.SilenceOngoing {
+		t.Errorf("the quiet incident: %+v", q)
+	}
+	if r.FirstReport == nil || *r.FirstReport != "thread" || !r.FirstReportAt.Equal(complaint.CreatedAt) || !eq(r.TimeToFirstWordSeconds, sec(20*time.Minute)) ||
+		r.PromisesMade != 2 || r.PromisesKept != 1 || r.PromisesMissed != 1 || r.SilenceOngoing || r.URL != fmt.Sprintf("/incidents/%d", inc.ID) ||
+		r.Title != "Mail <bouncing>" || r.ResolvedAt == nil {
+		t.Errorf("the reported incident: %+v", r)
+	}
+
+	body := e.page("/record", nil)
+	mustContain(t, "record page", body, "median 20 min, longest 20 min", "3 made: 1 kept, 2 missed", "(33% of those due were kept)",
+		fmt.Sprintf(`35 min, in <a href="/incidents/%d">incident %d</a>`, inc.ID, inc.ID), "Mail &lt;bouncing&gt;",
+		"20 min <span class=\"muted\">after the first customer thread</span>", "none: declared before any report",
+		"30 min <span class=\"muted\">so far</span>", "What the figures mean", `<a href="/api/v1/record">`)
+	checkPage(t, body)
+	checkAccessible(t, "record", body)
+	// The dashboard links to it.
+	mustContain(t, "dashboard", e.page("/", nil), `<a href="/record">Communication record</a>`)
+}
