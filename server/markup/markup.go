@@ -83,7 +83,7 @@ func Render(source string) (template.HTML, error) {
 	if err := md.Convert([]byte(src), &buf); err != nil {
 		return "", fmt.Errorf("markup: render: %w", err)
 	}
-	return template.HTML(policy.SanitizeBytes(buf.Bytes())), nil
+	return template.HTML(policy.SanitizeBytes(finish(buf.Bytes()))), nil
 }
 
 // maxNesting bounds how deeply quotes, lists, emphasis and strikethrough

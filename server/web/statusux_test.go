@@ -452,3 +452,29 @@ func TestCommunicationRecordPageAndAPI(t *testing.T) {
 	// The dashboard links to it.
 	mustContain(t, "dashboard", e.page("/", nil), `<a href="/record">Communication record</a>`)
 }
+
+// TestPostTaskListsAndRemoteImages: on a thread page, a task list's
+// checkboxes are named by their items, and another host's image is a link
+// to it, not an image the reader's browser would fetch; the pages' policy
+// lets no other host's image load either.
+func TestPostTaskListsAndRemoteImages(t *testing.T) {
+	e := newTestEnv(t)
+	casey := e.user("casey", models.RoleCustomer)
+	th := e.thread(casey, "Checklist for the migration", "- [x] Back up the **mailboxes**\n- [ ] Switch DNS\n\n"+
+		"Here is the graph: ![latency](https://tracker.example/pixel.gif?u=casey)\n\n[![status](https://img.example/b.svg)](https://example.com/ci)")
+	w := e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d", th.ID)})
+	body := w.Body.String()
+	mustContain(t, "thread page", body,
+		`<input checked="" disabled="" type="checkbox" aria-label="Back up the mailboxes">`,
+		`<input disabled="" type="checkbox" aria-label="Switch DNS">`,
+		`<a href="https://tracker.example/pixel.gif?u=casey" rel="nofollow ugc noopener">Image: latency</a>`,
+		`<a href="https://example.com/ci" rel="nofollow ugc noopener">status</a>`)
+	if strings.Contains(body, "<img") || strings.Contains(body, "img.example") {
+		t.Error("a post's image is shown as an image")
+	}
+	checkPage(t, body)
+	checkAccessible(t, "thread page", body) // a checkbox without a name fails it
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self';") {
+		t.Errorf("images may come from elsewhere: %q", csp)
+	}
+}
