@@ -84,7 +84,7 @@ var tables = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigratio
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
 	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
 	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{},
-	&Event{}, &Job{}, &Notification{}}
+	&Event{}, &Job{}, &Notification{}, &Limit{}}
 
 // parseSchemas parses every model's schema, relations included, before the
 // store is shared: GORM parses a schema on first use, and two goroutines

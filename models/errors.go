@@ -88,7 +88,7 @@ type SanctionedError struct {
 }
 
 func (e *SanctionedError) Error() string {
-	what := "silenced: you can read and say you are affected, but not post"
+	what := "silenced: you can read and say you are affected, but not post or flag posts"
 	if e.Kind == SanctionSuspension {
 		what = "suspended"
 	}

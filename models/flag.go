@@ -34,8 +34,13 @@ var FlagReasons = []string{"spam", "abuse", "off_topic", "other"}
 const DefaultFlagHideThreshold = 3
 
 // FlagPost records user's flag on a post. One flag per person and post; the
-// post is hidden pending review once FlagHideThreshold people flagged it.
+// post is hidden pending review once FlagHideThreshold people with
+// standing (standingSQL) flagged it. Flags from the others reach the queue
+// all the same. A silenced person cannot flag.
 func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, note string) (*Flag, error) {
+	if err := user.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
 	if !slices.Contains(FlagReasons, reason) {
 		v.add("reason", "Choose a reason: spam, abuse, off_topic or other.")
@@ -64,7 +69,10 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 			return &ConflictError{Message: "You have flagged this post already; moderators will look at it."}
 		}
 		var open int64
-		if err := tx.Model(&Flag{}).Where("post_id = ? AND state = 'open'", postID).Count(&open).Error; err != nil {
+		now := s.now()
+		if err := tx.Table("flags f").Joins("JOIN users u ON u.id = f.user_id").
+			Where("f.post_id = ? AND f.state = 'open'", postID).
+			Where(standingSQL("u"), now, now.Add(-NewAccountAge)).Count(&open).Error; err != nil {
 			return err
 		}
 		if p.HiddenAt != nil || p.Official || int(open) < s.FlagHideThreshold {
@@ -89,6 +97,18 @@ func (s *Store) FlagPost(ctx context.Context, user *User, postID int64, reason, 
 		return nil, translate(err)
 	}
 	return f, nil
+}
+
+// standingSQL is the rule for whose flags count towards hiding a post, as a
+// condition on users aliased as alias, with two arguments: now and now -
+// NewAccountAge. Staff, moderators and admins have standing; a customer
+// has it once their account is older than a day and they have a post that
+// everyone may read. Nobody silenced has it. An account made to hide a post
+// must so wait a day and post, paced, something moderators leave up.
+func standingSQL(alias string) string {
+	return fmt.Sprintf(`(%[1]s.silenced_until IS NULL OR %[1]s.silenced_until <= ?)
+		AND (%[1]s.role <> 'customer' OR %[1]s.created_at <= ? AND EXISTS (
+			SELECT 1 FROM posts p WHERE p.author_id = %[1]s.id AND p.hidden_at IS NULL))`, alias)
 }
 
 // FlagGroup is a post with its flags, for the review queue.

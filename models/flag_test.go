@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestFlagsAutoHideAndQueue(t *testing.T) {
@@ -22,6 +23,9 @@ func TestFlagsAutoHideAndQueue(t *testing.T) {
 	if _, err := f.s.FlagPost(ctx, f.alice, f.reply.ID, "abuse", ""); !errors.Is(err, ErrConflict) {
 		t.Fatalf("second flag by the same person: %v", err)
 	}
+	// Flags count towards hiding from people with standing: carol, old
+	// enough, needs a post everyone may read.
+	mustThread(t, f.s, f.carol, "Calendar is slow", "Since ten.")
 	if _, err := f.s.FlagPost(ctx, f.carol, f.reply.ID, "spam", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +81,68 @@ func TestFlagsAutoHideAndQueue(t *testing.T) {
 	}
 	if p, _ := f.s.PostByID(ctx, staffPost.ID, f.mod); p.HiddenAt != nil {
 		t.Fatal("three customers' flags hid a staff post")
+	}
+}
+
+// TestFlagStanding: only flags from people with standing count towards
+// hiding a post: new accounts, accounts without a post everyone may read
+// and silenced accounts do not; their flags still reach the queue, and a
+// silenced person cannot flag at all.
+func TestFlagStanding(t *testing.T) {
+	f := newModFixture(t)
+	ctx := context.Background()
+	flag := func(u *User) {
+		t.Helper()
+		if _, err := f.s.FlagPost(ctx, u, f.first.ID, "spam", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hidden := func() bool {
+		p, _ := f.s.PostByID(ctx, f.first.ID, f.mod)
+		return p.HiddenAt != nil
+	}
+	// New accounts with a post each, and an old account without one.
+	for _, name := range []string{"new1", "new2"} {
+		u := mustUser(t, f.s, name, RoleCustomer)
+		mustThread(t, f.s, u, "Hello from "+name, "First post.")
+		flag(u)
+	}
+	flag(oldUser(t, f.s, "lurker"))
+	// An old account whose only post is hidden.
+	hiddenAuthor := oldUser(t, f.s, "spammer")
+	spam := mustThread(t, f.s, hiddenAuthor, "Cheap watches here", "Buy now.")
+	if _, err := f.s.HidePost(ctx, f.mod, mustFirstPost(t, f.s, spam.ID).ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	flag(hiddenAuthor)
+	if hidden() {
+		t.Fatal("hidden by four flags without standing")
+	}
+	if q, _ := f.s.FlagQueue(ctx, false, Page{}); len(q.Items) != 1 || len(q.Items[0].Flags) != 4 {
+		t.Fatalf("flags without standing are not in the queue: %+v", q.Items)
+	}
+	// A silenced person cannot flag.
+	until := f.s.now().Add(time.Hour)
+	if _, err := f.s.SanctionUser(ctx, f.mod, f.carol.ID, SanctionSilence, "cool down", &until); err != nil {
+		t.Fatal(err)
+	}
+	carol, _ := f.s.UserByID(ctx, f.carol.ID)
+	var se *SanctionedError
+	if _, err := f.s.FlagPost(ctx, carol, f.first.ID, "spam", ""); !errors.As(err, &se) {
+		t.Fatalf("a silenced person flags: %v", err)
+	}
+	// Two with standing (bob posted the reply; staff) are not three...
+	flag(f.bob)
+	flag(f.staff)
+	if hidden() {
+		t.Fatal("hidden by two flags with standing")
+	}
+	// ...a third is.
+	dora := oldUser(t, f.s, "dora")
+	mustThread(t, f.s, dora, "Calendar is slow", "Since ten.")
+	flag(dora)
+	p, _ := f.s.PostByID(ctx, f.first.ID, f.mod)
+	if p.HiddenAt == nil || p.HiddenReason != "flagged by 3 people" {
+		t.Fatalf("after three flags with standing: %+v", p)
 	}
 }

@@ -180,9 +180,13 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 	if !author.Role.IsStaff() {
 		return nil, ErrForbidden
 	}
+	// A silence stops official statements too.
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
 	title := cleanTitle(v, in.Title)
-	html := renderBody(v, &in.Body)
+	checkBody(v, &in.Body)
 	now := s.now()
 	inc := &Incident{Kind: in.Kind, Title: title, Status: in.Status, Impact: in.Impact, StartedAt: now, CreatedByID: author.ID}
 	switch in.Kind {
@@ -221,6 +225,10 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 		}
 	default:
 		v.add("kind", "Kind is incident or maintenance.")
+	}
+	var html template.HTML
+	if len(v) == 0 { // rendered only once the rest is valid
+		html = s.renderBody(ctx, v, &in.Body)
 	}
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := s.checkServices(tx, v, in.Services, in.Kind); err != nil {
@@ -271,8 +279,11 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 	if !author.Role.IsStaff() {
 		return nil, ErrForbidden
 	}
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
-	html := renderBody(v, &body)
+	html := s.renderBody(ctx, v, &body)
 	if msg, ok := v["body"]; ok {
 		return nil, &ValidationError{Fields: map[string]string{"postmortem": msg}}
 	}

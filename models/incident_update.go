@@ -53,9 +53,17 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	if !author.Role.IsStaff() {
 		return nil, ErrForbidden
 	}
+	// A silence stops official statements too.
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
-	html := renderBody(v, &in.Body)
+	checkBody(v, &in.Body)
 	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
+	var html template.HTML
+	if len(v) == 0 { // rendered only once the rest is valid
+		html = s.renderBody(ctx, v, &in.Body)
+	}
 	var u *IncidentUpdate
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var inc Incident
@@ -236,7 +244,7 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 		if inc.ScheduledUntil.After(now) {
 			in = NewUpdate{Status: StatusInProgress, Body: "The scheduled maintenance is in progress."}
 		}
-		html := renderBody(validation{}, &in.Body)
+		html := s.renderBody(ctx, validation{}, &in.Body)
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			// Read again under the write lock: a person may have moved it.
 			var fresh Incident

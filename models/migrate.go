@@ -312,6 +312,15 @@ var migrations = []migration{
 		`ALTER TABLE follows ADD COLUMN last_read_post_id INTEGER NOT NULL DEFAULT 0`,
 		`UPDATE follows SET last_read_post_id = COALESCE((SELECT MAX(id) FROM posts WHERE thread_id = follows.thread_id), 0)`,
 	}},
+	{7, "attempt limits shared by every instance", []string{
+		`CREATE TABLE limits (
+			key TEXT PRIMARY KEY,
+			window_start DATETIME NOT NULL,
+			window_end DATETIME NOT NULL,
+			hits INTEGER NOT NULL
+		)`,
+		`CREATE INDEX limits_window_end ON limits(window_end)`,
+	}},
 }
 
 // schemaMigration records an applied step.

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-
-	"sitrep/server/markup"
 )
 
 // Post is one message in a thread. Source is the author's Markdown; HTML is
@@ -16,6 +14,7 @@ import (
 type Post struct {
 	ID           int64
 	ThreadID     int64
+	Thread       *Thread `gorm:"foreignKey:ThreadID"`
 	AuthorID     int64
 	Author       *User `gorm:"foreignKey:AuthorID"`
 	Source       string
@@ -69,10 +68,34 @@ type NewPost struct {
 
 // CreateReply adds a post to a thread and bumps the thread's counters and
 // activity time in the same transaction.
+//
+// What is cheap to check comes before the text is rendered: the author's
+// silence, the text's size, the thread, and the posting pace (claimPost).
 func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, in NewPost) (p *Post, created bool, err error) {
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, false, err
+	}
 	v := validation{}
-	html := renderBody(v, &in.Body)
+	checkBody(v, &in.Body)
 	key := cleanSubmitKey(v, in.SubmitKey)
+	if err := v.err(); err != nil {
+		return nil, false, err
+	}
+	// Where the reply goes is read first too (the write transaction reads
+	// it again).
+	var th Thread
+	if err := s.db.WithContext(ctx).Select("id", "merged_into_id", "locked", "lock_reason").First(&th, threadID).Error; err != nil {
+		return nil, false, translate(err)
+	}
+	if err := th.closedTo(); err != nil {
+		return nil, false, err
+	}
+	claim, prev, err := s.claimPost(ctx, author, key, threadID, in.Body)
+	if err != nil || prev != nil {
+		return prev, false, translate(err)
+	}
+	defer func() { claim.release(ctx, created) }()
+	html := s.renderBody(ctx, v, &in.Body)
 	if err := v.err(); err != nil {
 		return nil, false, err
 	}
@@ -85,11 +108,8 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 			p = prev
 			return err
 		}
-		if th.MergedIntoID != nil {
-			return &ConflictError{Message: fmt.Sprintf("This thread was merged into thread %d; reply there.", *th.MergedIntoID)}
-		}
-		if th.Locked {
-			return &LockedError{Reason: th.LockReason}
+		if err := th.closedTo(); err != nil {
+			return err
 		}
 		if err := s.checkPace(tx, author, &th); err != nil {
 			return err
@@ -116,6 +136,17 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 	return p, created, nil
 }
 
+// closedTo refuses replies to a thread merged into another or locked.
+func (th *Thread) closedTo() error {
+	if th.MergedIntoID != nil {
+		return &ConflictError{Message: fmt.Sprintf("This thread was merged into thread %d; reply there.", *th.MergedIntoID)}
+	}
+	if th.Locked {
+		return &LockedError{Reason: th.LockReason}
+	}
+	return nil
+}
+
 // CanEdit tells whether user may edit p: authors their own posts, moderators
 // any post. Official posts are staff business (the incident workflow).
 func (p *Post) CanEdit(user *User) bool {
@@ -129,14 +160,50 @@ func (p *Post) CanEdit(user *User) bool {
 }
 
 // EditPost replaces a post's text, keeping the previous text as a revision.
-func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body string) (*Post, error) {
+// Customers' edits are paced as their posts are (claimPace); the editor's
+// silence, the text's size, who may edit and the pace are checked before
+// the text is rendered.
+func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body string) (edited *Post, err error) {
+	if err := editor.Silenced(s.now()); err != nil {
+		return nil, err
+	}
 	v := validation{}
-	html := renderBody(v, &body)
+	checkBody(v, &body)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	var p Post
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	if err := s.db.WithContext(ctx).First(&p, postID).Error; err != nil {
+		return nil, translate(err)
+	}
+	switch {
+	case !p.VisibleTo(editor):
+		return nil, ErrNotFound
+	case !p.CanEdit(editor):
+		return nil, ErrForbidden
+	case p.Source == body:
+		return &p, nil // nothing changed: no revision
+	}
+	// A second click on Save finds its text saved already.
+	saved := func() (bool, error) {
+		var now Post
+		err := s.db.WithContext(ctx).Select("source").First(&now, postID).Error
+		return err == nil && now.Source == body, translate(err)
+	}
+	claim, err := s.claimPace(ctx, editor, "edit", saved)
+	if err != nil {
+		return nil, translate(err)
+	}
+	changed := false // a revision was written
+	defer func() { claim.release(ctx, err == nil && changed) }()
+	if claim == nil && editor.Role == RoleCustomer { // saved by the first click
+		return s.PostByID(ctx, postID, editor)
+	}
+	html := s.renderBody(ctx, v, &body)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.First(&p, postID).Error; err != nil {
 			return err
 		}
@@ -152,6 +219,7 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 		if p.Source == body {
 			return nil // nothing changed: no revision
 		}
+		changed = true
 		now, prev := s.now(), p.Source
 		if err := tx.Create(&PostRevision{PostID: p.ID, EditorID: editor.ID, Source: p.Source, HTML: p.HTML, CreatedAt: now}).Error; err != nil {
 			return err
@@ -290,11 +358,15 @@ func (s *Store) PostRevisions(ctx context.Context, postID int64, viewer *User, p
 	return p, paged(revs, pg), err
 }
 
-// UserPosts lists a user's posts newest first (moderator's user page).
-func (s *Store) UserPosts(ctx context.Context, userID int64, p Page) (Paged[Post], error) {
+// UserPosts lists a user's posts the viewer may read, newest first, with
+// their threads (the account page, a moderator's page about the user, the
+// user's public page).
+func (s *Store) UserPosts(ctx context.Context, userID int64, viewer *User, p Page) (Paged[Post], error) {
 	p = p.Normalize(UserPostsPerPage)
+	cond, args := visibleSQL("posts", viewer)
 	var out []Post
-	err := s.db.WithContext(ctx).Where("author_id = ?", userID).Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
+	err := s.db.WithContext(ctx).Preload("Thread").Where("author_id = ?", userID).Where(cond, args...).
+		Order("id DESC").Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
 	return paged(out, p), err
 }
 
@@ -336,7 +408,11 @@ func (s *Store) rerender(ctx context.Context, table string, after func(tx *gorm.
 		}
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			for _, r := range rows {
-				html, err := markup.Render(r.Source)
+				isPerson, err := s.people(ctx, mentionedNames(r.Source))
+				if err != nil {
+					return err
+				}
+				html, err := renderMarkdown(r.Source, isPerson)
 				if err != nil {
 					return fmt.Errorf("%s %d: %w", table, r.ID, err)
 				}

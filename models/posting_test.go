@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"sitrep/server/markup"
 )
 
 func TestPostingPace(t *testing.T) {
@@ -105,5 +110,148 @@ func TestControlCharactersRefused(t *testing.T) {
 	}
 	if _, _, err := s.CreateThread(ctx, alice, NewThread{Title: "Mail is down", Body: "tab\there\r\nand a new line"}); err != nil {
 		t.Errorf("tabs and line breaks refused: %v", err)
+	}
+}
+
+// countRenders counts the Markdown renderings from now on.
+func countRenders(t *testing.T) *atomic.Int64 {
+	t.Helper()
+	n := new(atomic.Int64)
+	real := renderMarkdown
+	renderMarkdown = func(src string, isPerson func(string) bool) (template.HTML, error) {
+		n.Add(1)
+		return real(src, isPerson)
+	}
+	t.Cleanup(func() { renderMarkdown = real })
+	return n
+}
+
+// TestRefusedBeforeRendering: a post refused for its pace, its author's
+// silence, its title or its size costs no rendering, whatever its text.
+func TestRefusedBeforeRendering(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	mod := mustUser(t, s, "morgan", RoleModerator)
+	th := mustThread(t, s, alice, "Mail is down", "Since nine.")
+	renders := countRenders(t)
+	slow := strings.Repeat("[a](", markup.MaxSourceBytes/4)
+	var rl *RateLimitError
+	if _, _, err := s.CreateReply(ctx, alice, th.ID, NewPost{Body: slow}); !errors.As(err, &rl) {
+		t.Fatalf("reply at once: %v, want too fast", err)
+	}
+	if _, _, err := s.CreateThread(ctx, alice, NewThread{Title: "Mail is down again", Body: slow, SubmitKey: "k"}); !errors.As(err, &rl) {
+		t.Fatalf("thread at once: %v, want too fast", err)
+	}
+	advance(s, PostInterval)
+	var ve *ValidationError
+	for _, in := range []NewThread{{Title: "Mail", Body: slow}, {Title: "Mail is down", Body: slow + "x"}} {
+		if _, _, err := s.CreateThread(ctx, alice, in); !errors.As(err, &ve) {
+			t.Fatalf("bad title or size: %v", err)
+		}
+	}
+	until := s.now().Add(time.Hour)
+	if _, err := s.SanctionUser(ctx, mod, alice.ID, SanctionSilence, "cool down", &until); err != nil {
+		t.Fatal(err)
+	}
+	alice, _ = s.UserByID(ctx, alice.ID)
+	var se *SanctionedError
+	if _, _, err := s.CreateReply(ctx, alice, th.ID, NewPost{Body: slow}); !errors.As(err, &se) {
+		t.Fatalf("silenced reply: %v", err)
+	}
+	if _, err := s.EditPost(ctx, alice, mustFirstPost(t, s, th.ID).ID, slow); !errors.As(err, &se) {
+		t.Fatalf("silenced edit: %v", err)
+	}
+	if n := renders.Load(); n != 0 {
+		t.Fatalf("%d renderings for refused posts, want 0", n)
+	}
+}
+
+func mustFirstPost(t *testing.T, s *Store, threadID int64) *Post {
+	t.Helper()
+	posts, err := s.ListPosts(context.Background(), PostQuery{ThreadID: threadID}, Page{})
+	if err != nil || len(posts.Items) == 0 {
+		t.Fatalf("posts of thread %d: %v", threadID, err)
+	}
+	return &posts.Items[0]
+}
+
+// TestConcurrentPostsRenderOnce: posts sent by one customer at the same
+// moment, each its own form, take one turn: one is posted and rendered, the
+// rest are refused before rendering.
+func TestConcurrentPostsRenderOnce(t *testing.T) {
+	s := newTestStore(t)
+	alice := oldUser(t, s, "alice")
+	renders := countRenders(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	for i := range 32 {
+		wg.Go(func() {
+			_, _, err := s.CreateThread(context.Background(), alice, NewThread{Title: "Mail is down", Body: "Since nine.", SubmitKey: fmt.Sprint("form-", i)})
+			var rl *RateLimitError
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				outcomes["posted"]++
+			case errors.As(err, &rl):
+				outcomes["too fast"]++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if outcomes["posted"] != 1 || outcomes["too fast"] != 31 || renders.Load() != 1 {
+		t.Fatalf("32 posts at once: %v and %d renderings; want 1 posted, 31 too fast, 1 rendering", outcomes, renders.Load())
+	}
+}
+
+// TestEditPace: customers' edits are paced as their posts are, longer for
+// new accounts; staff and moderators are not; an edit that changes nothing
+// and a second click on Save take no turn.
+func TestEditPace(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	alice := oldUser(t, s, "alice")
+	fresh := mustUser(t, s, "fresh", RoleCustomer)
+	mod := mustUser(t, s, "morgan", RoleModerator)
+	p := mustFirstPost(t, s, mustThread(t, s, alice, "Mail is down", "Since nine.").ID)
+	q := mustFirstPost(t, s, mustThread(t, s, fresh, "Mail is slow", "Since ten.").ID)
+	edit := func(u *User, p *Post, body string) error {
+		_, err := s.EditPost(ctx, u, p.ID, body)
+		return err
+	}
+	var rl *RateLimitError
+	if err := edit(alice, p, "Since nine, UTC."); err != nil {
+		t.Fatal(err)
+	}
+	if err := edit(alice, p, "Since nine, UTC."); err != nil {
+		t.Fatalf("the same text again (a second click): %v", err)
+	}
+	if err := edit(alice, p, "Since nine UTC, still."); !errors.As(err, &rl) || rl.RetryAfter > EditInterval {
+		t.Fatalf("second edit at once: %v", err)
+	}
+	for i := range 3 {
+		if err := edit(mod, p, fmt.Sprint("Moderated ", i)); err != nil {
+			t.Fatalf("moderator paced: %v", err)
+		}
+	}
+	advance(s, EditInterval)
+	if err := edit(alice, p, "Since nine UTC, still."); err != nil {
+		t.Fatalf("after the interval: %v", err)
+	}
+	if err := edit(fresh, q, "Since ten UTC."); err != nil {
+		t.Fatal(err)
+	}
+	advance(s, EditInterval)
+	if err := edit(fresh, q, "Since ten UTC, still."); !errors.As(err, &rl) {
+		t.Fatalf("a new account is held to the longer interval: %v", err)
+	}
+	var n int64
+	s.db.Model(&PostRevision{}).Where("post_id = ?", p.ID).Count(&n)
+	if n != 5 {
+		t.Fatalf("%d revisions, want 5", n)
 	}
 }

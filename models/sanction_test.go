@@ -123,3 +123,59 @@ func TestSanctionRules(t *testing.T) {
 		}
 	}
 }
+
+// TestSilencedStaffSpeakNoOfficialWord: a silence stops every kind of post,
+// official ones included: declaring an incident, an update, a postmortem,
+// a reply, an edit. An admin lifts it in one step.
+func TestSilencedStaffSpeakNoOfficialWord(t *testing.T) {
+	f := newIncidentFixture(t)
+	ctx := context.Background()
+	admin := mustUser(t, f.s, "root", RoleAdmin)
+	declare := NewIncident{Kind: KindIncident, Title: "Mail is slow", Impact: "minor", Status: StatusInvestigating, Body: "Looking.",
+		Services: []ServiceChange{{f.mail.ID, DegradedPerformance}}}
+	inc, err := f.s.DeclareIncident(ctx, f.staff, declare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := f.s.DeclareIncident(ctx, f.staff, declare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.PostUpdate(ctx, f.staff, resolved.ID, NewUpdate{Status: StatusResolved, Body: "Fixed."}); err != nil {
+		t.Fatal(err)
+	}
+	until := f.s.now().Add(24 * time.Hour)
+	if _, err := f.s.SanctionUser(ctx, admin, f.staff.ID, SanctionSilence, "posted in anger", &until); err != nil {
+		t.Fatal(err)
+	}
+	staff, _ := f.s.UserByID(ctx, f.staff.ID)
+	first := mustFirstPost(t, f.s, inc.ThreadID)
+	for name, try := range map[string]func() error{
+		"declare": func() error { _, err := f.s.DeclareIncident(ctx, staff, declare); return err },
+		"update": func() error {
+			_, err := f.s.PostUpdate(ctx, staff, inc.ID, NewUpdate{Status: StatusIdentified, Body: "Found it."})
+			return err
+		},
+		"postmortem": func() error {
+			_, err := f.s.SetPostmortem(ctx, staff, resolved.ID, "A disk filled up.")
+			return err
+		},
+		"reply": func() error {
+			_, _, err := f.s.CreateReply(ctx, staff, inc.ThreadID, NewPost{Body: "Hello"})
+			return err
+		},
+		"edit": func() error { _, err := f.s.EditPost(ctx, staff, first.ID, "Looking hard."); return err },
+	} {
+		var se *SanctionedError
+		if err := try(); !errors.As(err, &se) || se.Reason != "posted in anger" {
+			t.Errorf("%s while silenced: %v", name, err)
+		}
+	}
+	if err := f.s.LiftSanctions(ctx, admin, staff.ID, "a mistake"); err != nil {
+		t.Fatal(err)
+	}
+	staff, _ = f.s.UserByID(ctx, f.staff.ID)
+	if _, err := f.s.PostUpdate(ctx, staff, inc.ID, NewUpdate{Status: StatusIdentified, Body: "Found it."}); err != nil {
+		t.Fatalf("after the lift: %v", err)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -155,19 +157,57 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 
 // SuggestThreads finds threads a customer about to report a problem may
 // want to join: open threads and open incidents' threads whose title or
-// posts share a word with what they typed, open incidents first.
+// posts share a word with what they typed, open incidents first. Like
+// Search, it looks only at the newest SearchCandidates matching posts, so
+// words found in every post cost no more than rare ones.
 func (s *Store) SuggestThreads(ctx context.Context, text string, limit int) ([]Thread, error) {
-	match := ftsQuery(text, anyWord)
+	match := suggestQuery(text)
 	if match == "" {
 		return nil, nil
 	}
 	var out []Thread
 	err := s.db.WithContext(ctx).Preload("Service").
-		Where(`locked = 0 AND merged_into_id IS NULL AND id IN (SELECT p.thread_id FROM post_search JOIN posts p ON p.id = post_search.docid
-			WHERE post_search MATCH ? AND p.hidden_at IS NULL)`, match).
+		Where(`locked = 0 AND merged_into_id IS NULL AND id IN (SELECT p.thread_id FROM
+			(SELECT docid FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?) AS hits
+			JOIN posts p ON p.id = hits.docid WHERE p.hidden_at IS NULL)`, match, SearchCandidates).
 		Where("incident_id IS NULL OR incident_id IN (SELECT id FROM incidents WHERE resolved_at IS NULL)").
 		Order("id IN (SELECT thread_id FROM incidents) DESC, last_activity_at DESC, id DESC").Limit(limit).Find(&out).Error
 	return out, err
+}
+
+// suggestWords bounds the words a suggestion looks for: each common word
+// costs the full-text index a read of every post that has it.
+const suggestWords = 4
+
+// suggestQuery turns a title being typed into an FTS4 query for any of its
+// suggestWords longest words of three letters or more (the more telling
+// ones), whole words except the last one typed, which may be unfinished and
+// matches as a prefix.
+func suggestQuery(text string) string {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	type word struct {
+		text   string
+		prefix bool
+	}
+	var picked []word
+	seen := map[string]bool{}
+	for i, w := range words {
+		if utf8.RuneCountInString(w) < 3 || seen[w] {
+			continue
+		}
+		seen[w] = true
+		picked = append(picked, word{w, i == len(words)-1})
+	}
+	slices.SortStableFunc(picked, func(a, b word) int { return utf8.RuneCountInString(b.text) - utf8.RuneCountInString(a.text) })
+	terms := make([]string, 0, suggestWords)
+	for _, w := range picked[:min(len(picked), suggestWords)] {
+		t := `"` + w.text + `"`
+		if w.prefix {
+			t = `"` + w.text + `*"`
+		}
+		terms = append(terms, t)
+	}
+	return strings.Join(terms, anyWord)
 }
 
 // indexPost writes a post's searchable text; the first post of a thread also

@@ -61,14 +61,11 @@ func TestSearchRanksAndRespectsVisibility(t *testing.T) {
 	}
 }
 
-// BenchmarkSearch searches 100,000 posts (25,000 threads) for a word in
-// every post, a word in one post in fifty and a rare word: a busy forum on
-// the day everyone searches for "mail".
-func BenchmarkSearch(b *testing.B) {
-	s := newTestStore(b)
+// searchData fills s with 100,000 posts in 25,000 threads, straight into
+// the tables: the benchmarks are about reading. Every post says "mail",
+// one in fifty "relay r7", one "a4242".
+func searchData(b *testing.B, s *Store) {
 	u := mustUser(b, s, "author", RoleCustomer)
-	ctx := context.Background()
-	// Bulk rows straight into the tables: the benchmark is about reading.
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, q := range []string{
 		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25000)
@@ -86,6 +83,15 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSearch searches 100,000 posts (25,000 threads) for a word in
+// every post, a word in one post in fifty and a rare word: a busy forum on
+// the day everyone searches for "mail".
+func BenchmarkSearch(b *testing.B) {
+	s := newTestStore(b)
+	searchData(b, s)
+	ctx := context.Background()
 	for _, tc := range []struct{ name, query string }{{"every-post", "mail"}, {"one-in-fifty", "relay r7"}, {"rare", "a4242"}} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
@@ -95,5 +101,43 @@ func BenchmarkSearch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkSuggestThreads asks for the threads to suggest on "Report a
+// problem" over the same 100,000 posts: a title whose words are in every
+// post, one with a word in one post in fifty, and a rare one.
+func BenchmarkSuggestThreads(b *testing.B) {
+	s := newTestStore(b)
+	searchData(b, s)
+	ctx := context.Background()
+	for _, tc := range []struct{ name, title string }{
+		{"every-post", "Outgoing mail bounced, please help"}, {"many-words", "outgoing mail bounced again through relay for account please help trouble number"}, {"one-in-fifty", "r17"}, {"rare", "a4242"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				r, err := s.SuggestThreads(ctx, tc.title, 8)
+				if err != nil || len(r) == 0 {
+					b.Fatal(err, len(r))
+				}
+			}
+		})
+	}
+}
+
+// TestSuggestQueryBounded: a suggestion looks for at most suggestWords of
+// the title's words, the longest ones of three letters or more, the last
+// one typed as a prefix.
+func TestSuggestQueryBounded(t *testing.T) {
+	for in, want := range map[string]string{
+		"Mail stuck in the outb": `"stuck" OR "mail" OR "outb*" OR "the"`,
+		"outgoing mail bounced again through relay for account please help": `"outgoing" OR "bounced" OR "through" OR "account"`,
+		"a b cd":                   "",
+		"Mail mail MAIL":           `"mail"`,
+		`"quoted" OR title:x NEAR`: `"quoted" OR "title" OR "near*"`,
+	} {
+		if got := suggestQuery(in); got != want {
+			t.Errorf("suggestQuery(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type APIToken struct {
 
 // TokenNameMaxLen bounds a token's label.
 const TokenNameMaxLen = 60
+
+// MaxActiveTokens is how many live API tokens one person may hold; past it,
+// they revoke one before making another.
+const MaxActiveTokens = 20
 
 // TokenPrefix starts every API token, so a leaked one is easy to recognise.
 const TokenPrefix = "sitrep_"
@@ -104,7 +109,8 @@ func (s *Store) revokeCredentials(tx *gorm.DB, userID int64, reason string) erro
 }
 
 // CreateToken makes an API token for a user and returns its secret, which is
-// shown once and never stored.
+// shown once and never stored. A person holds at most MaxActiveTokens live
+// tokens.
 func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (*APIToken, string, error) {
 	name = strings.TrimSpace(name)
 	v := validation{}
@@ -119,7 +125,18 @@ func (s *Store) CreateToken(ctx context.Context, userID int64, name string) (*AP
 	}
 	secret := TokenPrefix + newSecret()
 	t := &APIToken{UserID: userID, Name: name, Hash: hashSecret(secret), CreatedAt: s.now()}
-	if err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(t).Error }); err != nil {
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var live int64
+		if err := tx.Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL", userID).Count(&live).Error; err != nil {
+			return err
+		}
+		if live >= MaxActiveTokens {
+			v.add("name", fmt.Sprintf("You have %d active API tokens, the most one person may hold. Revoke one you no longer use first.", live))
+			return v.err()
+		}
+		return tx.Create(t).Error
+	})
+	if err != nil {
 		return nil, "", translate(err)
 	}
 	return t, secret, nil

@@ -82,11 +82,32 @@ func isBidiControl(r rune) bool {
 // CreateThread starts a thread with its first post, indexes it for search
 // and marks the author affected, all in one transaction. Submitting the same
 // form twice (same SubmitKey) returns the first thread with created false.
+//
+// What is cheap to check comes before the text is rendered: the author's
+// silence, the title, the text's size, and the posting pace (claimPost).
 func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (th *Thread, created bool, err error) {
+	if err := author.Silenced(s.now()); err != nil {
+		return nil, false, err
+	}
 	v := validation{}
 	title := cleanTitle(v, in.Title)
-	html := renderBody(v, &in.Body)
+	checkBody(v, &in.Body)
 	key := cleanSubmitKey(v, in.SubmitKey)
+	if err := v.err(); err != nil {
+		return nil, false, err
+	}
+	if err := checkService(s.db.WithContext(ctx), in.ServiceID); err != nil {
+		return nil, false, err
+	}
+	claim, prev, err := s.claimPost(ctx, author, key, 0, in.Body)
+	if err != nil {
+		return nil, false, translate(err)
+	}
+	if prev != nil {
+		return &Thread{ID: prev.ThreadID}, false, nil
+	}
+	defer func() { claim.release(ctx, created) }()
+	html := s.renderBody(ctx, v, &in.Body)
 	if err := v.err(); err != nil {
 		return nil, false, err
 	}
@@ -98,14 +119,8 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 			}
 			return err
 		}
-		if in.ServiceID != nil {
-			var n int64
-			if err := tx.Model(&Service{}).Where("id = ?", *in.ServiceID).Count(&n).Error; err != nil {
-				return err
-			}
-			if n == 0 {
-				return &ValidationError{Fields: map[string]string{"service_id": "Choose a service from the list."}}
-			}
+		if err := checkService(tx, in.ServiceID); err != nil {
+			return err
 		}
 		if err := s.checkPace(tx, author, nil); err != nil {
 			return err
@@ -132,6 +147,21 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 		return nil, false, translate(err)
 	}
 	return th, created, nil
+}
+
+// checkService refuses a service that is not in the catalogue.
+func checkService(db *gorm.DB, id *int64) error {
+	if id == nil {
+		return nil
+	}
+	var n int64
+	if err := db.Model(&Service{}).Where("id = ?", *id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return &ValidationError{Fields: map[string]string{"service_id": "Choose a service from the list."}}
+	}
+	return nil
 }
 
 // startThread inserts a new thread, which its author follows.

@@ -245,8 +245,11 @@ func (s *Store) LoginKey(ctx context.Context, login string) (string, error) {
 	if len(ids) == 0 {
 		return "login:" + strings.ToLower(login), nil
 	}
-	return fmt.Sprintf("user:%d", ids[0]), nil
+	return UserKey(ids[0]), nil
 }
+
+// UserKey is the LoginKey of a known user.
+func UserKey(id int64) string { return fmt.Sprintf("user:%d", id) }
 
 // Authenticate checks a name (or email) and password. A suspended user is
 // refused with the suspension's reason.

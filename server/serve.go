@@ -128,7 +128,8 @@ func serve(ctx context.Context, cfg Config, store *models.Store, app *web.App, l
 }
 
 // housekeepingTick is how often the server moves maintenance windows whose
-// start or end has come and unpins threads whose pin has ended.
+// start or end has come, unpins threads whose pin has ended and prunes what
+// has expired.
 const housekeepingTick = 15 * time.Second
 
 // housekeeping runs the time-driven changes until ctx ends.
@@ -141,6 +142,7 @@ func housekeeping(ctx context.Context, store *models.Store, log *slog.Logger, ev
 			"pins expired":              store.ExpirePins,
 			"old events pruned":         store.PruneEvents,
 			"old notifications pruned":  store.PruneNotifications,
+			"expired limits pruned":     store.PruneLimits,
 		} {
 			n, err := run(ctx)
 			switch {

@@ -43,33 +43,54 @@ var ErrTooLong = errors.New("A post can be at most 32 KiB of text.")
 // handle on the forum's window (noopener).
 const linkRel = "nofollow ugc noopener"
 
-var md = goldmark.New(
-	goldmark.WithExtensions(
-		// Only web links are turned into links automatically; plain e-mail
-		// addresses still become mailto: links.
-		extension.NewLinkify(extension.WithLinkifyAllowedProtocols([]string{"http:", "https:"})),
-		// Alignment as the align attribute, because the policy allows no
-		// style attributes at all.
-		extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
-		extension.Strikethrough,
-		extension.TaskList,
-	),
-	goldmark.WithParserOptions(
+var md = newMarkdown(true)
+
+// newMarkdown builds the Markdown renderer. Only tests build it without its
+// guards (guarded false), to show that the guards change nothing in
+// ordinary text.
+func newMarkdown(guarded bool) goldmark.Markdown {
+	parserOptions := []parser.Option{
 		parser.WithASTTransformers(
 			util.Prioritized(nestingLimit{}, 100),
+			util.Prioritized(mentionLinker{}, 150),
 			util.Prioritized(linkGuard{}, 200),
 		),
-	),
-	goldmark.WithRendererOptions(
-		// People type posts in a text area and expect a line break to stay
-		// a line break, as on GitHub comments and most forums.
-		html.WithHardWraps(),
-	),
-)
+	}
+	if guarded {
+		// Guards that keep parsing linear in the size of the source
+		// (guards.go), each before the goldmark parsers it guards.
+		parserOptions = append(parserOptions,
+			parser.WithBlockParsers(util.Prioritized(containerGuard{}, 10)),
+			parser.WithInlineParsers(
+				util.Prioritized(bracketGuard{}, 150),
+				util.Prioritized(delimiterGuard{}, 450),
+			))
+	}
+	return goldmark.New(
+		goldmark.WithExtensions(
+			// Only web links are turned into links automatically; plain e-mail
+			// addresses still become mailto: links.
+			extension.NewLinkify(extension.WithLinkifyAllowedProtocols([]string{"http:", "https:"})),
+			// Alignment as the align attribute, because the policy allows no
+			// style attributes at all.
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Strikethrough,
+			extension.TaskList,
+		),
+		goldmark.WithParserOptions(parserOptions...),
+		goldmark.WithRendererOptions(
+			// People type posts in a text area and expect a line break to stay
+			// a line break, as on GitHub comments and most forums.
+			html.WithHardWraps(),
+		),
+	)
+}
 
 // Render converts a post's Markdown source to sanitized HTML. Call it once
 // when a post is written and store the result: the output is what pages show.
-func Render(source string) (template.HTML, error) {
+func Render(source string) (template.HTML, error) { return render(source) }
+
+func render(source string, opts ...parser.ParseOption) (template.HTML, error) {
 	if len(source) > MaxSourceBytes {
 		return "", ErrTooLong
 	}
@@ -80,7 +101,7 @@ func Render(source string) (template.HTML, error) {
 
 	var buf bytes.Buffer
 	buf.Grow(len(src) + len(src)/2 + 64)
-	if err := md.Convert([]byte(src), &buf); err != nil {
+	if err := md.Convert([]byte(src), &buf, opts...); err != nil {
 		return "", fmt.Errorf("markup: render: %w", err)
 	}
 	return template.HTML(policy.SanitizeBytes(finish(buf.Bytes()))), nil

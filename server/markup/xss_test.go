@@ -99,6 +99,10 @@ func FuzzRender(f *testing.F) {
 	} {
 		f.Add("[a](" + u + ") ![b](" + u + " \"t\") <" + u + "> " + u)
 	}
+	// What made the parser super-linear, at a size the fuzzer can vary.
+	for _, in := range superlinear {
+		f.Add(in.make(2 << 10))
+	}
 	f.Fuzz(func(t *testing.T, source string) {
 		out, err := Render(source)
 		if len(source) > MaxSourceBytes {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -13,6 +15,7 @@ type accountPage struct {
 	base
 	Email     string
 	Tokens    []models.APIToken
+	MaxTokens int
 	NewToken  string
 	TokenName string
 	Errors    map[string]string
@@ -45,21 +48,23 @@ func (a *App) showAccount(c *gin.Context, status int, page *accountPage) error {
 	}
 	page.base = a.base(c, "Your account")
 	page.Tokens, page.Sanctions, page.Now = tokens, sanctions, a.now().UTC()
+	page.MaxTokens = models.MaxActiveTokens
 	if page.Email == "" {
 		page.Email = page.User.Email
 	}
 	return a.renderPage(c, status, "account", page)
 }
 
-// readUserPosts reads the page of a person's posts (newest first, hidden
-// ones included) that the query asks for; their account page and the
-// moderators' page about them show it.
+// readUserPosts reads the page of a person's posts that the query asks for,
+// as the viewer may read them (newest first; their own hidden ones for the
+// person, every one for moderators); their account page, the moderators'
+// page about them and their public page show it.
 func (a *App) readUserPosts(c *gin.Context, userID int64) (models.Paged[models.Post], error) {
 	p, err := pageParam(c, models.UserPostsPerPage)
 	if err != nil {
 		return models.Paged[models.Post]{}, err
 	}
-	return a.store.UserPosts(c.Request.Context(), userID, p)
+	return a.store.UserPosts(c.Request.Context(), userID, currentUser(c), p)
 }
 
 func (a *App) accountShow(c *gin.Context) error {
@@ -83,13 +88,33 @@ func (a *App) accountEmail(c *gin.Context) error {
 }
 
 // accountPassword changes the password, which ends every session and token
-// of the user; this browser gets a fresh session.
+// of the user; this browser gets a fresh session. The current password is
+// counted as a log-in would be (limiter.go), before it is checked: holding
+// a session is no licence to guess it.
 func (a *App) accountPassword(c *gin.Context) error {
 	if err := parseForm(c); err != nil {
 		return err
 	}
+	ctx := c.Request.Context()
 	u := currentUser(c)
-	err := a.store.ChangePassword(c.Request.Context(), u.ID, c.PostForm("current_password"), c.PostForm("new_password"))
+	keys := passwordKeys(accountKey(u), clientKey(c))
+	ok, retry, err := a.take(ctx, keys...)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c.Header("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+		return a.showAccount(c, http.StatusTooManyRequests, &accountPage{Errors: map[string]string{
+			"current_password": "Too many wrong passwords. " + tryAgainIn(retry)}})
+	}
+	err = a.store.ChangePassword(ctx, u.ID, c.PostForm("current_password"), c.PostForm("new_password"))
+	var ve *models.ValidationError
+	if !errors.As(err, &ve) || ve.Fields["current_password"] == "" {
+		// The current password was right: the attempt does not count.
+		if err := a.passwordRight(ctx, keys); err != nil {
+			return err
+		}
+	}
 	if fields := fieldErrors(err); fields != nil {
 		return a.showAccount(c, http.StatusUnprocessableEntity, &accountPage{Errors: fields})
 	}

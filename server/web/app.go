@@ -68,10 +68,6 @@ type App struct {
 	now    func() time.Time
 	site   statuspage.Site
 
-	loginByAccount *limiter
-	loginByIP      *limiter
-	signupByIP     *limiter
-
 	// shed bounds the requests in flight and cache holds visitors' pages
 	// for a few seconds; either is nil when turned off.
 	shed  *httpcache.Shedder
@@ -110,14 +106,8 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 	}
 	a := &App{
 		cfg: cfg, store: store, views: v, assets: as, log: log, now: time.Now,
-		site:           statuspage.Site{Name: cfg.SiteName, BaseURL: cfg.BaseURL},
-		loginByAccount: newLimiter(5, 15*time.Minute),
-		loginByIP:      newLimiter(30, 15*time.Minute),
-		signupByIP:     newLimiter(10, time.Hour),
-		flashKey:       key,
-	}
-	for _, l := range []*limiter{a.loginByAccount, a.loginByIP, a.signupByIP} {
-		l.now = func() time.Time { return a.now() }
+		site:     statuspage.Site{Name: cfg.SiteName, BaseURL: cfg.BaseURL},
+		flashKey: key,
 	}
 	a.shed = httpcache.NewShedder(cfg.MaxInFlight, httpcache.ShedWait)
 	a.cache = httpcache.New(cfg.CacheTTL, cfg.StaleFor, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })

@@ -37,22 +37,24 @@ func (a *App) signupCreate(c *gin.Context) error {
 		Form: signupForm{Name: c.PostForm("name"), Email: c.PostForm("email")},
 		Next: safeNext(c.PostForm("next")),
 	}
+	// Every attempt counts, whatever comes of it, and before any password
+	// is hashed.
+	ok, retry, err := a.take(c.Request.Context(), signupClient.of(clientKey(c)))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		page.Errors = map[string]string{"name": "Too many sign-ups from your network. " + tryAgainIn(retry)}
+		return a.renderLimited(c, retry, "signup", page)
+	}
 	password := c.PostForm("password")
 	if password != c.PostForm("password_confirm") {
 		page.Errors = map[string]string{"password_confirm": "The two passwords differ."}
 		return a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
 	}
-	ip := c.ClientIP()
-	if ok, retry := a.signupByIP.Take(ip); !ok {
-		page.Errors = map[string]string{"name": "Too many accounts were created from your network. " + tryAgainIn(retry)}
-		return a.renderLimited(c, retry, "signup", page)
-	}
 	u, err := a.store.CreateUser(c.Request.Context(), models.NewUser{
 		Name: page.Form.Name, Email: page.Form.Email, Password: password, Role: models.RoleCustomer,
 	})
-	if err != nil {
-		a.signupByIP.Undo(ip) // no account was made
-	}
 	if fields := fieldErrors(err); fields != nil {
 		page.Errors = fields
 		return a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
@@ -77,11 +79,13 @@ func (a *App) loginShow(c *gin.Context) error {
 	return a.renderPage(c, http.StatusOK, "login", &loginPage{base: a.base(c, "Log in"), Next: safeNext(c.Query("next"))})
 }
 
-// loginCreate checks a password. Attempts are counted per account and per
-// client IP (from the socket or a trusted proxy only) before the password is
-// checked, and given back when it was right; past either limit the answer is
-// 429 without checking the password at all. The account is the user the
-// name or email leads to, so switching between them gains nothing.
+// loginCreate checks a password. Attempts are counted before the password
+// is checked (limiter.go): per client, per account from that client, and
+// per account from every client; past any bound the answer is 429 without
+// checking the password at all. A right password gives its attempt back.
+// The account is the user the name or email leads to, so switching between
+// them gains nothing, and the client is the address from the socket or a
+// trusted proxy only.
 func (a *App) loginCreate(c *gin.Context) error {
 	if err := parseForm(c); err != nil {
 		return err
@@ -93,16 +97,16 @@ func (a *App) loginCreate(c *gin.Context) error {
 		page.Error = "Unknown user or wrong password."
 		return a.renderPage(c, http.StatusUnauthorized, "login", page)
 	}
-	ip := "ip:" + c.ClientIP()
 	account, err := a.store.LoginKey(ctx, page.Login)
 	if err != nil {
 		return err
 	}
-	if ok, retry := a.loginByIP.Take(ip); !ok {
-		return a.loginLimited(c, retry, page)
+	keys := passwordKeys(account, clientKey(c))
+	ok, retry, err := a.take(ctx, keys...)
+	if err != nil {
+		return err
 	}
-	if ok, retry := a.loginByAccount.Take(account); !ok {
-		a.loginByIP.Undo(ip)
+	if !ok {
 		return a.loginLimited(c, retry, page)
 	}
 	u, err := a.store.Authenticate(ctx, page.Login, c.PostForm("password"))
@@ -110,16 +114,17 @@ func (a *App) loginCreate(c *gin.Context) error {
 		page.Error = "Unknown user or wrong password."
 		return a.renderPage(c, http.StatusUnauthorized, "login", page)
 	}
+	if err != nil && !errors.As(err, new(*models.SanctionedError)) {
+		return err
+	}
 	// The password was right: the attempt does not count.
-	a.loginByIP.Undo(ip)
-	a.loginByAccount.Reset(account)
+	if err := a.passwordRight(ctx, keys); err != nil {
+		return err
+	}
 	var se *models.SanctionedError
 	if errors.As(err, &se) {
 		page.Error = se.Error()
 		return a.renderPage(c, http.StatusForbidden, "login", page)
-	}
-	if err != nil {
-		return err
 	}
 	if err := a.startSession(c, u.ID); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -409,4 +410,141 @@ func TestAdminUsersPage(t *testing.T) {
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/999/role", cookie: cookie, form: url.Values{"role": {"staff"}}}), http.StatusNotFound)
 	wantStatus(t, e.do(req{method: http.MethodPost, path: "/admin/users/abc/role", cookie: cookie, form: url.Values{"role": {"staff"}}}), http.StatusNotFound)
 	wantStatus(t, e.do(req{method: http.MethodPost, path: fmt.Sprintf("/admin/users/%d/role", boss.ID), cookie: cookie, form: url.Values{"role": {"god"}}}), http.StatusUnprocessableEntity)
+}
+
+// behindProxy is an app that believes the X-Forwarded-For of the test
+// requests' socket address (192.0.2.1), so that a test can send from many
+// clients.
+func behindProxy(t *testing.T) *testEnv {
+	return newTestEnvConfig(t, func(c *Config) { c.TrustedProxies = []string{"192.0.2.1"} })
+}
+
+// from is the header that makes a request come from client ip.
+func from(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
+
+// TestLogInLockoutSparesOtherClients is the reproduction of the lockout:
+// wrong passwords from one client lock that client out of the account, and
+// the owner logs in from another client with the right password, staff and
+// admins included.
+func TestLogInLockoutSparesOtherClients(t *testing.T) {
+	e := behindProxy(t)
+	for _, u := range []*models.User{e.user("alice", models.RoleCustomer), e.user("sam", models.RoleStaff), e.user("boss", models.RoleAdmin)} {
+		login := func(password, ip string) *httptest.ResponseRecorder {
+			return e.do(req{method: http.MethodPost, path: "/login", header: from(ip),
+				form: url.Values{"login": {u.Name}, "password": {password}}})
+		}
+		for range 6 {
+			login("wrong password!", "203.0.113.10")
+		}
+		w := login(testPassword, "203.0.113.10")
+		wantStatus(t, w, http.StatusTooManyRequests)
+		if w.Header().Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+		w = login(testPassword, "198.51.100.20")
+		wantStatus(t, w, http.StatusSeeOther)
+		if findCookie(w, e.app.sessionCookieName()) == nil {
+			t.Errorf("%s: no session from the other client", u.Name)
+		}
+		// The other client's own failures are its own.
+		for range 4 {
+			wantStatus(t, login("wrong password!", "198.51.100.20"), http.StatusUnauthorized)
+		}
+		wantStatus(t, login(testPassword, "198.51.100.20"), http.StatusSeeOther)
+	}
+}
+
+// TestLogInAccountWideBound: many clients guessing one account are stopped
+// by the account-wide bound, which then refuses everyone until its window
+// ends.
+func TestLogInAccountWideBound(t *testing.T) {
+	e := behindProxy(t)
+	e.user("alice", models.RoleCustomer)
+	login := func(password, ip string) int {
+		return e.do(req{method: http.MethodPost, path: "/login", header: from(ip),
+			form: url.Values{"login": {"alice"}, "password": {password}}}).Code
+	}
+	for i := range passwordAccount.max {
+		if code := login("wrong password!", fmt.Sprintf("203.0.113.%d", i/passwordPair.max)); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d", i+1, code)
+		}
+	}
+	if code := login(testPassword, "198.51.100.20"); code != http.StatusTooManyRequests {
+		t.Fatalf("after %d failures from many clients: %d, want 429", passwordAccount.max, code)
+	}
+	e.clock.Advance(passwordAccount.window)
+	if code := login(testPassword, "198.51.100.20"); code != http.StatusSeeOther {
+		t.Fatalf("after the window: %d", code)
+	}
+}
+
+// TestPasswordChangeGuessesLimited: wrong current passwords on the password
+// form count as failed log-ins of that account from that client: past the
+// bound the form answers 429 without checking, and log-in from that client
+// is refused too.
+func TestPasswordChangeGuessesLimited(t *testing.T) {
+	e := newTestEnv(t)
+	u := e.user("alice", models.RoleCustomer)
+	cookie := e.session(u)
+	change := func(current string) *httptest.ResponseRecorder {
+		return e.do(req{method: http.MethodPost, path: "/account/password", cookie: cookie,
+			form: url.Values{"current_password": {current}, "new_password": {"another long password"}}})
+	}
+	for i := range passwordPair.max {
+		wantStatus(t, change(fmt.Sprintf("guess number %d", i)), http.StatusUnprocessableEntity)
+	}
+	w := change(testPassword)
+	wantStatus(t, w, http.StatusTooManyRequests)
+	if w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "Too many wrong passwords") {
+		t.Errorf("429 without Retry-After or message: %.300s", w.Body.String())
+	}
+	wantStatus(t, e.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {"alice"}, "password": {testPassword}}}), http.StatusTooManyRequests)
+	e.clock.Advance(passwordPair.window)
+	wantStatus(t, change(testPassword), http.StatusSeeOther)
+}
+
+// TestSignUpCountsEveryAttempt: sign-ups refused for their input count as
+// much as those that made an account, and are counted before any password
+// is hashed.
+func TestSignUpCountsEveryAttempt(t *testing.T) {
+	e := newTestEnv(t)
+	e.user("taken", models.RoleCustomer)
+	bad := []url.Values{
+		{"name": {"fresh"}, "email": {"x@example.com"}, "password": {testPassword}, "password_confirm": {"something else"}},
+		{"name": {"taken"}, "email": {"x@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}},
+		{"name": {"fresh"}, "email": {"nope"}, "password": {testPassword}, "password_confirm": {testPassword}},
+		{"name": {"fresh"}, "email": {"x@example.com"}, "password": {"short"}, "password_confirm": {"short"}},
+	}
+	for i := range signupClient.max {
+		wantStatus(t, e.do(req{method: http.MethodPost, path: "/signup", form: bad[i%len(bad)]}), http.StatusUnprocessableEntity)
+	}
+	w := e.do(req{method: http.MethodPost, path: "/signup", form: url.Values{
+		"name": {"newbie"}, "email": {"newbie@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}}})
+	wantStatus(t, w, http.StatusTooManyRequests)
+	if _, err := e.store.UserByName(context.Background(), "newbie"); err == nil {
+		t.Fatal("the eleventh sign-up made an account")
+	}
+	e.clock.Advance(signupClient.window)
+	wantStatus(t, e.do(req{method: http.MethodPost, path: "/signup", form: url.Values{
+		"name": {"newbie"}, "email": {"newbie@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}}}), http.StatusSeeOther)
+}
+
+// TestTokenCap: a person holds at most models.MaxActiveTokens live API
+// tokens; the next is refused with 422 and says why, and the account page
+// says so beforehand. Revoking one makes room.
+func TestTokenCap(t *testing.T) {
+	e := newTestEnv(t)
+	u := e.user("alice", models.RoleCustomer)
+	cookie := e.session(u)
+	page := e.page("/account", cookie)
+	mustContain(t, "account page", page, fmt.Sprintf("up to %d active tokens", models.MaxActiveTokens))
+	for i := range models.MaxActiveTokens {
+		e.must(http.StatusCreated, req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {fmt.Sprint("script ", i)}}})
+	}
+	w := e.do(req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {"one too many"}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	mustContain(t, "refusal", w.Body.String(), fmt.Sprintf("You have %d active API tokens", models.MaxActiveTokens), "Revoke one")
+	tokens, _ := e.store.ListTokens(context.Background(), u.ID)
+	e.must(http.StatusSeeOther, req{method: http.MethodPost, path: fmt.Sprintf("/account/tokens/%d/revoke", tokens[0].ID), cookie: cookie})
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: "/account/tokens", cookie: cookie, form: url.Values{"name": {"room again"}}})
 }

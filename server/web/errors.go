@@ -125,7 +125,7 @@ func (a *App) fail(c *gin.Context, err error) {
 		Heading:   errorHeading(he.Status),
 		Message:   he.Message,
 		ShowLogin: he.Status == http.StatusUnauthorized || he.Code == "revoked",
-		Draft:     keptDraft(c, he.Status),
+		Draft:     a.keptDraft(c, he.Status),
 	}
 	if he.Status >= 500 {
 		page.RequestID = requestID(c)
@@ -160,11 +160,11 @@ var draftTexts = map[string]string{"title": "Title", "body": "Message", "postmor
 
 // keptDraft collects the free text of a refused form post, or nil when it
 // had none (or was not a form). Passwords are never echoed.
-func keptDraft(c *gin.Context, status int) *draft {
+func (a *App) keptDraft(c *gin.Context, status int) *draft {
 	// Another site's form never gets its text shown back, let alone a
 	// button that would send it from here (load shedding runs before the
 	// cross-site check).
-	if c.Request.Method != http.MethodPost || crossOriginCheck.Check(c.Request) != nil {
+	if c.Request.Method != http.MethodPost || a.crossSite(c.Request) != nil {
 		return nil
 	}
 	if c.Request.PostForm == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ func TestXSSCorpusInPosts(t *testing.T) {
 		checkPage(t, w.Body.String())
 		w = e.do(req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d", p.ID), cookie: cookie, form: url.Values{"body": {next}}})
 		wantStatus(t, w, http.StatusSeeOther)
+		e.clock.Advance(time.Minute) // edits are paced as posts are
 	}
 	for page := 1; page <= 4; page++ {
 		checkPage(t, e.do(req{method: http.MethodGet, path: fmt.Sprintf("/threads/%d?page=%d", thread, page), cookie: cookie}).Body.String())
@@ -411,4 +413,150 @@ func TestSearchTooLong(t *testing.T) {
 	w = e.do(req{method: http.MethodGet, path: "/api/v1/search?q=" + q})
 	wantStatus(t, w, http.StatusBadRequest)
 	wantJSONError(t, w, "bad_request")
+}
+
+// TestPostFloodRefusedBeforeRendering is the reproduction of the CPU burn
+// by Markdown: POST /api/v1/threads with "[a](" repeated 8,000 times (under
+// the 32 KiB cap). Without a title it is refused for the title before
+// anything is rendered; with one, 32 sent at once by one account make one
+// thread and the other 31 are refused with 429 and Retry-After before
+// rendering (models.TestConcurrentPostsRenderOnce counts the renderings).
+func TestPostFloodRefusedBeforeRendering(t *testing.T) {
+	e := newTestEnv(t)
+	alice, _ := forumCustomer(e)
+	tok := e.token(alice)
+	body, _ := json.Marshal(strings.Repeat("[a](", 8000))
+	w := e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok, json: `{"body":` + string(body) + `}`})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	wantJSONError(t, w, "invalid", "title")
+	var wg sync.WaitGroup
+	codes := make(chan *httptest.ResponseRecorder, 32)
+	for range 32 {
+		wg.Go(func() {
+			codes <- e.do(req{method: http.MethodPost, path: "/api/v1/threads", bearer: tok,
+				json: `{"title":"Links do not render","body":` + string(body) + `}`})
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for w := range codes {
+		count[w.Code]++
+		if w.Code == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if count[http.StatusCreated] != 1 || count[http.StatusTooManyRequests] != 31 {
+		t.Fatalf("32 threads at once: %v, want 1 created and 31 refused", count)
+	}
+}
+
+// TestEditFloodPaced is the reproduction of the unbounded edits: 200 edits
+// of 30 KB sent at once store one revision; the rest are refused with 429.
+// Moderators are not paced.
+func TestEditFloodPaced(t *testing.T) {
+	e := newTestEnv(t)
+	alice, _ := forumCustomer(e)
+	th := e.thread(alice, "Mail is down", "Since nine.")
+	post := e.posts(th.ID)[0]
+	tok := e.token(alice)
+	var wg sync.WaitGroup
+	codes := make(chan int, 200)
+	for i := range 200 {
+		wg.Go(func() {
+			body, _ := json.Marshal(fmt.Sprintf("%03d %s", i, strings.Repeat("x", 30<<10)))
+			codes <- e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", post.ID), bearer: tok, json: `{"body":` + string(body) + `}`}).Code
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[http.StatusOK] != 1 || count[http.StatusTooManyRequests] != 199 {
+		t.Fatalf("200 edits at once: %v, want 1 saved and 199 refused", count)
+	}
+	_, revs, err := e.store.PostRevisions(context.Background(), post.ID, alice, models.Page{PerPage: models.MaxPerPage})
+	if err != nil || len(revs.Items) != 1 {
+		t.Fatalf("%d revisions (%v), want 1", len(revs.Items), err)
+	}
+	// The next edit waits for the interval; a moderator does not wait.
+	w := e.do(req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", post.ID), bearer: tok, json: `{"body":"Since nine UTC."}`})
+	wantStatus(t, w, http.StatusTooManyRequests)
+	wantJSONError(t, w, "rate_limited", "editing too fast")
+	mod := e.token(e.user("morgan", models.RoleModerator))
+	for i := range 3 {
+		e.must(http.StatusOK, req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", post.ID), bearer: mod, json: fmt.Sprintf(`{"body":"Moderated %d"}`, i)})
+	}
+	e.clock.Advance(models.EditInterval)
+	e.must(http.StatusOK, req{method: http.MethodPatch, path: fmt.Sprintf("/api/v1/posts/%d", post.ID), bearer: tok, json: `{"body":"Since nine UTC."}`})
+}
+
+// TestPreviewsLimited: previews render without posting, so they are
+// counted per person: past the bound the form comes back with the text and
+// 429, unrendered.
+func TestPreviewsLimited(t *testing.T) {
+	e := newTestEnv(t)
+	_, cookie := forumCustomer(e)
+	preview := func() *httptest.ResponseRecorder {
+		return e.do(req{method: http.MethodPost, path: "/threads", cookie: cookie,
+			form: url.Values{"title": {"Mail is down"}, "body": {"**draft** text"}, "preview": {"1"}}})
+	}
+	for range previewAccount.max {
+		wantStatus(t, preview(), http.StatusOK)
+	}
+	w := preview()
+	wantStatus(t, w, http.StatusTooManyRequests)
+	mustContain(t, "refused preview", w.Body.String(), "many previews", "**draft** text")
+	if strings.Contains(w.Body.String(), "<strong>draft</strong>") || w.Header().Get("Retry-After") == "" {
+		t.Error("a refused preview was rendered, or has no Retry-After")
+	}
+	e.clock.Advance(previewAccount.window)
+	wantStatus(t, preview(), http.StatusOK)
+}
+
+// TestThreadJSONAlwaysHasPosts: a thread whose every post is hidden still
+// answers with "posts": [] (a client reading the key must find it); lists
+// of threads carry no posts.
+func TestThreadJSONAlwaysHasPosts(t *testing.T) {
+	e := newTestEnv(t)
+	alice, _ := forumCustomer(e)
+	th := e.thread(alice, "Buy cheap watches", "Visit my shop.")
+	if _, err := e.store.HidePost(context.Background(), e.user("morgan", models.RoleModerator), e.posts(th.ID)[0].ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	body := e.page(fmt.Sprintf("/api/v1/threads/%d", th.ID), nil)
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got["posts"]) != "[]" {
+		t.Fatalf(`"posts" is %q in %s, want []`, got["posts"], body)
+	}
+	if list := e.page("/api/v1/threads", nil); strings.Contains(list, `"posts"`) {
+		t.Errorf("a list of threads carries posts: %.300s", list)
+	}
+}
+
+// TestMentionsAndProfiles: "@name" of a person in a post links to their
+// public page, which lists their posts; a name of nobody stays text.
+func TestMentionsAndProfiles(t *testing.T) {
+	e := newTestEnv(t)
+	alice, bob := e.user("alice", models.RoleCustomer), e.user("bob", models.RoleStaff)
+	e.clock.Advance(48 * time.Hour)
+	th := e.thread(alice, "Mail is down", "Since nine.")
+	e.reply(bob, th.ID, "Thanks @alice, and @nobody-at-all: we are on it.")
+	body := e.page(fmt.Sprintf("/threads/%d", th.ID), nil)
+	mustContain(t, "thread with mentions", body, `<a href="/users/alice" rel="nofollow ugc noopener">@alice</a>`, "@nobody-at-all:")
+	if strings.Contains(body, `href="/users/nobody-at-all"`) {
+		t.Error("a mention of nobody became a link")
+	}
+	body = e.page("/users/alice", nil)
+	mustContain(t, "alice's page", body, "<h1>alice", "Mail is down", "member since")
+	wantStatus(t, e.do(req{method: http.MethodGet, path: "/users/nobody-at-all"}), http.StatusNotFound)
+	e.runJobs()
+	if !strings.Contains(e.page("/notifications", e.session(alice)), "bob mentioned you in") {
+		t.Error("alice was not told of the mention")
+	}
 }

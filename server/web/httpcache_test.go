@@ -326,6 +326,7 @@ func TestRoutePolicies(t *testing.T) {
 			id = f.serviceID
 		}
 		path = strings.Replace(path, ":id", strconv.FormatInt(id, 10), 1)
+		path = strings.Replace(path, ":name", f.users[owner].Name, 1)
 		return strings.Replace(path, "/*filepath", strings.TrimPrefix(css, "/static"), 1)
 	}
 	busy, entered, release := holdRoute(e)
@@ -369,7 +370,7 @@ func TestRoutePolicies(t *testing.T) {
 // is no second copy (and the handler never sees it); the ones it reads are.
 func TestCacheKeyKeepsTheRouteParameters(t *testing.T) {
 	e := newTestEnvConfig(t, withCache)
-	newCacheFixture(e)
+	f := newCacheFixture(e)
 	e.page("/", nil)
 	if x := e.must(http.StatusOK, req{method: http.MethodGet, path: "/?utm_source=newsletter&fbclid=x"}).Header().Get("X-Cache"); x != "hit" {
 		t.Errorf("an unknown parameter missed the cache: X-Cache %q", x)
@@ -384,5 +385,17 @@ func TestCacheKeyKeepsTheRouteParameters(t *testing.T) {
 	}
 	if body := e.page("/threads?page=1&per_page=1&utm_source=x", nil); strings.Contains(body, "utm_source") {
 		t.Error("a parameter the route does not read reached the page")
+	}
+	// "Report a problem" suggests threads as visitors type, uncached
+	// before: the same title is a hit whatever else the address says.
+	if x := e.must(http.StatusOK, req{method: http.MethodGet, path: "/report?title=outbox+stuck&utm_source=x"}).Header().Get("X-Cache"); x != "miss" {
+		t.Errorf("first report suggestions: X-Cache %q, want miss", x)
+	}
+	w = e.must(http.StatusOK, req{method: http.MethodGet, path: "/report?utm_campaign=y&title=outbox+stuck"})
+	if x := w.Header().Get("X-Cache"); x != "hit" || !strings.Contains(w.Body.String(), "Outbox stuck") {
+		t.Errorf("the same suggestions again: X-Cache %q", x)
+	}
+	if x := e.must(http.StatusOK, req{method: http.MethodGet, path: fmt.Sprintf("/report?title=outbox+stuck&service=%d", f.mail.ID)}).Header().Get("X-Cache"); x != "miss" {
+		t.Errorf("another service was answered from the cache: X-Cache %q", x)
 	}
 }

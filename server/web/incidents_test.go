@@ -357,3 +357,44 @@ func TestServiceCatalogue(t *testing.T) {
 		t.Fatalf("service audit entries: %+v", entries.Items)
 	}
 }
+
+// TestSilencedStaffSpeakNoOfficialWord is the reproduction of silenced
+// staff still speaking officially: once an admin silences a staff member,
+// declaring an incident, an official update and a postmortem are refused
+// with 403, on the pages and in the API; one lift by the admin lets them
+// speak again.
+func TestSilencedStaffSpeakNoOfficialWord(t *testing.T) {
+	e := newTestEnv(t)
+	f := newFixture(e)
+	sam, boss := f.users[staff], f.users[admin]
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/silence", sam.ID), cookie: e.session(boss),
+		json: `{"reason":"posted in anger","until":"2030-01-01T00:00:00Z"}`})
+	cookie, tok := e.session(sam), e.token(sam)
+	svc := fmt.Sprintf("service_%d", f.serviceID)
+	pages := []req{
+		{method: http.MethodPost, path: "/incidents", form: url.Values{"kind": {"incident"}, "title": {"Calendar is down"}, "impact": {"major"},
+			"status": {"investigating"}, "body": {"Looking."}, svc: {"major_outage"}}},
+		{method: http.MethodPost, path: fmt.Sprintf("/incidents/%d/updates", f.incidentID), form: url.Values{"status": {"identified"}, "body": {"Found it."}}},
+		{method: http.MethodPost, path: fmt.Sprintf("/incidents/%d/postmortem", f.resolvedID), form: url.Values{"postmortem": {"A disk filled up."}}},
+	}
+	for _, r := range pages {
+		r.cookie = cookie
+		w := e.do(r)
+		wantStatus(t, w, http.StatusForbidden)
+		mustContain(t, r.path, w.Body.String(), "silenced", "posted in anger")
+	}
+	apis := []req{
+		{method: http.MethodPost, path: "/api/v1/incidents", json: fmt.Sprintf(`{"title":"Calendar is down","impact":"major","status":"investigating","body":"Looking.","services":[{"id":%d,"status":"major_outage"}]}`, f.serviceID)},
+		{method: http.MethodPost, path: fmt.Sprintf("/api/v1/incidents/%d/updates", f.incidentID), json: `{"status":"identified","body":"Found it."}`},
+		{method: http.MethodPost, path: fmt.Sprintf("/api/v1/incidents/%d/postmortem", f.resolvedID), json: `{"postmortem":"A disk filled up."}`},
+	}
+	for _, r := range apis {
+		r.bearer = tok
+		w := e.do(r)
+		wantStatus(t, w, http.StatusForbidden)
+		wantJSONError(t, w, "silenced", "posted in anger")
+	}
+	e.must(http.StatusOK, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/lift", sam.ID), cookie: e.session(boss), json: `{"reason":"a mistake"}`})
+	e.must(http.StatusSeeOther, func() req { r := pages[1]; r.cookie = cookie; return r }())
+	e.must(http.StatusCreated, func() req { r := apis[1]; r.bearer = tok; return r }())
+}

@@ -1,84 +1,114 @@
 package web
 
 import (
-	"sync"
+	"context"
+	"net/netip"
+	"strings"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"sitrep/models"
 )
 
-// limiter counts events per key in fixed windows: after max events in a
-// window the key is blocked until the window ends. It is in memory, which
-// suits one Sitrep process per database.
-type limiter struct {
-	mu     sync.Mutex
+// bound is one limit on attempts: at most max per key in each window. The
+// counts live in the database (models.Store.Take), so every instance
+// serving one database shares them.
+type bound struct {
+	name   string
 	max    int
 	window time.Duration
-	now    func() time.Time
-	hits   map[string]*hitWindow
-	swept  time.Time
 }
 
-type hitWindow struct {
-	start time.Time
-	n     int
+// The bounds on attempts to prove a password (log-in, and the current
+// password on the password form) and on sign-ups. A person who knows
+// their password is refused only by the account-wide bound, which takes
+// many guessing addresses to reach.
+var (
+	// passwordPair is one account from one client: it is the bound that
+	// stops a guesser, and it stops only them.
+	passwordPair = bound{"password-pair", 5, 15 * time.Minute}
+	// passwordAccount is one account from every client.
+	passwordAccount = bound{"password-account", 100, time.Hour}
+	// passwordClient is one client on every account.
+	passwordClient = bound{"password-client", 30, 15 * time.Minute}
+	// signupClient counts every sign-up of one client, whatever came of it.
+	signupClient = bound{"signup-client", 10, time.Hour}
+	// previewAccount counts one person's previews of a post.
+	previewAccount = bound{"preview-account", 30, time.Minute}
+)
+
+// limitKey is a bound applied to one key.
+type limitKey struct {
+	bound
+	key string
 }
 
-// Past sweepAt keys, expired windows are dropped, at most once a minute so
-// that a flood of keys does not make every call walk the map.
-const sweepAt = 10000
-
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, now: time.Now, hits: map[string]*hitWindow{}}
+// of applies b to the key made of parts.
+func (b bound) of(parts ...string) limitKey {
+	return limitKey{b, b.name + ":" + strings.Join(parts, "|")}
 }
 
-// current returns the live window for key, or nil. Callers hold mu.
-func (l *limiter) current(key string, now time.Time) *hitWindow {
-	w := l.hits[key]
-	if w != nil && now.Sub(w.start) >= l.window {
-		delete(l.hits, key)
-		return nil
+// passwordKeys are the bounds one attempt to prove the password of account
+// (models.LoginKey) from client counts under.
+func passwordKeys(account, client string) []limitKey {
+	return []limitKey{passwordClient.of(client), passwordPair.of(account, client), passwordAccount.of(account)}
+}
+
+// take counts one attempt under each key in order. When one refuses, the
+// attempts counted under the keys before it are given back, and take tells
+// how long the refusing key stays closed.
+func (a *App) take(ctx context.Context, keys ...limitKey) (bool, time.Duration, error) {
+	for i, k := range keys {
+		ok, retry, err := a.store.Take(ctx, k.key, k.max, k.window)
+		if err == nil && ok {
+			continue
+		}
+		for _, prev := range keys[:i] {
+			if uerr := a.store.Undo(ctx, prev.key); err == nil {
+				err = uerr
+			}
+		}
+		return false, retry, err
 	}
-	return w
+	return true, 0, nil
 }
 
-// Take counts one attempt for key unless key has used up its window, in
-// one step, so that attempts sent at the same moment cannot all slip past a
-// check made before any of them was counted. It tells whether the attempt
-// may go ahead and, if not, for how long the key is still blocked.
-func (l *limiter) Take(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.hits) >= sweepAt && now.Sub(l.swept) > time.Minute {
-		l.swept = now
-		for k := range l.hits {
-			l.current(k, now)
+// passwordRight gives back an attempt that proved the password: the
+// client's and the account's counts lose it, and the pair starts afresh.
+func (a *App) passwordRight(ctx context.Context, keys []limitKey) error {
+	for _, k := range keys {
+		var err error
+		if k.bound == passwordPair {
+			err = a.store.Reset(ctx, k.key)
+		} else {
+			err = a.store.Undo(ctx, k.key)
+		}
+		if err != nil {
+			return err
 		}
 	}
-	w := l.current(key, now)
-	if w == nil {
-		w = &hitWindow{start: now}
-		l.hits[key] = w
-	}
-	if w.n >= l.max {
-		return false, w.start.Add(l.window).Sub(now)
-	}
-	w.n++
-	return true, 0
+	return nil
 }
 
-// Undo gives back an attempt that Take counted and that turned out not to
-// count (a log-in that succeeded, a sign-up form with a typo).
-func (l *limiter) Undo(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if w := l.current(key, l.now()); w != nil && w.n > 0 {
-		w.n--
+// clientKey names the client a request comes from for counting attempts:
+// its IP address (from the socket, or from X-Forwarded-For when a trusted
+// proxy sent it), and for IPv6 its /64, which one subscriber usually holds
+// whole.
+func clientKey(c *gin.Context) string {
+	addr, err := netip.ParseAddr(c.ClientIP())
+	if err != nil {
+		return c.ClientIP()
 	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		if p, err := addr.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return addr.String()
 }
 
-// Reset forgets key, e.g. after a successful log-in.
-func (l *limiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.hits, key)
-}
+// accountKey is the key of a signed-in person's account, the same that a
+// log-in naming them counts under.
+func accountKey(u *models.User) string { return models.UserKey(u.ID) }

@@ -102,7 +102,7 @@ func securityHeaders(c *gin.Context) {
 // header are not from a browser page (curl, API clients with a bearer token)
 // and pass; the SameSite=Lax session cookie is the second line of defence.
 func (a *App) crossOrigin(c *gin.Context) {
-	if err := crossOriginCheck.Check(c.Request); err != nil {
+	if err := a.crossSite(c.Request); err != nil {
 		a.fail(c, errCrossSite)
 		return
 	}
@@ -112,6 +112,33 @@ func (a *App) crossOrigin(c *gin.Context) {
 // crossOriginCheck tells a browser's cross-site request from a same-origin
 // one (Fetch metadata, then Origin against Host).
 var crossOriginCheck = http.NewCrossOriginProtection()
+
+// crossSite is crossOriginCheck, and when the site's scheme is known from
+// the base URL, an Origin judged without Fetch metadata must have that
+// scheme too: the check compares only hosts, and http://site is another
+// origin than https://site (a page on the plain-HTTP site, or one a network
+// attacker serves there, must not post to the HTTPS one).
+func (a *App) crossSite(r *http.Request) error {
+	if err := crossOriginCheck.Check(r); err != nil {
+		return err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil // safe methods pass, as the check lets them
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" || r.Header.Get("Sec-Fetch-Site") != "" || a.cfg.BaseURL == "" {
+		return nil
+	}
+	base, err := url.Parse(a.cfg.BaseURL)
+	if err != nil || base.Scheme == "" {
+		return nil
+	}
+	if o, err := url.Parse(origin); err != nil || !strings.EqualFold(o.Scheme, base.Scheme) {
+		return errCrossSite
+	}
+	return nil
+}
 
 // limitBody refuses bodies over the configured size with 413, up front when
 // the length is declared and while reading when it is not.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -291,10 +292,15 @@ func TestModerationAPIMerge(t *testing.T) {
 }
 
 // TestModerationAPIFlags: one flag per person, the queue, auto-hide after
-// three distinct people, and resolution.
+// three distinct people with standing, and resolution.
 func TestModerationAPIFlags(t *testing.T) {
 	e := newTestEnv(t)
 	_, tok := modAPIPeople(e, "alice", "bob", "carol", "dave", "erin")
+	// The flaggers have standing: accounts older than a day, each with a
+	// post everyone may read.
+	for _, name := range []string{"bob", "carol", "dave"} {
+		apiThreadBy(e, tok[name], "Hello from "+name, "First time here.")
+	}
 	th := apiThreadBy(e, tok["alice"], "Buy cheap watches", "Visit my shop.")
 	p := th.Posts[0]
 	flags := fmt.Sprintf("/api/v1/posts/%d/flags", p.ID)
@@ -584,4 +590,35 @@ func TestModerationAPIHostileReasons(t *testing.T) {
 	if got := auditLog(e, tok["mod"], "action=thread.lock"); len(got) != 1 || got[0].Reason != hostile {
 		t.Errorf("audit of the lock: %+v", got)
 	}
+}
+
+// TestThrowawayFlagsDoNotHide is the reproduction of moderation steered by
+// throwaway accounts: three accounts signed up a moment earlier flag a
+// customer's post; the flags reach the queue but the post stays up. A
+// silenced account cannot flag at all, and is told so.
+func TestThrowawayFlagsDoNotHide(t *testing.T) {
+	e := newTestEnv(t)
+	users, tok := modAPIPeople(e, "alice", "quiet")
+	th := apiThreadBy(e, tok["alice"], "Mail is down", "Since nine.")
+	flags := fmt.Sprintf("/api/v1/posts/%d/flags", th.Posts[0].ID)
+	for i := range 3 {
+		name := fmt.Sprint("throwaway", i)
+		w := e.must(http.StatusSeeOther, req{method: http.MethodPost, path: "/signup", form: url.Values{
+			"name": {name}, "email": {name + "@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}}})
+		e.must(http.StatusCreated, req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, cookie: findCookie(w, e.app.sessionCookieName())})
+	}
+	if _, ok := postsAs(e, "", th.ID)[th.Posts[0].ID]; !ok {
+		t.Fatal("three new accounts hid a customer's post")
+	}
+	type queue struct {
+		Flags []apiFlag `json:"flags"`
+	}
+	if q := decodeAs[queue](t, e.must(http.StatusOK, req{method: http.MethodGet, path: "/api/v1/flags", bearer: tok["mod"]})); len(q.Flags) != 3 {
+		t.Fatalf("%d flags in the queue, want 3", len(q.Flags))
+	}
+	e.must(http.StatusCreated, req{method: http.MethodPost, path: fmt.Sprintf("/api/v1/users/%d/silence", users["quiet"].ID), bearer: tok["mod"],
+		json: `{"reason":"flooding the queue","until":"2030-01-01T00:00:00Z"}`})
+	w := e.do(req{method: http.MethodPost, path: flags, json: `{"reason":"spam"}`, bearer: tok["quiet"]})
+	wantStatus(t, w, http.StatusForbidden)
+	wantJSONError(t, w, "silenced", "flag", "flooding the queue")
 }

@@ -73,6 +73,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"mod_audit":        {req{method: http.MethodGet, path: "/mod/audit", cookie: e.session(mia)}, http.StatusOK, "incident.declare"},
 		"admin_services":   {req{method: http.MethodGet, path: "/admin/services", cookie: e.session(boss)}, http.StatusOK, "Email &amp; more"},
 		"notifications":    {req{method: http.MethodGet, path: "/notifications", cookie: e.session(alice)}, http.StatusOK, "sam replied in “Calendar &lt;i&gt;broken&lt;/i&gt;”"},
+		"user_show":        {req{method: http.MethodGet, path: "/users/ALICE"}, http.StatusOK, "Calendar &lt;i&gt;broken&lt;/i&gt;"},
 	}
 	for _, name := range pageNames {
 		p, ok := pages[name]

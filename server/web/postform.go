@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -24,6 +25,7 @@ type postForm struct {
 	Preview   template.HTML
 	Errors    map[string]string
 	Message   string // a refusal that is not about one field (429, locked)
+	limited   bool   // a preview refused for asking too often
 	// SameHere says the text was counted as an "I'm affected" mark
 	// instead of posted (surge mode); the form offers to post it anyway.
 	SameHere bool
@@ -38,8 +40,10 @@ func newSubmitKey() string {
 }
 
 // readPostForm reads a Markdown form; with the Preview button it also renders
-// the preview with the same function that renders posts.
-func readPostForm(c *gin.Context) (postForm, bool, error) {
+// the preview with the same function that renders posts. Previews are
+// counted per person (previewAccount), so that asking for them is no way
+// around the posting pace to keep the server rendering.
+func (a *App) readPostForm(c *gin.Context) (postForm, bool, error) {
 	if err := parseForm(c); err != nil {
 		return postForm{}, false, err
 	}
@@ -54,6 +58,20 @@ func readPostForm(c *gin.Context) (postForm, bool, error) {
 	if c.PostForm("preview") == "" {
 		return f, false, nil
 	}
+	if len(f.Body) > markup.MaxSourceBytes {
+		f.Errors = map[string]string{"body": markup.ErrTooLong.Error()}
+		return f, true, nil
+	}
+	ok, retry, err := a.take(c.Request.Context(), previewAccount.of(accountKey(currentUser(c))))
+	if err != nil {
+		return f, false, err
+	}
+	if !ok {
+		c.Header("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+		f.Message = "You asked for many previews in a short time. " + tryAgainIn(retry) + " Your text is kept below."
+		f.limited = true
+		return f, true, nil
+	}
 	html, err := markup.Render(f.Body)
 	if err != nil {
 		f.Errors = map[string]string{"body": err.Error()}
@@ -63,9 +81,13 @@ func readPostForm(c *gin.Context) (postForm, bool, error) {
 }
 
 // previewStatus is 422 when the text cannot be posted as it is (too long),
-// so that a preview never looks like a success it is not.
+// so that a preview never looks like a success it is not, and 429 when no
+// preview was made for asking too often.
 func (f *postForm) previewStatus() int {
-	if f.Errors != nil {
+	switch {
+	case f.limited:
+		return http.StatusTooManyRequests
+	case f.Errors != nil:
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusOK

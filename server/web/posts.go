@@ -59,7 +59,7 @@ func (a *App) postUpdate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f, preview, err := readPostForm(c)
+	f, preview, err := a.readPostForm(c)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,8 @@ func (a *App) routes() []route {
 		{post, "/posts/:id", signedIn, noCache, sheds, a.postUpdate},
 		{get, "/posts/:id/revisions", public, noCache, sheds, a.postRevisions},
 		{get, "/search", public, visitorCache(queryParams...), sheds, a.searchShow},
-		{get, "/report", public, noCache, sheds, a.report},
+		{get, "/users/:name", public, visitorCache(pageParams...), sheds, a.userShow},
+		{get, "/report", public, visitorCache("service", "title"), sheds, a.report},
 
 		// Incidents.
 		{get, "/incidents", public, visitorCache(append([]string{"month"}, pageParams...)...), sheds, a.incidentList},

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"sitrep/models"
 )
 
 // matrixRow says what each actor gets from one route, with a body that is
@@ -254,5 +256,32 @@ func TestCrossSiteRefused(t *testing.T) {
 	// The session survived: log-out was refused.
 	if w := e.do(req{method: http.MethodGet, path: "/account", cookie: cookie}); w.Code != http.StatusOK {
 		t.Fatalf("session ended by a cross-site log-out: %d", w.Code)
+	}
+}
+
+// TestCrossSiteOriginScheme: without Fetch metadata, an Origin that differs
+// from the site only in scheme is another site once the base URL says
+// which scheme is the site's; without a base URL only hosts are compared.
+func TestCrossSiteOriginScheme(t *testing.T) {
+	for _, tc := range []struct {
+		base   string
+		origin string
+		want   int
+	}{
+		{"https://example.com", "http://example.com", http.StatusForbidden},
+		{"https://example.com", "https://example.com", http.StatusSeeOther},
+		{"http://example.com", "https://example.com", http.StatusForbidden},
+		{"", "http://example.com", http.StatusSeeOther},
+		{"", "https://example.com", http.StatusSeeOther},
+	} {
+		e := newTestEnvConfig(t, func(c *Config) { c.BaseURL = tc.base })
+		cookie := e.session(e.user("alice", models.RoleCustomer))
+		w := e.do(req{method: http.MethodPost, path: "/account/email", cookie: cookie, form: url.Values{"email": {"new@example.com"}},
+			header: map[string]string{"Sec-Fetch-Site": "", "Origin": tc.origin}})
+		if w.Code != tc.want {
+			t.Errorf("base URL %q, Origin %q: status %d, want %d", tc.base, tc.origin, w.Code, tc.want)
+		}
+		// Reading is never refused for its Origin.
+		e.must(http.StatusOK, req{method: http.MethodGet, path: "/", header: map[string]string{"Origin": tc.origin}})
 	}
 }

@@ -121,7 +121,7 @@ func (a *App) threadNew(c *gin.Context) error {
 }
 
 func (a *App) threadCreate(c *gin.Context) error {
-	f, preview, err := readPostForm(c)
+	f, preview, err := a.readPostForm(c)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, reply postF
 	}
 	for _, po := range posts.Items {
 		page.Posts = append(page.Posts, postView{Post: po, Visible: po.VisibleTo(viewer), CanEdit: po.CanEdit(viewer),
-			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil})
+			CanFlag: viewer != nil && viewer.ID != po.AuthorID && po.HiddenAt == nil && page.Silenced == nil})
 	}
 	if viewer != nil {
 		marks, err := a.store.MarksOn(ctx, viewer, th.ID)
@@ -303,7 +303,7 @@ func (a *App) replyCreate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f, preview, err := readPostForm(c)
+	f, preview, err := a.readPostForm(c)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,9 @@ type apiThread struct {
 	LastActivityAt time.Time  `json:"last_activity_at"`
 	CreatedAt      time.Time  `json:"created_at"`
 	URL            string     `json:"url"`
-	Posts          []apiPost  `json:"posts,omitempty"`
+	// Posts is sent with a thread (as [] when the caller may read none of
+	// them) and left out of lists (nil).
+	Posts []apiPost `json:"posts,omitzero"`
 	// The page of posts a thread answer holds (?page=), and whether more follow.
 	Page    int   `json:"page,omitempty"`
 	HasMore *bool `json:"has_more,omitempty"`
