@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -155,7 +156,22 @@ func TestSnapshot(t *testing.T) {
 	e.startBackground()
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	first, err := os.Readlink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Go(func() { e.app.RunSnapshots(runCtx, link) })
+	// The broker listens from the newest event there is when it starts: a
+	// change made before that is never heard of. Its first rewrite takes
+	// longer than that start, so the change waits for it.
+	for waited := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if now, err := os.Readlink(link); err == nil && now != first {
+			break
+		}
+		if time.Since(waited) > 5*time.Second {
+			t.Fatal("RunSnapshots wrote no snapshot when it started")
+		}
+	}
 	var reads, misses atomic.Int64
 	wg.Go(func() {
 		for runCtx.Err() == nil {
