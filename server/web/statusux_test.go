@@ -101,8 +101,14 @@ func TestDashboardUptimeAndDays(t *testing.T) {
 			t.Errorf("Chat, day %d: classes %q", i, attrOf(d, "class"))
 		}
 	}
-	mustContain(t, "Chat's summary", textContent(rows["Chat"]), "no problems; no data for the 79 days before the service was listed",
-		"3 Mar 2026: No data", "The service was not listed yet.", "4 Mar 2026: Operational")
+	mustContain(t, "Chat's summary", textContent(rows["Chat"]), "no problems; no data for the 79 days before the service was listed")
+	mustContain(t, "Chat's days", render(rows["Chat"]), "<b>Tue 3 Mar 2026</b> · No data<br/>The service was not listed yet.",
+		"<b>Wed 4 Mar 2026</b> · Operational<br/>No incidents.")
+	for i, want := range map[int]string{78: "3 Mar 2026: No data", 79: "4 Mar 2026: Operational"} {
+		if got := attrOf(chat[i].FirstChild, "aria-label"); got != want {
+			t.Errorf("Chat, day %d, is named %q, want %q", i, got, want)
+		}
+	}
 	mustContain(t, "Mail's summary", textContent(rows["Mail"]), "2 days with problems")
 	// Each day names its incidents, linked.
 	day := func(at time.Time) int { return int(at.Sub(h.start) / (24 * time.Hour)) }
@@ -116,7 +122,7 @@ func TestDashboardUptimeAndDays(t *testing.T) {
 	} {
 		d := mail[c.day]
 		body := render(d)
-		if !strings.Contains(textContent(d), c.want) || !strings.Contains(body, fmt.Sprintf(`<a href="/incidents/%d">%s</a>`, c.inc.ID, c.inc.Title)) {
+		if attrOf(d.FirstChild, "aria-label") != c.want || !strings.Contains(body, fmt.Sprintf(`<a href="/incidents/%d">%s</a>`, c.inc.ID, c.inc.Title)) {
 			t.Errorf("Mail, day %d: %s", c.day, body)
 		}
 	}
