@@ -115,7 +115,7 @@ func TestSnapshot(t *testing.T) {
 	defer srv.Close()
 	got := crawlSnapshot(t, srv.URL)
 	for _, want := range []string{"/index.html", "/incidents/index.html", "/static/css/site.css", "/history.atom",
-		"/incidents/5.html", "/incidents/5/feed.atom"} {
+		"/incidents/5.html", "/incidents/5/feed.atom", "/record.html"} {
 		if !got[want] {
 			t.Errorf("the snapshot does not lead to %s (it holds %v)", want, got)
 		}
