@@ -176,7 +176,11 @@ function liveStatus(root) {
   listen("/api/v1/stream?status=1", {
     status: async () => {
       const doc = await fetchPage("/");
-      if (doc) replaceFrom(doc, ["#dashboard"]);
+      if (!doc) return;
+      const days = () => [...document.querySelectorAll("details.day")];
+      const open = days().findIndex((d) => d.open); // keep a day's popover open
+      replaceFrom(doc, ["#dashboard"]);
+      if (open >= 0 && days()[open]) days()[open].open = true;
     },
   });
 }
