@@ -32,6 +32,9 @@ type Store struct {
 	// FlagHideThreshold is how many people flagging a post hide it
 	// pending review.
 	FlagHideThreshold int
+	// UpdateCadence is the promise an open incident gets when an update
+	// leaves out when the next one comes (see NewUpdate.NextUpdateAt).
+	UpdateCadence time.Duration
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -104,7 +107,7 @@ func Open(path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("database path is empty")
 	}
-	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold, changes: newChangeHub()}
+	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold, UpdateCadence: DefaultUpdateCadence, changes: newChangeHub()}
 	// Two pools: readers, several at once as WAL allows, and the writer,
 	// one connection, because SQLite has one writer at a time: writes queue
 	// in the pool, in order, instead of polling the lock.

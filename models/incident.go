@@ -56,6 +56,7 @@ type Incident struct {
 	StartedAt      time.Time
 	MonitoringAt   *time.Time
 	ResolvedAt     *time.Time // also "completed" for maintenance
+	CancelledAt    *time.Time // maintenance completed before it started
 	ScheduledFor   *time.Time
 	ScheduledUntil *time.Time
 	Postmortem     string
@@ -79,6 +80,15 @@ type IncidentService struct {
 // IsOpen tells whether the incident still needs attention: an incident not
 // yet resolved, or maintenance not yet completed.
 func (i *Incident) IsOpen() bool { return i.ResolvedAt == nil }
+
+// State is the incident's status in words, "Cancelled" for maintenance
+// called off before it started.
+func (i *Incident) State() string {
+	if i.CancelledAt != nil {
+		return "Cancelled"
+	}
+	return StatusLabel(i.Status)
+}
 
 // Active tells whether the incident currently sets its services' statuses:
 // an open incident, or maintenance in progress or being verified.
@@ -112,13 +122,15 @@ type ServiceChange struct {
 // NewIncident is the input for declaring an incident or scheduling
 // maintenance.
 type NewIncident struct {
-	Kind         Kind
-	Title        string
-	Impact       string // incidents only
-	Status       string // incidents only; maintenance starts "scheduled"
-	Body         string
-	Services     []ServiceChange
+	Kind     Kind
+	Title    string
+	Impact   string // incidents only
+	Status   string // incidents only; maintenance starts "scheduled"
+	Body     string
+	Services []ServiceChange
+	// NextUpdateAt and NoPromise work as in NewUpdate.
 	NextUpdateAt *time.Time
+	NoPromise    bool
 	// The maintenance window.
 	ScheduledFor   *time.Time
 	ScheduledUntil *time.Time
@@ -158,6 +170,9 @@ func (s *Store) checkServices(tx *gorm.DB, v validation, changes []ServiceChange
 
 // MaxPromise is how far ahead a next update may be promised.
 const MaxPromise = 7 * 24 * time.Hour
+
+// DefaultUpdateCadence is the promise an open incident gets by default.
+const DefaultUpdateCadence = 30 * time.Minute
 
 // checkNextUpdate validates a promised update time and returns it in UTC.
 func (s *Store) checkNextUpdate(v validation, t *time.Time) *time.Time {
@@ -203,7 +218,7 @@ func (s *Store) DeclareIncident(ctx context.Context, author *User, in NewInciden
 		if len(in.Services) == 0 {
 			v.add("services", "Choose at least one affected service.")
 		}
-		inc.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
+		inc.NextUpdateAt = s.promise(v, in.Kind, in.Status, in.NextUpdateAt, in.NoPromise)
 		if in.Status == StatusMonitoring {
 			inc.MonitoringAt = &now
 		}
@@ -336,8 +351,15 @@ func (s *Store) LinkThread(ctx context.Context, actor *User, threadID, incidentI
 			return &ValidationError{Fields: map[string]string{"incident_id": "This is an incident's own thread."}}
 		}
 		before := "none"
-		if th.IncidentID != nil {
+		if th.IncidentID != nil { // moved: the old incident loses a link
 			before = fmt.Sprintf("incident %d", *th.IncidentID)
+			var old Incident
+			if err := tx.Select("id", "thread_id").First(&old, *th.IncidentID).Error; err != nil {
+				return err
+			}
+			if err := s.emitIncident(tx, &old); err != nil {
+				return err
+			}
 		}
 		if err := tx.Model(&th).Update("incident_id", incidentID).Error; err != nil {
 			return err
@@ -349,6 +371,42 @@ func (s *Store) LinkThread(ctx context.Context, actor *User, threadID, incidentI
 			return err
 		}
 		return s.audit(tx, actor, "thread.link", "thread", th.ID, "", before, fmt.Sprintf("incident %d", incidentID))
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return s.ThreadByID(ctx, threadID)
+}
+
+// UnlinkThread takes a customer thread off the incident it was linked to
+// (staff only); it can be linked again. Unlinking a thread that is not
+// linked is a validation error, so a second click says why.
+func (s *Store) UnlinkThread(ctx context.Context, actor *User, threadID int64) (*Thread, error) {
+	if !actor.Role.IsStaff() {
+		return nil, ErrForbidden
+	}
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var th Thread
+		if err := tx.First(&th, threadID).Error; err != nil {
+			return err
+		}
+		if th.IncidentID == nil {
+			return &ValidationError{Fields: map[string]string{"incident_id": "This thread is not linked to an incident."}}
+		}
+		var inc Incident
+		if err := tx.Select("id", "thread_id").First(&inc, *th.IncidentID).Error; err != nil {
+			return err
+		}
+		if inc.ThreadID == th.ID {
+			return &ValidationError{Fields: map[string]string{"incident_id": "This is an incident's own thread."}}
+		}
+		if err := tx.Model(&th).Update("incident_id", nil).Error; err != nil {
+			return err
+		}
+		if err := s.emitIncident(tx, &inc); err != nil {
+			return err
+		}
+		return s.audit(tx, actor, "thread.unlink", "thread", th.ID, "", fmt.Sprintf("incident %d", inc.ID), "none")
 	})
 	if err != nil {
 		return nil, translate(err)

@@ -37,11 +37,17 @@ type UpdateTransition struct {
 
 // NewUpdate is the input for an official update.
 type NewUpdate struct {
-	Status       string
-	Body         string
-	Services     []ServiceChange // services to add or change; others keep theirs
+	Status   string
+	Body     string
+	Services []ServiceChange // services to add or change; others keep theirs
+	// NextUpdateAt is the promise of the next word. Left out on an open
+	// incident, it is now plus the Store's UpdateCadence, unless NoPromise
+	// says that no further update is planned.
 	NextUpdateAt *time.Time
+	NoPromise    bool
 	Impact       string // optional change of impact
+	// A scheduled maintenance window may move (both set).
+	ScheduledFor, ScheduledUntil *time.Time
 }
 
 // PostUpdate adds an official update to an incident: its status (the only
@@ -57,15 +63,23 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	if err := author.Silenced(s.now()); err != nil {
 		return nil, err
 	}
+	cur, err := s.IncidentByID(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
 	v := validation{}
+	in.NextUpdateAt = s.promise(v, cur.Kind, in.Status, in.NextUpdateAt, in.NoPromise)
+	s.reschedule(v, cur, &in)
+	if strings.TrimSpace(in.Body) == "" {
+		in.Body = saidAlone(cur, in) // moving the promise or the window alone says so
+	}
 	checkBody(v, &in.Body)
-	in.NextUpdateAt = s.checkNextUpdate(v, in.NextUpdateAt)
 	var html template.HTML
 	if len(v) == 0 { // rendered only once the rest is valid
 		html = s.renderBody(ctx, v, &in.Body)
 	}
 	var u *IncidentUpdate
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var inc Incident
 		if err := tx.Preload("Services").First(&inc, incidentID).Error; err != nil {
 			return err
@@ -79,6 +93,7 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 		if err := s.checkServices(tx, v, in.Services, inc.Kind); err != nil {
 			return err
 		}
+		s.reschedule(v, &inc, &in) // again: the window may have started since
 		if err := v.err(); err != nil {
 			return err
 		}
@@ -92,6 +107,70 @@ func (s *Store) PostUpdate(ctx context.Context, author *User, incidentID int64, 
 	var out IncidentUpdate
 	err = s.db.WithContext(ctx).Preload("Post.Author").Preload("Transitions.Service").First(&out, u.ID).Error
 	return &out, translate(err)
+}
+
+// promise settles the promise of the next word that an update (or a new
+// incident) of kind in status makes: next checked when given; on an
+// incident that stays open, now plus the cadence when left out, unless
+// none says that no further update is planned; none on maintenance or
+// once resolved.
+func (s *Store) promise(v validation, kind Kind, status string, next *time.Time, none bool) *time.Time {
+	switch {
+	case kind == KindMaintenance || status == StatusResolved || none:
+		return nil
+	case next != nil:
+		return s.checkNextUpdate(v, next)
+	case s.UpdateCadence > 0:
+		t := s.now().Add(s.UpdateCadence)
+		return &t
+	}
+	return nil
+}
+
+// reschedule checks a move of a maintenance window: only maintenance still
+// scheduled moves, to a window that ends after it starts, in the future.
+func (s *Store) reschedule(v validation, inc *Incident, in *NewUpdate) {
+	same := func(a, b *time.Time) bool { return a == nil || b != nil && a.Equal(*b) }
+	if same(in.ScheduledFor, inc.ScheduledFor) && same(in.ScheduledUntil, inc.ScheduledUntil) {
+		in.ScheduledFor, in.ScheduledUntil = nil, nil // the window as it is
+		return
+	}
+	switch {
+	case inc.Kind != KindMaintenance:
+		v.add("scheduled_for", "Only maintenance has a window to move.")
+	case inc.Status != StatusScheduled || in.Status != StatusScheduled:
+		v.add("scheduled_for", "A window moves only while it is scheduled, not once it has started.")
+	case in.ScheduledFor == nil || in.ScheduledUntil == nil:
+		v.add("scheduled_for", "Give the new start and end of the window.")
+	case !in.ScheduledUntil.After(*in.ScheduledFor):
+		v.add("scheduled_until", "The window ends after it starts.")
+	case !in.ScheduledFor.After(s.now()):
+		v.add("scheduled_for", "The new window must start in the future.")
+	default:
+		f, u := in.ScheduledFor.UTC(), in.ScheduledUntil.UTC()
+		in.ScheduledFor, in.ScheduledUntil = &f, &u
+	}
+}
+
+// saidAlone is the message of an update that only moves the promise or the
+// window (the one-line note that becomes the update), or "" when the update
+// changes more and must say why.
+func saidAlone(inc *Incident, in NewUpdate) string {
+	if in.Impact != "" || len(in.Services) > 0 {
+		return ""
+	}
+	const at = "Mon 2 Jan 15:04 UTC"
+	switch {
+	case inc.Status == StatusScheduled && in.Status == StatusCompleted:
+		return "The maintenance is cancelled."
+	case in.Status != inc.Status:
+		return ""
+	case in.ScheduledFor != nil && in.ScheduledUntil != nil:
+		return "The maintenance is rescheduled: now from " + in.ScheduledFor.Format(at) + " to " + in.ScheduledUntil.Format(at) + "."
+	case in.NextUpdateAt != nil && (inc.NextUpdateAt == nil || !in.NextUpdateAt.Equal(*inc.NextUpdateAt)):
+		return "No news yet; the next update is now expected by " + in.NextUpdateAt.Format("15:04 UTC") + "."
+	}
+	return ""
 }
 
 // applyUpdate moves inc to the update's status and services and writes the
@@ -125,6 +204,12 @@ func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID in
 	if closing {
 		inc.ResolvedAt, inc.NextUpdateAt = &now, nil
 	}
+	// Maintenance that a person completes before it started is cancelled
+	// (the clock completing a window it missed is not); reopened, it is not.
+	inc.CancelledAt = nil
+	if closing && beforeStatus == StatusScheduled && actor != nil {
+		inc.CancelledAt = &now
+	}
 	// monitoring_at is when the current watch began (Statuspage sets it for
 	// a maintenance's verifying too); going back to work on it ends the watch.
 	switch {
@@ -134,6 +219,9 @@ func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID in
 		}
 	case !closing:
 		inc.MonitoringAt = nil
+	}
+	if in.ScheduledFor != nil { // a moved window (checked by reschedule)
+		inc.ScheduledFor, inc.ScheduledUntil, inc.StartedAt = in.ScheduledFor, in.ScheduledUntil, *in.ScheduledFor
 	}
 	isActive := inc.Active()
 	shown := func(active bool, st ComponentStatus, ok bool) ComponentStatus {
@@ -157,7 +245,8 @@ func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID in
 	}
 	if err := tx.Model(&Incident{}).Where("id = ?", inc.ID).Updates(map[string]any{
 		"status": inc.Status, "impact": inc.Impact, "next_update_at": inc.NextUpdateAt,
-		"monitoring_at": inc.MonitoringAt, "resolved_at": inc.ResolvedAt, "updated_at": now,
+		"monitoring_at": inc.MonitoringAt, "resolved_at": inc.ResolvedAt, "cancelled_at": inc.CancelledAt, "updated_at": now,
+		"scheduled_for": inc.ScheduledFor, "scheduled_until": inc.ScheduledUntil, "started_at": inc.StartedAt,
 	}).Error; err != nil {
 		return nil, err
 	}
@@ -176,6 +265,9 @@ func (s *Store) applyUpdate(tx *gorm.DB, inc *Incident, actor *User, authorID in
 // transitions, and bumps the thread.
 func (s *Store) addUpdate(tx *gorm.DB, inc *Incident, authorID int64, body string, html template.HTML, trans []UpdateTransition, first bool) (*IncidentUpdate, error) {
 	p := &Post{ThreadID: inc.ThreadID, AuthorID: authorID, Source: body, HTML: html, Official: true}
+	if err := tx.Raw("SELECT role FROM users WHERE id = ?", authorID).Scan(&p.AuthorRole).Error; err != nil {
+		return nil, err
+	}
 	if err := tx.Create(p).Error; err != nil {
 		return nil, err
 	}

@@ -321,6 +321,12 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX limits_window_end ON limits(window_end)`,
 	}},
+	{8, "cancelled maintenance, the author's role at writing", []string{
+		`ALTER TABLE incidents ADD COLUMN cancelled_at DATETIME`,
+		// Posts written before this step take their author's role of today.
+		`ALTER TABLE posts ADD COLUMN author_role TEXT NOT NULL DEFAULT 'customer'`,
+		`UPDATE posts SET author_role = (SELECT role FROM users WHERE users.id = posts.author_id)`,
+	}},
 }
 
 // schemaMigration records an applied step.

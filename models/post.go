@@ -17,6 +17,7 @@ type Post struct {
 	Thread       *Thread `gorm:"foreignKey:ThreadID"`
 	AuthorID     int64
 	Author       *User `gorm:"foreignKey:AuthorID"`
+	AuthorRole   Role  // the author's role when the post was written
 	Source       string
 	HTML         template.HTML `gorm:"column:html"`
 	Official     bool
@@ -114,7 +115,7 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 		if err := s.checkPace(tx, author, &th); err != nil {
 			return err
 		}
-		p = &Post{ThreadID: th.ID, AuthorID: author.ID, Source: in.Body, HTML: html, SubmitKey: key}
+		p = &Post{ThreadID: th.ID, AuthorID: author.ID, AuthorRole: author.Role, Source: in.Body, HTML: html, SubmitKey: key}
 		if err := tx.Create(p).Error; err != nil {
 			return err
 		}

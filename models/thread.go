@@ -129,7 +129,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 		if err := startThread(tx, th); err != nil {
 			return err
 		}
-		p := &Post{ThreadID: th.ID, AuthorID: author.ID, Source: in.Body, HTML: html, SubmitKey: key}
+		p := &Post{ThreadID: th.ID, AuthorID: author.ID, AuthorRole: author.Role, Source: in.Body, HTML: html, SubmitKey: key}
 		if err := tx.Create(p).Error; err != nil {
 			return err
 		}

@@ -31,6 +31,8 @@ type Config struct {
 	SnapshotDir string
 	// FlagThreshold is how many people flagging a post hide it pending review.
 	FlagThreshold int
+	// UpdateCadence is the default promise of an open incident's next update.
+	UpdateCadence time.Duration
 }
 
 // envDefault returns the environment's value for key, or def.
@@ -73,6 +75,9 @@ func parseServeFlags(args []string) (Config, error) {
 	var flagThreshold string
 	fs.StringVar(&flagThreshold, "flag-threshold", envDefault("SITREP_FLAG_THRESHOLD", strconv.Itoa(models.DefaultFlagHideThreshold)),
 		"how many people flagging a post hide it pending review (env SITREP_FLAG_THRESHOLD)")
+	var cadence string
+	fs.StringVar(&cadence, "update-cadence", envDefault("SITREP_UPDATE_CADENCE", strings.TrimSuffix(models.DefaultUpdateCadence.String(), "0s")),
+		"the promise of an open incident's next update when staff leave it out, such as 30m; 0 promises nothing by default (env SITREP_UPDATE_CADENCE)")
 	var inflight, cacheTTL, cacheEntries, streams, stale string
 	fs.StringVar(&inflight, "max-inflight", envDefault("SITREP_MAX_INFLIGHT", strconv.Itoa(httpcache.DefaultMaxInFlight())), "requests worked on at once before shedding with 503; 0 turns shedding off (env SITREP_MAX_INFLIGHT)")
 	fs.StringVar(&cacheTTL, "cache-ttl", envDefault("SITREP_CACHE_TTL", "5s"), "how long visitors' public pages and /api/v2 answers are cached; 0 turns the cache off (env SITREP_CACHE_TTL)")
@@ -94,6 +99,11 @@ func parseServeFlags(args []string) (Config, error) {
 		return c, usagef("serve: -flag-threshold %q must be a whole number, at least 1", flagThreshold)
 	}
 	c.FlagThreshold = n
+	d, err := time.ParseDuration(cadence)
+	if err != nil || d < 0 || d > models.MaxPromise || d%time.Minute != 0 {
+		return c, usagef("serve: -update-cadence %q must be whole minutes from 0 (none) to 168h, such as 30m", cadence)
+	}
+	c.UpdateCadence = d
 	return c, nil
 }
 

@@ -56,6 +56,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	store.FlagHideThreshold = cfg.FlagThreshold
+	store.UpdateCadence = cfg.UpdateCadence
 	app, err := web.New(cfg.Config, store, log)
 	if err != nil {
 		return err

@@ -77,7 +77,8 @@ func TestPathologicalAsFastAsPlain(t *testing.T) {
 		t.Skip("times renders")
 	}
 	const bound = 20
-	plain := fastest(t, plainOfSize(MaxSourceBytes), 5)
+	plainSrc := plainOfSize(MaxSourceBytes)
+	plain := fastest(t, plainSrc, 5)
 	for _, in := range superlinear {
 		src := in.make(MaxSourceBytes)
 		if len(src) > MaxSourceBytes {
@@ -85,6 +86,13 @@ func TestPathologicalAsFastAsPlain(t *testing.T) {
 		}
 		took := fastest(t, src, 3)
 		ratio := float64(took) / float64(plain)
+		// A busy machine can slow one measurement: over the bound, both
+		// are measured again, side by side, and the input fails only if
+		// it stays over (unguarded inputs stay over every time).
+		for retry := 0; retry < 3 && ratio > bound; retry++ {
+			plain, took = fastest(t, plainSrc, 5), fastest(t, src, 5)
+			ratio = float64(took) / float64(plain)
+		}
 		t.Logf("%-34s %6d bytes %10v, %5.1f× plain (%v)", in.name, len(src), took, ratio, plain)
 		if ratio > bound {
 			t.Errorf("%s: %v, %.0f times ordinary Markdown of the same size (%v); want at most %d times", in.name, took, ratio, plain, bound)

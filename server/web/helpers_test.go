@@ -253,6 +253,25 @@ func (e *testEnv) must(want int, r req) *httptest.ResponseRecorder {
 	return w
 }
 
+// landing follows the redirect that w answered, as a browser does with the
+// flash message w set, signed in with cookie (nil for a visitor); it must
+// answer 200, and landing returns the page.
+func (e *testEnv) landing(w *httptest.ResponseRecorder, cookie *http.Cookie) string {
+	e.t.Helper()
+	wantStatus(e.t, w, http.StatusSeeOther)
+	to, _, _ := strings.Cut(w.Header().Get("Location"), "#")
+	hr := httptest.NewRequest(http.MethodGet, to, nil)
+	for _, c := range []*http.Cookie{cookie, findCookie(w, flashCookie)} {
+		if c != nil {
+			hr.AddCookie(c)
+		}
+	}
+	page := httptest.NewRecorder()
+	e.handler.ServeHTTP(page, hr)
+	wantStatus(e.t, page, http.StatusOK)
+	return page.Body.String()
+}
+
 // page GETs path with cookie (nil for a visitor); it must answer 200, and
 // page returns the body.
 func (e *testEnv) page(path string, cookie *http.Cookie) string {
@@ -490,7 +509,8 @@ type fixture struct {
 	serviceID, incidentID, resolvedID int64
 	// Moderation: another customer's locked and pinned thread whose first
 	// post is hidden; a reply by that customer in owner's thread, newer than
-	// it; a flag on owner's post; a silenced user.
+	// it; a flag on owner's post; a silenced user. Staff linked the locked
+	// thread to the open incident.
 	lockedID, hiddenPostID, replyID, flagID, silencedID int64
 	// A thread by customer merged into the locked one.
 	mergedID int64
@@ -524,6 +544,9 @@ func newFixture(e *testEnv) *fixture {
 		e.t.Fatal(err)
 	}
 	f.moderationFixture(e)
+	if _, err := e.store.LinkThread(context.Background(), f.users[staff], f.lockedID, f.incidentID); err != nil {
+		e.t.Fatal(err)
+	}
 	e.clock.Advance(time.Hour)
 	return f
 }

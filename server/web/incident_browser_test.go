@@ -3,10 +3,14 @@ package web
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"sitrep/models"
@@ -45,19 +49,66 @@ func TestBrowserIncidentJourney(t *testing.T) {
 		t.Errorf("the first update is labelled %q", got)
 	}
 
-	// Then post an update with a promise of the next one.
-	next := e.clock.Now().Add(30 * time.Minute)
+	// The incident promises the next update by default (the cadence).
+	if got := textOf(t, ctx, chromedp.CSS(".incident-header .promise")); !strings.HasPrefix(got, "Next update by") {
+		t.Errorf("the declared incident's promise reads %q", got)
+	}
+
+	// Then post an update, choosing the 1 h preset for the next one: the
+	// form previews when it falls due, in UTC and in the reader's own zone
+	// (Paris, an hour ahead in winter), and the message before it goes out.
+	browse(t, ctx, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"})
+		return err
+	}))
+	open(t, ctx, srv.URL+"/incidents/1")
+	if !fetch(t, ctx, chromedp.Evaluate[bool](`document.querySelector('input[name=next_in][value="30"]').checked`)) {
+		t.Error("the update form does not default to the 30 min cadence")
+	}
 	browse(t, ctx,
 		chromedp.SetValue(chromedp.ID("update-status"), "identified"),
 		chromedp.SendKeys(chromedp.ID("update-body"), "An expired certificate on the relays."),
-		chromedp.SetValue(chromedp.ID("update-next"), next.Format(formTimeLayout)),
+		chromedp.Click(chromedp.CSS(`input[name=next_in][value="60"]`)),
 	)
+	preview := textOf(t, ctx, chromedp.CSS(".promise-preview"))
+	if m := regexp.MustCompile(`^Next update in 1 h, (\d\d):(\d\d) UTC, (\d\d?):(\d\d)( [AP]M)? your time\.$`).FindStringSubmatch(preview); m == nil {
+		t.Errorf("the promise preview reads %q", preview)
+	} else {
+		utcHour, _ := strconv.Atoi(m[1])
+		localHour, _ := strconv.Atoi(m[3]) // 24 h, or 12 h with AM/PM
+		switch {
+		case m[5] == " PM" && localHour < 12:
+			localHour += 12
+		case m[5] == " AM" && localHour == 12:
+			localHour = 0
+		}
+		if m[4] != m[2] || localHour != (utcHour+1)%24 {
+			t.Errorf("the promise preview reads %q: not an hour ahead in Paris", preview)
+		}
+	}
+	if now := textOf(t, ctx, chromedp.CSS("[data-utc-now]")); !strings.HasSuffix(now, "your time (Europe/Paris)") {
+		t.Errorf("the current time reads %q", now)
+	}
+	follow(t, ctx, srv.URL+"/incidents/1/updates", chromedp.Click(button("Preview")))
+	if got := textOf(t, ctx, chromedp.CSS(".staff-tools .preview .post-body")); got != "An expired certificate on the relays." {
+		t.Errorf("the preview reads %q", got)
+	}
+	if !fetch(t, ctx, chromedp.Evaluate[bool](`document.querySelector('input[name=next_in][value="60"]').checked`)) {
+		t.Error("the preview lost the chosen promise")
+	}
+	posted := e.clock.Now()
 	follow(t, ctx, srv.URL+"/incidents/1", chromedp.Click(button("Post official update")))
 	if got := textOf(t, ctx, chromedp.CSS("#timeline .timeline li:first-child .post-body")); got != "An expired certificate on the relays." {
 		t.Errorf("the newest update reads %q", got)
 	}
 	if got := textOf(t, ctx, chromedp.CSS(".incident-header .promise")); !strings.HasPrefix(got, "Next update by") {
 		t.Errorf("the promise reads %q", got)
+	}
+	if inc, err := e.store.IncidentByID(bg, 1); err != nil || inc.NextUpdateAt == nil || !inc.NextUpdateAt.Equal(posted.Add(time.Hour)) {
+		t.Errorf("promised %v, want %v (%v)", inc.NextUpdateAt, posted.Add(time.Hour), err)
+	}
+	if got := textOf(t, ctx, chromedp.ID("reply-not-official")); !strings.Contains(got, "not an official update") {
+		t.Errorf("staff's reply box says %q", got)
 	}
 	logOut(t, ctx, srv.URL)
 
@@ -118,4 +169,14 @@ func TestBrowserIncidentJourney(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "linked-thread")
+	logOut(t, ctx, srv.URL)
+
+	// Staff take it off again: the banner goes, the picker comes back.
+	logIn(t, ctx, srv.URL, "sam", complaintPath)
+	follow(t, ctx, srv.URL+complaintPath, chromedp.Click(button("Unlink from incident 1")))
+	banners := fetch(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".banner-tracked").length`))
+	chosen := fetch(t, ctx, chromedp.Evaluate[string](`document.getElementById("incident_id").selectedOptions[0].textContent`))
+	if banners != 0 || chosen != "Choose an incident…" {
+		t.Errorf("after unlinking: %d banners, the picker on %q", banners, chosen)
+	}
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,10 +42,16 @@ type incidentForm struct {
 	Status         string
 	Body           string
 	Services       map[int64]models.ComponentStatus
+	NextIn         string // the promise: minutes from now, "at" NextUpdateAt, or "none"
 	NextUpdateAt   string
 	ScheduledFor   string
 	ScheduledUntil string
 	Errors         map[string]string
+	Preview        template.HTML
+	Message        string // no preview: asked for too many
+	// For drawing the promise choices.
+	Now     time.Time
+	Presets []time.Duration
 }
 
 // readIncidentForm reads the fields shared by the declare and update forms:
@@ -54,7 +62,8 @@ func readIncidentForm(c *gin.Context) (incidentForm, error) {
 	}
 	f := incidentForm{Kind: models.Kind(c.PostForm("kind")), Title: c.PostForm("title"), Impact: c.PostForm("impact"),
 		Status: c.PostForm("status"), Body: c.PostForm("body"), Services: map[int64]models.ComponentStatus{},
-		NextUpdateAt: c.PostForm("next_update_at"), ScheduledFor: c.PostForm("scheduled_for"), ScheduledUntil: c.PostForm("scheduled_until")}
+		NextIn: c.PostForm("next_in"), NextUpdateAt: c.PostForm("next_update_at"),
+		ScheduledFor: c.PostForm("scheduled_for"), ScheduledUntil: c.PostForm("scheduled_until")}
 	for k, v := range c.Request.PostForm {
 		rest, ok := strings.CutPrefix(k, "service_")
 		if !ok || len(v) == 0 || v[0] == "" {
@@ -77,8 +86,12 @@ func (f incidentForm) changes() []models.ServiceChange {
 	return out
 }
 
-// times parses the form's time fields, collecting errors into f.Errors.
-func (f *incidentForm) times() (next, from, until *time.Time) {
+// times parses the form's time fields, collecting errors into f.Errors. The
+// promise is a number of minutes from now, a time ("at"), or none (then
+// next is nil and noPromise tells); a form without the choice (an older
+// page, a script) sends the time alone or nothing, and nothing gets the
+// cadence.
+func (f *incidentForm) times(now time.Time) (next, from, until *time.Time) {
 	var errs = map[string]string{}
 	read := func(field, v string) *time.Time {
 		t, err := parseTime(field, v)
@@ -87,11 +100,63 @@ func (f *incidentForm) times() (next, from, until *time.Time) {
 		}
 		return t
 	}
-	next, from, until = read("next_update_at", f.NextUpdateAt), read("scheduled_for", f.ScheduledFor), read("scheduled_until", f.ScheduledUntil)
+	from, until = read("scheduled_for", f.ScheduledFor), read("scheduled_until", f.ScheduledUntil)
+	switch f.NextIn {
+	case "", "at":
+		next = read("next_update_at", f.NextUpdateAt)
+		if f.NextIn == "at" && next == nil && errs["next_update_at"] == "" {
+			errs["next_update_at"] = "Give the time of the next update, or choose another option."
+		}
+	case "none":
+	default:
+		m, err := strconv.Atoi(f.NextIn)
+		if err != nil || m < 1 {
+			errs["next_update_at"] = "Choose when the next update comes."
+			break
+		}
+		t := now.Add(time.Duration(m) * time.Minute)
+		next = &t
+	}
 	if len(errs) > 0 {
 		f.Errors = errs
 	}
 	return next, from, until
+}
+
+// noPromise tells that the form says no further update is planned.
+func (f *incidentForm) noPromise() bool { return f.NextIn == "none" }
+
+// promisePresets are the promise choices besides a time: the usual
+// intervals and the site's cadence.
+var promisePresets = []time.Duration{15 * time.Minute, 30 * time.Minute, time.Hour, 4 * time.Hour}
+
+// withPromise readies the form's promise choices at now; a new form
+// defaults to the cadence, its time field prefilled with it.
+func (a *App) withPromise(f *incidentForm, now time.Time) {
+	cadence := a.store.UpdateCadence
+	f.Now, f.Presets = now, promisePresets
+	if cadence > 0 && !slices.Contains(promisePresets, cadence) {
+		f.Presets = append(slices.Clone(promisePresets), cadence)
+		slices.Sort(f.Presets)
+	}
+	if f.NextIn != "" || f.Errors != nil {
+		return
+	}
+	f.NextIn = "at"
+	if cadence > 0 {
+		next := now.Add(cadence)
+		f.NextIn, f.NextUpdateAt = strconv.Itoa(int(cadence/time.Minute)), formTime(&next)
+	}
+}
+
+// previewUpdate fills the form with the preview of its message.
+func (a *App) previewUpdate(c *gin.Context, f *incidentForm) (int, error) {
+	p, err := a.preview(c, f.Body)
+	f.Preview, f.Message = p.HTML, p.Message
+	if p.Errors != nil {
+		f.Errors = p.Errors
+	}
+	return p.status(), err
 }
 
 type incidentNewPage struct {
@@ -115,6 +180,7 @@ func (a *App) showIncidentForm(c *gin.Context, status int, f incidentForm) error
 	if f.Kind == models.KindMaintenance {
 		title = "Schedule maintenance"
 	}
+	a.withPromise(&f, a.now().UTC())
 	return a.renderPage(c, status, "incident_new", &incidentNewPage{base: a.base(c, title), Form: f, Services: services,
 		Impacts: models.Impacts, Statuses: models.KindIncident.Statuses()[:3], Degraded: outageStatuses})
 }
@@ -132,12 +198,20 @@ func (a *App) incidentCreate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	next, from, until := f.times()
+	if c.PostForm("preview") != "" {
+		status, err := a.previewUpdate(c, &f)
+		if err != nil {
+			return err
+		}
+		return a.showIncidentForm(c, status, f)
+	}
+	next, from, until := f.times(a.now().UTC())
 	if f.Errors != nil {
 		return a.showIncidentForm(c, http.StatusUnprocessableEntity, f)
 	}
 	inc, err := a.store.DeclareIncident(c.Request.Context(), currentUser(c), models.NewIncident{Kind: f.Kind, Title: f.Title,
-		Impact: f.Impact, Status: f.Status, Body: f.Body, Services: f.changes(), NextUpdateAt: next, ScheduledFor: from, ScheduledUntil: until})
+		Impact: f.Impact, Status: f.Status, Body: f.Body, Services: f.changes(), NextUpdateAt: next, NoPromise: f.noPromise(),
+		ScheduledFor: from, ScheduledUntil: until})
 	if fe := fieldErrors(err); fe != nil {
 		f.Errors = fe
 		return a.showIncidentForm(c, http.StatusUnprocessableEntity, f)
@@ -201,12 +275,10 @@ func (a *App) loadIncidentParts(c *gin.Context, page *threadPage, form incidentF
 	ctx := c.Request.Context()
 	viewer := currentUser(c)
 	th := page.Thread
+	staff := viewer != nil && viewer.Role.IsStaff()
 	if th.IncidentID == nil {
-		if viewer != nil && viewer.Role.IsStaff() {
-			open := true
-			list, err := a.store.ListIncidents(ctx, models.IncidentFilter{Open: &open}, models.Page{PerPage: models.MaxPerPage})
-			page.LinkTargets = list.Items
-			return err
+		if staff {
+			return a.loadLinkPicker(c, page, 0)
 		}
 		return nil
 	}
@@ -222,6 +294,9 @@ func (a *App) loadIncidentParts(c *gin.Context, page *threadPage, form incidentF
 		page.Tracked = &trackedView{Incident: inc}
 		if len(ups) > 0 {
 			page.Tracked.Latest = &ups[0]
+		}
+		if staff {
+			return a.loadLinkPicker(c, page, inc.ID)
 		}
 		return nil
 	}
@@ -239,15 +314,45 @@ func (a *App) loadIncidentParts(c *gin.Context, page *threadPage, form incidentF
 			return err
 		}
 		if v.Form.Status == "" {
-			v.Form = incidentForm{Status: inc.Status, Services: map[int64]models.ComponentStatus{}}
+			v.Form = incidentForm{Status: inc.Status, Services: map[int64]models.ComponentStatus{},
+				ScheduledFor: formTime(inc.ScheduledFor), ScheduledUntil: formTime(inc.ScheduledUntil)}
 			for _, s := range inc.Services {
 				v.Form.Services[s.ServiceID] = s.Status
 			}
 		}
+		a.withPromise(&v.Form, a.now().UTC())
 	}
 	page.Incident = v
 	page.FeedURL = incidentURL(inc.ID) + "/feed.atom"
 	page.Title = inc.Title
+	return nil
+}
+
+// linkPicker is staff's choice of incident for a customer thread: open
+// incidents first, then maintenance windows, none chosen beforehand.
+type linkPicker struct {
+	Current     int64 // the incident the thread is linked to, if any
+	Incidents   []models.Incident
+	Maintenance []models.Incident
+}
+
+func (a *App) loadLinkPicker(c *gin.Context, page *threadPage, current int64) error {
+	open := true
+	list, err := a.store.ListIncidents(c.Request.Context(), models.IncidentFilter{Open: &open}, models.Page{PerPage: models.MaxPerPage})
+	if err != nil {
+		return err
+	}
+	p := &linkPicker{Current: current}
+	for _, inc := range list.Items {
+		switch {
+		case inc.ID == current:
+		case inc.Kind == models.KindMaintenance:
+			p.Maintenance = append(p.Maintenance, inc)
+		default:
+			p.Incidents = append(p.Incidents, inc)
+		}
+	}
+	page.Link = p
 	return nil
 }
 
@@ -277,9 +382,20 @@ func (a *App) incidentUpdate(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	next, _, _ := f.times()
+	if c.PostForm("preview") != "" {
+		status, err := a.previewUpdate(c, &f)
+		if err != nil {
+			return err
+		}
+		return a.showThread(c, status, inc.ThreadID, postForm{}, f)
+	}
+	next, from, until := f.times(a.now().UTC())
+	if f.ScheduledFor == formTime(inc.ScheduledFor) && f.ScheduledUntil == formTime(inc.ScheduledUntil) {
+		from, until = nil, nil // the window as the form showed it, to the minute
+	}
 	if f.Errors == nil {
-		in := models.NewUpdate{Status: f.Status, Body: f.Body, Services: f.changes(), NextUpdateAt: next, Impact: f.Impact}
+		in := models.NewUpdate{Status: f.Status, Body: f.Body, Services: f.changes(), NextUpdateAt: next, NoPromise: f.noPromise(),
+			Impact: f.Impact, ScheduledFor: from, ScheduledUntil: until}
 		_, err = a.store.PostUpdate(c.Request.Context(), currentUser(c), inc.ID, in)
 		f.Errors = fieldErrors(err)
 		if err != nil && f.Errors == nil {
@@ -289,7 +405,11 @@ func (a *App) incidentUpdate(c *gin.Context) error {
 	if f.Errors != nil {
 		return a.showThread(c, http.StatusUnprocessableEntity, inc.ThreadID, postForm{}, f)
 	}
-	return a.redirect(c, incidentURL(inc.ID)+"#timeline", "The update is posted.")
+	msg := "The update is posted."
+	if inc.Kind == models.KindMaintenance && inc.Status == models.StatusScheduled && f.Status == models.StatusCompleted {
+		msg = "The maintenance is cancelled."
+	}
+	return a.redirect(c, incidentURL(inc.ID)+"#timeline", msg)
 }
 
 func (a *App) incidentPostmortem(c *gin.Context) error {
@@ -323,6 +443,18 @@ func (a *App) threadLink(c *gin.Context) error {
 		return err
 	}
 	return a.redirect(c, threadURL(id), fmt.Sprintf("The thread is linked to incident %d.", incID))
+}
+
+// threadUnlink takes the thread in the path off its incident.
+func (a *App) threadUnlink(c *gin.Context) error {
+	id, err := idAndForm(c)
+	if err != nil {
+		return err
+	}
+	if _, err := a.store.UnlinkThread(c.Request.Context(), currentUser(c), id); err != nil {
+		return err
+	}
+	return a.redirect(c, threadURL(id), "The thread is no longer linked to an incident.")
 }
 
 type incidentListPage struct {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"time"
@@ -53,6 +54,7 @@ type apiIncident struct {
 	NextUpdateAt   *time.Time           `json:"next_update_at"`
 	ScheduledFor   *time.Time           `json:"scheduled_for,omitempty"`
 	ScheduledUntil *time.Time           `json:"scheduled_until,omitempty"`
+	CancelledAt    *time.Time           `json:"cancelled_at,omitempty"`
 	Postmortem     string               `json:"postmortem,omitempty"`
 	PostmortemHTML template.HTML        `json:"postmortem_html,omitempty"`
 	URL            string               `json:"url"`
@@ -89,7 +91,7 @@ func toAPIIncident(inc *models.Incident, affected int) apiIncident {
 	out := apiIncident{ID: inc.ID, Kind: inc.Kind, Title: inc.Title, Status: inc.Status, Impact: inc.Impact, ThreadID: inc.ThreadID,
 		AffectedCount: affected, StartedAt: inc.StartedAt.UTC(), MonitoringAt: utcPtr(inc.MonitoringAt), ResolvedAt: utcPtr(inc.ResolvedAt),
 		NextUpdateAt: utcPtr(inc.NextUpdateAt), ScheduledFor: utcPtr(inc.ScheduledFor), ScheduledUntil: utcPtr(inc.ScheduledUntil),
-		Postmortem: inc.Postmortem, PostmortemHTML: inc.PostmortemHTML, URL: incidentURL(inc.ID), Services: []apiIncidentService{}}
+		CancelledAt: utcPtr(inc.CancelledAt), Postmortem: inc.Postmortem, PostmortemHTML: inc.PostmortemHTML, URL: incidentURL(inc.ID), Services: []apiIncidentService{}}
 	for _, s := range inc.Services {
 		as := apiIncidentService{ID: s.ServiceID, Status: s.Status}
 		if s.Service != nil {
@@ -155,9 +157,21 @@ type apiIncidentBody struct {
 		ID     int64                  `json:"id"`
 		Status models.ComponentStatus `json:"status"`
 	} `json:"services"`
-	NextUpdateAt   *time.Time `json:"next_update_at"`
-	ScheduledFor   *time.Time `json:"scheduled_for"`
-	ScheduledUntil *time.Time `json:"scheduled_until"`
+	NextUpdateAt   optionalTime `json:"next_update_at"`
+	ScheduledFor   *time.Time   `json:"scheduled_for"`
+	ScheduledUntil *time.Time   `json:"scheduled_until"`
+}
+
+// optionalTime tells a JSON time left out from one given as null:
+// next_update_at left out gets the cadence, null promises nothing.
+type optionalTime struct {
+	Null bool
+	Time *time.Time
+}
+
+func (o *optionalTime) UnmarshalJSON(b []byte) error {
+	o.Null = string(b) == "null"
+	return json.Unmarshal(b, &o.Time)
 }
 
 func (b apiIncidentBody) changes() []models.ServiceChange {
@@ -177,8 +191,8 @@ func (a *App) apiIncidentCreate(c *gin.Context) error {
 		in.Kind = models.KindIncident
 	}
 	inc, err := a.store.DeclareIncident(c.Request.Context(), currentUser(c), models.NewIncident{Kind: in.Kind, Title: in.Title,
-		Impact: in.Impact, Status: in.Status, Body: in.Body, Services: in.changes(), NextUpdateAt: in.NextUpdateAt,
-		ScheduledFor: in.ScheduledFor, ScheduledUntil: in.ScheduledUntil})
+		Impact: in.Impact, Status: in.Status, Body: in.Body, Services: in.changes(), NextUpdateAt: in.NextUpdateAt.Time,
+		NoPromise: in.NextUpdateAt.Null, ScheduledFor: in.ScheduledFor, ScheduledUntil: in.ScheduledUntil})
 	if err != nil {
 		return err
 	}
@@ -217,7 +231,8 @@ func (a *App) apiIncidentUpdate(c *gin.Context) error {
 		return err
 	}
 	u, err := a.store.PostUpdate(c.Request.Context(), currentUser(c), id, models.NewUpdate{Status: in.Status, Body: in.Body,
-		Services: in.changes(), NextUpdateAt: in.NextUpdateAt, Impact: in.Impact})
+		Services: in.changes(), NextUpdateAt: in.NextUpdateAt.Time, NoPromise: in.NextUpdateAt.Null, Impact: in.Impact,
+		ScheduledFor: in.ScheduledFor, ScheduledUntil: in.ScheduledUntil})
 	if err != nil {
 		return err
 	}
@@ -248,6 +263,19 @@ func (a *App) apiThreadLink(c *gin.Context) error {
 		return err
 	}
 	th, err := a.store.LinkThread(c.Request.Context(), currentUser(c), id, in.IncidentID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, toAPIThread(th))
+}
+
+// apiThreadUnlink answers DELETE /api/v1/threads/:id/link.
+func (a *App) apiThreadUnlink(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	th, err := a.store.UnlinkThread(c.Request.Context(), currentUser(c), id)
 	if err != nil {
 		return err
 	}

@@ -40,9 +40,7 @@ func newSubmitKey() string {
 }
 
 // readPostForm reads a Markdown form; with the Preview button it also renders
-// the preview with the same function that renders posts. Previews are
-// counted per person (previewAccount), so that asking for them is no way
-// around the posting pace to keep the server rendering.
+// the preview.
 func (a *App) readPostForm(c *gin.Context) (postForm, bool, error) {
 	if err := parseForm(c); err != nil {
 		return postForm{}, false, err
@@ -58,39 +56,57 @@ func (a *App) readPostForm(c *gin.Context) (postForm, bool, error) {
 	if c.PostForm("preview") == "" {
 		return f, false, nil
 	}
-	if len(f.Body) > markup.MaxSourceBytes {
-		f.Errors = map[string]string{"body": markup.ErrTooLong.Error()}
-		return f, true, nil
+	p, err := a.preview(c, f.Body)
+	f.Preview, f.Errors, f.Message, f.limited = p.HTML, p.Errors, p.Message, p.limited
+	return f, true, err
+}
+
+// previewed is a rendered preview, or why there is none.
+type previewed struct {
+	HTML    template.HTML
+	Errors  map[string]string // the body's error
+	Message string            // asked for too many previews
+	limited bool
+}
+
+// preview renders body for a Preview button with the function that renders
+// posts. Previews are counted per person (previewAccount), so that asking
+// for them is no way around the posting pace to keep the server rendering.
+func (a *App) preview(c *gin.Context, body string) (previewed, error) {
+	if len(body) > markup.MaxSourceBytes {
+		return previewed{Errors: map[string]string{"body": markup.ErrTooLong.Error()}}, nil
 	}
 	ok, retry, err := a.take(c.Request.Context(), previewAccount.of(accountKey(currentUser(c))))
 	if err != nil {
-		return f, false, err
+		return previewed{}, err
 	}
 	if !ok {
 		c.Header("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
-		f.Message = "You asked for many previews in a short time. " + tryAgainIn(retry) + " Your text is kept below."
-		f.limited = true
-		return f, true, nil
+		return previewed{Message: "You asked for many previews in a short time. " + tryAgainIn(retry) + " Your text is kept below.", limited: true}, nil
 	}
-	html, err := markup.Render(f.Body)
+	html, err := markup.Render(body)
 	if err != nil {
-		f.Errors = map[string]string{"body": err.Error()}
+		return previewed{Errors: map[string]string{"body": err.Error()}}, nil
 	}
-	f.Preview = html
-	return f, true, nil
+	return previewed{HTML: html}, nil
 }
 
-// previewStatus is 422 when the text cannot be posted as it is (too long),
-// so that a preview never looks like a success it is not, and 429 when no
+// status is 422 when the text cannot be posted as it is (too long), so
+// that a preview never looks like a success it is not, and 429 when no
 // preview was made for asking too often.
-func (f *postForm) previewStatus() int {
+func (p previewed) status() int {
 	switch {
-	case f.limited:
+	case p.limited:
 		return http.StatusTooManyRequests
-	case f.Errors != nil:
+	case p.Errors != nil:
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusOK
+}
+
+// previewStatus is the status of a form shown with its preview.
+func (f *postForm) previewStatus() int {
+	return previewed{Errors: f.Errors, limited: f.limited}.status()
 }
 
 // refuse fills the form with why a write was refused and returns the status

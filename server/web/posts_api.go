@@ -37,9 +37,9 @@ type apiRevision struct {
 
 func toAPIPost(p *models.Post) apiPost {
 	out := apiPost{ID: p.ID, ThreadID: p.ThreadID, AuthorID: p.AuthorID, Official: p.Official, Body: p.Source, BodyHTML: p.HTML,
-		CreatedAt: p.CreatedAt.UTC(), EditedAt: utcPtr(p.EditedAt), Hidden: p.HiddenAt != nil, URL: postURL(p.ID)}
+		CreatedAt: p.CreatedAt.UTC(), EditedAt: utcPtr(p.EditedAt), Hidden: p.HiddenAt != nil, URL: postURL(p.ID), Role: p.AuthorRole}
 	if p.Author != nil {
-		out.Author, out.Role = p.Author.Name, p.Author.Role
+		out.Author = p.Author.Name
 	}
 	return out
 }

@@ -113,6 +113,7 @@ func (a *App) routes() []route {
 		{post, "/incidents/:id/updates", staffOnly, noCache, sheds, a.incidentUpdate},
 		{post, "/incidents/:id/postmortem", staffOnly, noCache, sheds, a.incidentPostmortem},
 		{post, "/threads/:id/link", staffOnly, noCache, sheds, a.threadLink},
+		{post, "/threads/:id/unlink", staffOnly, noCache, sheds, a.threadUnlink},
 
 		// Feeds: public, cacheable.
 		{get, "/history.atom", public, visitorCache(), sheds, a.historyAtom},
@@ -178,6 +179,7 @@ func (a *App) routes() []route {
 		{post, "/api/v1/incidents/:id/updates", staffOnly, noCache, sheds, a.apiIncidentUpdate},
 		{post, "/api/v1/incidents/:id/postmortem", staffOnly, noCache, sheds, a.apiIncidentPostmortem},
 		{post, "/api/v1/threads/:id/link", staffOnly, noCache, sheds, a.apiThreadLink},
+		{del, "/api/v1/threads/:id/link", staffOnly, noCache, sheds, a.apiThreadUnlink},
 		{post, "/api/v1/posts/:id/flags", signedIn, noCache, sheds, a.apiFlagCreate},
 		{get, "/api/v1/flags", moderatorOnly, noCache, sheds, a.apiFlagList},
 		{post, "/api/v1/flags/:id/resolve", moderatorOnly, noCache, sheds, a.apiFlagResolve},

@@ -93,6 +93,7 @@ func matrix(f *fixture) map[string]matrixRow {
 			form: url.Values{"postmortem": {"A disk filled up."}}, want: staffDo(http.StatusSeeOther)},
 		"POST /threads/:id/link": {path: fmt.Sprintf("/threads/%d/link", f.threadID),
 			form: url.Values{"incident_id": {fmt.Sprint(f.incidentID)}}, want: staffDo(http.StatusSeeOther)},
+		"POST /threads/:id/unlink": {path: fmt.Sprintf("/threads/%d/unlink", f.lockedID), want: staffDo(http.StatusSeeOther)},
 		"POST /api/v1/incidents": {json: fmt.Sprintf(`{"title":"Calendar is down","impact":"major","status":"investigating","body":"Looking.","services":[{"id":%d,"status":"major_outage"}]}`, f.serviceID),
 			want: staffDo(http.StatusCreated)},
 		"POST /api/v1/incidents/:id/updates": {path: fmt.Sprintf("/api/v1/incidents/%d/updates", f.incidentID),
@@ -101,6 +102,7 @@ func matrix(f *fixture) map[string]matrixRow {
 			json: `{"postmortem":"A disk filled up."}`, want: staffDo(http.StatusOK)},
 		"POST /api/v1/threads/:id/link": {path: fmt.Sprintf("/api/v1/threads/%d/link", f.threadID),
 			json: fmt.Sprintf(`{"incident_id":%d}`, f.incidentID), want: staffDo(http.StatusOK)},
+		"DELETE /api/v1/threads/:id/link": {path: fmt.Sprintf("/api/v1/threads/%d/link", f.lockedID), want: staffDo(http.StatusOK)},
 
 		"POST /signup": {form: url.Values{"name": {"newcomer"}, "email": {"new@example.com"}, "password": {testPassword}, "password_confirm": {testPassword}},
 			want: all(http.StatusSeeOther, nil)},

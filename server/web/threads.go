@@ -185,10 +185,10 @@ type threadPage struct {
 	Reply       postForm
 	FeedURL     string
 	// An incident's own thread carries the incident; a customer thread
-	// linked to one carries the banner; staff get link targets on others.
-	Incident    *incidentView
-	Tracked     *trackedView
-	LinkTargets []models.Incident
+	// linked to one carries the banner; staff link customer threads.
+	Incident *incidentView
+	Tracked  *trackedView
+	Link     *linkPicker
 	// Moderators get the thread and post tools, and can undo the merges
 	// into this thread.
 	Moderator   bool

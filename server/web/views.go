@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,13 +83,18 @@ type views struct {
 
 func newViews(a *assets) (*views, error) {
 	funcs := template.FuncMap{
-		"asset":        a.url,
-		"rfc3339":      rfc3339,
-		"humanTime":    humanTime,
-		"roleTitle":    roleTitle,
-		"label":        label,
-		"followLevel":  followLevel,
-		"duration":     duration,
+		"asset":       a.url,
+		"rfc3339":     rfc3339,
+		"humanTime":   humanTime,
+		"roleTitle":   roleTitle,
+		"label":       label,
+		"followLevel": followLevel,
+		"duration":    duration,
+		"count":       count,
+		"minutes":     func(d time.Duration) int { return int(d / time.Minute) },
+		"serviceChoice": func(s models.Service, f incidentForm) serviceChoice {
+			return serviceChoice{ID: s.ID, Name: s.Name, Current: f.Services[s.ID]}
+		},
 		"formTime":     formTime,
 		"impacts":      func() []string { return models.Impacts },
 		"seconds":      func(n int) time.Duration { return time.Duration(n) * time.Second },
@@ -148,6 +154,21 @@ func followLevel(level string) string {
 		return "nothing (muted)"
 	}
 	return "every reply"
+}
+
+// serviceChoice is one service's line on the update form.
+type serviceChoice struct {
+	ID      int64
+	Name    string
+	Current models.ComponentStatus
+}
+
+// count writes how many of a noun there are: "1 post", "3 posts".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // duration writes a span the way a status page does: "12 min", "3 h 5 min",

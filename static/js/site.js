@@ -13,6 +13,77 @@ function localizeTimes(root) {
   }
 }
 
+// Time fields on staff forms are UTC. Beside them: the current time in UTC
+// and in the reader's own zone, each field's time in the reader's zone, and
+// for the promise of the next update, when it falls due ("in 30 min, 14:30
+// UTC"). The page says the same without JavaScript, in UTC only.
+function utcFields(root) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const utc = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+  const local = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const awayFromUTC = new Date().getTimezoneOffset() !== 0;
+  // "14:30 UTC", and the reader's own time when their zone is not UTC.
+  const both = (d) => utc.format(d) + " UTC" + (awayFromUTC ? ", " + local.format(d) + " your time" : "");
+  const fromField = (v) => (v ? new Date(v + "Z") : null); // datetime-local, read as UTC
+  const inWords = (ms) => {
+    const min = Math.round(ms / 60000);
+    if (min < 60) return "in " + min + " min";
+    const h = Math.floor(min / 60);
+    return "in " + h + " h" + (min % 60 ? " " + (min % 60) + " min" : "");
+  };
+  const notes = [];
+  for (const input of root.querySelectorAll("input[data-utc]")) {
+    const note = document.createElement("span");
+    note.className = "help";
+    note.setAttribute("aria-live", "polite");
+    input.after(note);
+    const show = () => {
+      const d = fromField(input.value);
+      note.textContent = d && !isNaN(d) && awayFromUTC ? "= " + local.format(d) + " your time" : "";
+    };
+    input.addEventListener("input", show);
+    notes.push(show);
+  }
+  const promises = [];
+  for (const set of root.querySelectorAll("[data-promise]")) {
+    const preview = set.querySelector(".promise-preview");
+    const at = set.querySelector("input[name=next_update_at]");
+    const atChoice = set.querySelector("input[name=next_in][value=at]");
+    const show = () => {
+      const now = new Date();
+      for (const radio of set.querySelectorAll("input[data-minutes]")) {
+        const label = radio.parentElement.querySelector("[data-promise-at]");
+        if (label) label.textContent = "(" + both(new Date(now.getTime() + radio.dataset.minutes * 60000)) + ")";
+      }
+      const chosen = set.querySelector("input[name=next_in]:checked");
+      let when = null;
+      if (chosen && chosen.dataset.minutes) when = new Date(now.getTime() + chosen.dataset.minutes * 60000);
+      if (chosen && chosen.value === "at") when = fromField(at.value);
+      preview.hidden = false;
+      if (chosen && chosen.value === "none") {
+        preview.textContent = "No further update planned: the incident will say so publicly.";
+      } else if (when && !isNaN(when)) {
+        preview.textContent = "Next update " + (when > now ? inWords(when - now) + ", " : "") + both(when) + (when > now ? "." : ": that is in the past.");
+      } else {
+        preview.hidden = true;
+      }
+    };
+    if (at && atChoice) at.addEventListener("input", () => { atChoice.checked = true; show(); });
+    set.addEventListener("change", show);
+    promises.push(show);
+  }
+  const clocks = root.querySelectorAll("[data-utc-now]");
+  const tick = () => {
+    for (const el of clocks) el.textContent = both(new Date()) + (awayFromUTC ? " (" + zone + ")" : "");
+    promises.forEach((f) => f());
+  };
+  notes.forEach((f) => f());
+  if (clocks.length || promises.length) {
+    tick();
+    setInterval(tick, 30000);
+  }
+}
+
 // Select a freshly created API token on focus so it is easy to copy.
 function selectOnFocus(root) {
   for (const el of root.querySelectorAll("input.token")) {
@@ -234,6 +305,7 @@ document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   jumpToUnread(document);
   selectOnFocus(document);
+  utcFields(document);
   suggestWhileTyping(document);
   liveThread(document);
   liveStatus(document);
