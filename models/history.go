@@ -183,13 +183,13 @@ func (s *Store) DailyStatuses(ctx context.Context, days int) (map[int64][]Compon
 
 // IncidentsSince lists the incidents and maintenance windows that set a
 // status at some time since from: incidents declared by now and not
-// resolved before from, maintenance that has begun (not only scheduled) and
-// was not completed before from; newest first, at most limit, with their
-// services (without the catalogue entries).
+// resolved before from, maintenance that has begun (neither only scheduled
+// nor cancelled) and was not completed before from; newest first, at most
+// limit, with their services (without the catalogue entries).
 func (s *Store) IncidentsSince(ctx context.Context, from time.Time, limit int) ([]Incident, error) {
 	var out []Incident
 	err := s.db.WithContext(ctx).Preload("Services").
-		Where("(resolved_at IS NULL OR resolved_at >= ?) AND started_at <= ? AND NOT (kind = 'maintenance' AND status = ?)",
+		Where("(resolved_at IS NULL OR resolved_at >= ?) AND started_at <= ? AND NOT (kind = 'maintenance' AND status = ?) AND cancelled_at IS NULL",
 			from, s.now(), StatusScheduled).
 		Order("started_at DESC, id DESC").Limit(limit).Find(&out).Error
 	return out, err

@@ -181,6 +181,18 @@ func TestIncidentsSince(t *testing.T) {
 		ScheduledFor: &from, ScheduledUntil: &until, Services: []ServiceChange{{f.chat.ID, UnderMaintenance}}}); err != nil {
 		t.Fatal(err)
 	}
+	// Nor is maintenance cancelled before it began, once its time has come.
+	from, until = f.s.now().Add(30*time.Minute), f.s.now().Add(50*time.Minute)
+	cancelled, err := f.s.DeclareIncident(ctx, staff, NewIncident{Kind: KindMaintenance, Title: "Cancelled", Body: "Soon.",
+		ScheduledFor: &from, ScheduledUntil: &until, Services: []ServiceChange{{f.chat.ID, UnderMaintenance}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	advance(f.s, 10*time.Minute)
+	if _, err := f.s.PostUpdate(ctx, staff, cancelled.ID, NewUpdate{Status: StatusCompleted, Body: "Not needed."}); err != nil {
+		t.Fatal(err)
+	}
+	advance(f.s, 30*time.Minute)
 	list, err := f.s.IncidentsSince(ctx, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 100)
 	if err != nil {
 		t.Fatal(err)

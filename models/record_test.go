@@ -35,7 +35,7 @@ func TestCommunicationRecord(t *testing.T) {
 	declare := func(title string, svc *Service, next *time.Time) *Incident {
 		t.Helper()
 		inc, err := s.DeclareIncident(ctx, f.staff, NewIncident{Kind: KindIncident, Title: title, Impact: "major", Status: StatusInvestigating,
-			Body: "Looking.", NextUpdateAt: next, Services: []ServiceChange{{svc.ID, PartialOutage}}})
+			Body: "Looking.", NextUpdateAt: next, NoPromise: next == nil, Services: []ServiceChange{{svc.ID, PartialOutage}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +43,7 @@ func TestCommunicationRecord(t *testing.T) {
 	}
 	update := func(inc *Incident, status string, next *time.Time) {
 		t.Helper()
-		if _, err := s.PostUpdate(ctx, f.staff, inc.ID, NewUpdate{Status: status, Body: "News: " + status + ".", NextUpdateAt: next}); err != nil {
+		if _, err := s.PostUpdate(ctx, f.staff, inc.ID, NewUpdate{Status: status, Body: "News: " + status + ".", NextUpdateAt: next, NoPromise: next == nil}); err != nil {
 			t.Fatal(err)
 		}
 	}

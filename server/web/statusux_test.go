@@ -405,7 +405,7 @@ func TestCommunicationRecordPageAndAPI(t *testing.T) {
 	post := func(d time.Duration, status string, next time.Duration) {
 		t.Helper()
 		e.clock.Advance(d)
-		in := models.NewUpdate{Status: status, Body: "News."}
+		in := models.NewUpdate{Status: status, Body: "News.", NoPromise: next == 0}
 		if next > 0 {
 			in.NextUpdateAt = promise(next)
 		}
