@@ -117,20 +117,20 @@ func toAPIRecord(rec *models.CommunicationRecord) apiRecord {
 	}
 	for _, ri := range rec.Incidents {
 		inc := ri.Incident
-		ai := apiRecordIncident{ID: inc.ID, Title: inc.Title, URL: incidentURL(inc.ID), Impact: inc.Impact, Status: inc.Status,
+		row := apiRecordIncident{ID: inc.ID, Title: inc.Title, URL: incidentURL(inc.ID), Impact: inc.Impact, Status: inc.Status,
 			StartedAt: inc.StartedAt.UTC(), ResolvedAt: utcPtr(inc.ResolvedAt), FirstReportAt: utcPtr(ri.FirstReport),
 			FirstWordAt: ri.FirstWord, TimeToFirstWordSeconds: wholeSeconds(ri.TimeToFirstWord),
 			PromisesMade: ri.Promises, PromisesKept: ri.Kept, PromisesMissed: ri.Missed, PromisesPending: ri.Pending,
 			SilenceOngoing: ri.SilenceOngoing}
 		if ri.FirstReport != nil {
 			kind := ri.FirstReportKind
-			ai.FirstReport = &kind
+			row.FirstReport = &kind
 		}
 		if !ri.SilenceFrom.IsZero() {
-			ai.LongestSilenceSeconds = wholeSeconds(&ri.LongestSilence)
-			ai.LongestSilenceFrom, ai.LongestSilenceUntil = utcPtr(&ri.SilenceFrom), utcPtr(&ri.SilenceUntil)
+			row.LongestSilenceSeconds = wholeSeconds(&ri.LongestSilence)
+			row.LongestSilenceFrom, row.LongestSilenceUntil = utcPtr(&ri.SilenceFrom), utcPtr(&ri.SilenceUntil)
 		}
-		out.Incidents = append(out.Incidents, ai)
+		out.Incidents = append(out.Incidents, row)
 	}
 	return out
 }
