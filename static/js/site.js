@@ -227,6 +227,7 @@ function liveThread(root) {
         return;
       }
       const doc = await fetchPage(here());
+      if (doc && p.official) replaceFrom(doc, ["#timeline"]); // shown there in full
       const fresh = doc && doc.getElementById("post-" + p.id);
       if (fresh) {
         localizeTimes(fresh);
@@ -246,7 +247,11 @@ function liveStatus(root) {
   listen("/api/v1/stream?status=1", {
     status: async () => {
       const doc = await fetchPage("/");
-      if (doc) replaceFrom(doc, ["#dashboard"]);
+      if (!doc) return;
+      const days = () => [...document.querySelectorAll("details.day")];
+      const open = days().findIndex((d) => d.open); // keep a day's popover open
+      replaceFrom(doc, ["#dashboard"]);
+      if (open >= 0 && days()[open]) days()[open].open = true;
     },
   });
 }
@@ -278,6 +283,24 @@ function jumpToUnread(root) {
   if (post) post.scrollIntoView({ block: "start" });
 }
 
+// The dashboard's days open one at a time without script (details
+// name="day"); Escape or a tap elsewhere closes the open one.
+function closeDays() {
+  const close = (except) => {
+    for (const d of document.querySelectorAll("details.day[open]")) {
+      if (d !== except) d.open = false;
+    }
+  };
+  document.addEventListener("click", (ev) => close(ev.target.closest && ev.target.closest("details.day")));
+  document.addEventListener("keydown", (ev) => {
+    const open = ev.key === "Escape" && document.querySelector("details.day[open]");
+    if (open) {
+      close(null);
+      open.querySelector("summary").focus();
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   jumpToUnread(document);
@@ -286,5 +309,6 @@ document.addEventListener("DOMContentLoaded", () => {
   suggestWhileTyping(document);
   liveThread(document);
   liveStatus(document);
+  closeDays();
   liveBell(document);
 });
