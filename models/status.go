@@ -37,6 +37,8 @@ func (c ComponentStatus) Label() string {
 		return "Partial outage"
 	case MajorOutage:
 		return "Major outage"
+	case NoData:
+		return "No data"
 	}
 	return "Operational"
 }
@@ -118,50 +120,6 @@ func (s *Store) ServiceStatuses(ctx context.Context) (map[int64]ComponentStatus,
 	return currentStatuses(s.db.WithContext(ctx))
 }
 
-// DailyStatuses gives, for each service, the worst status in effect during
-// each of the last days UTC days, oldest first, today last. The rule: a day's
-// status is the worst of the status in effect when the day began and every
-// status recorded during it. Days before a service existed are operational.
-func (s *Store) DailyStatuses(ctx context.Context, days int) (map[int64][]ComponentStatus, error) {
-	today := s.now().Truncate(24 * time.Hour)
-	start := today.AddDate(0, 0, -(days - 1))
-	var changes []ServiceStatusChange
-	// The last change before the window (the state it opens with) and every
-	// change inside it.
-	err := s.db.WithContext(ctx).Raw(`SELECT * FROM service_status_changes c WHERE changed_at >= ?
-		OR c.id = (SELECT MAX(id) FROM service_status_changes WHERE service_id = c.service_id AND changed_at < ?)
-		ORDER BY service_id, changed_at, id`, start, start).Scan(&changes).Error
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64][]ComponentStatus{}
-	for i := 0; i < len(changes); {
-		id := changes[i].ServiceID
-		bars := make([]ComponentStatus, days)
-		state := Operational
-		j := i
-		for d := range days {
-			dayEnd := start.AddDate(0, 0, d+1)
-			worst := state
-			for ; j < len(changes) && changes[j].ServiceID == id && changes[j].ChangedAt.Before(dayEnd); j++ {
-				state = changes[j].Status
-				if !changes[j].ChangedAt.Before(start) {
-					worst = worse(worst, state)
-				} else {
-					worst = state
-				}
-			}
-			bars[d] = worst
-		}
-		for j < len(changes) && changes[j].ServiceID == id {
-			j++
-		}
-		out[id] = bars
-		i = j
-	}
-	return out, nil
-}
-
 // Indicator is the overall status in Statuspage's terms.
 type Indicator string
 
@@ -240,13 +198,19 @@ type StatusSnapshot struct {
 	// (hidden posts left out), newest first, with Post (and Post.Author)
 	// and Transitions (and Transitions[i].Service) loaded.
 	Updates  map[int64][]IncidentUpdate
-	Affected map[int64]int               // AffectedCounts of those incidents; missing means none
-	History  map[int64][]ComponentStatus // DailyStatuses(StatusHistoryDays)
+	Affected map[int64]int // AffectedCounts of those incidents; missing means none
+	// History holds every service's days and uptime over the last
+	// StatusHistoryDays days (ServiceHistories), and Window the incidents
+	// and maintenance that set a status in that time (IncidentsSince, at
+	// most StatusWindowSize), for the days' details.
+	History map[int64]ServiceHistory
+	Window  []Incident
 }
 
 const (
 	StatusRecentSize  = 50 // Statuspage lists 50 incidents and 50 maintenances
 	StatusHistoryDays = 90 // the dashboard's daily bars
+	StatusWindowSize  = 500
 )
 
 // StatusSnapshot reads the public status of the site in one read
@@ -266,7 +230,10 @@ func (s *Store) StatusSnapshot(ctx context.Context) (*StatusSnapshot, error) {
 		if snap.Statuses, err = rs.ServiceStatuses(ctx); err != nil {
 			return err
 		}
-		if snap.History, err = rs.DailyStatuses(ctx, StatusHistoryDays); err != nil {
+		if snap.History, err = rs.ServiceHistories(ctx, snap.Services, StatusHistoryDays); err != nil {
+			return err
+		}
+		if snap.Window, err = rs.IncidentsSince(ctx, HistoryStart(snap.At, StatusHistoryDays), StatusWindowSize); err != nil {
 			return err
 		}
 		open := true

@@ -119,6 +119,9 @@ func Load(ctx context.Context, store *models.Store) error {
 		}
 		users[u.name] = created
 	}
+	// The catalogue is older than the dashboard's 90 days, so every bar
+	// has data.
+	clock = realNow().Add(-365 * 24 * time.Hour)
 	serviceIDs := map[string]int64{}
 	for i, s := range demoServices {
 		s.Position = i + 1
@@ -234,7 +237,7 @@ func demoOutage(ctx context.Context, store *models.Store, at func(time.Duration)
 		}
 	}
 	at(-4*time.Hour - 50*time.Minute)
-	next = store.Now().Add(40 * time.Minute)
+	next = store.Now().Add(70 * time.Minute)
 	if _, err := store.PostUpdate(ctx, staff, inc.ID, models.NewUpdate{Status: models.StatusIdentified, NextUpdateAt: &next,
 		Body: "We found the cause: a certificate on the outbound mail relays expired at 06:12 UTC, and the dashboard's " +
 			"health checks used the same relays. A new certificate is being rolled out relay by relay.",

@@ -135,7 +135,7 @@ func build(ctx context.Context, store *models.Store, events []models.Event, user
 		if p.VisibleTo(nil) {
 			d.BodyHTML, d.EditedAt = p.HTML, utc(p.EditedAt)
 			if p.Author != nil {
-				d.Author, d.Role = p.Author.Name, p.Author.Role
+				d.Author, d.Role = p.Author.Name, p.AuthorRole
 			}
 		} else {
 			d.Hidden = true

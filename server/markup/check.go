@@ -12,9 +12,9 @@ import (
 )
 
 // CheckSafe reports whether htmlText obeys the rules Render promises: only
-// the elements and attributes the policy allows, every link and image URL
-// with an allowed scheme, every link with rel="nofollow ugc noopener", and
-// nothing that sanitizing again would change.
+// the elements and attributes the policy allows (no images), every link URL
+// with an allowed scheme, every link with rel="nofollow ugc noopener", every
+// checkbox named, and nothing that sanitizing again would change.
 //
 // It is exported for tests, here and in the server package, which run it on
 // post bodies taken from whole rendered pages. It judges HTML the way a
@@ -114,17 +114,6 @@ func hrefCheck(val string) string {
 	}
 }
 
-func srcCheck(val string) string {
-	switch s := urlScheme(val); s {
-	case "http", "https":
-		return ""
-	case "":
-		return "relative image URLs are not allowed"
-	default:
-		return "scheme " + s + ": not allowed"
-	}
-}
-
 // allowedAttrs lists every allowed element with its allowed attributes.
 var allowedAttrs = map[string]map[string]attrCheck{
 	"p": nil, "br": nil, "hr": nil,
@@ -133,21 +122,19 @@ var allowedAttrs = map[string]map[string]attrCheck{
 	"pre": nil, "blockquote": nil, "ul": nil, "li": nil,
 	"table": nil, "thead": nil, "tbody": nil, "tr": nil,
 	"a":     {"href": hrefCheck, "title": anyValue, "rel": matching(relValue)},
-	"img":   {"src": srcCheck, "alt": anyValue, "title": anyValue},
 	"code":  {"class": matching(codeClass)},
 	"ol":    {"start": matching(listStart)},
 	"th":    {"align": matching(cellAlign)},
 	"td":    {"align": matching(cellAlign)},
-	"input": {"type": matching(checkboxTy), "checked": matching(emptyValue), "disabled": matching(emptyValue)},
+	"input": {"type": matching(checkboxTy), "checked": matching(emptyValue), "disabled": matching(emptyValue), "aria-label": anyValue},
 }
 
-// requiredAttrs must be present: a link without rel, an image without a
-// source, or a checkbox that can be ticked is a sign that something other
-// than Render produced the HTML.
+// requiredAttrs must be present: a link without rel, or a checkbox that can
+// be ticked or has no name, is a sign that something other than Render
+// produced the HTML.
 var requiredAttrs = map[string][]string{
 	"a":     {"rel"},
-	"img":   {"src"},
-	"input": {"type", "disabled"},
+	"input": {"type", "disabled", "aria-label"},
 }
 
 func checkElement(name, namespace string, attrs []html.Attribute, report func(string, ...any)) {

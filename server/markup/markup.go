@@ -104,7 +104,7 @@ func render(source string, opts ...parser.ParseOption) (template.HTML, error) {
 	if err := md.Convert([]byte(src), &buf, opts...); err != nil {
 		return "", fmt.Errorf("markup: render: %w", err)
 	}
-	return template.HTML(policy.SanitizeBytes(buf.Bytes())), nil
+	return template.HTML(policy.SanitizeBytes(finish(buf.Bytes()))), nil
 }
 
 // maxNesting bounds how deeply quotes, lists, emphasis and strikethrough

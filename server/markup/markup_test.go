@@ -114,9 +114,22 @@ func TestRender(t *testing.T) {
 			absent:   []string{"<a", "javascript"},
 		},
 		{
-			name:     "image kept with alt and title",
+			name:     "image becomes a link to it, with its title",
 			source:   `![alt text](https://example.com/a.png "the title")`,
-			contains: []string{`<img src="https://example.com/a.png" alt="alt text" title="the title">`},
+			contains: []string{`<p><a href="https://example.com/a.png" rel="nofollow ugc noopener" title="the title">Image: alt text</a></p>`},
+			absent:   []string{"<img"},
+		},
+		{
+			name:     "image without alt text shows its address",
+			source:   `![](https://example.com/a.png?x=1&y="2")`,
+			contains: []string{`<a href="https://example.com/a.png?x=1&amp;y=%222%22" rel="nofollow ugc noopener">Image: https://example.com/a.png?x=1&amp;y=%222%22</a>`},
+			absent:   []string{"<img"},
+		},
+		{
+			name:     "image inside a link becomes its alt text",
+			source:   `[![build & "ok"](https://img.example.com/b.svg)](https://example.com/ci) and [![](https://img.example.com/c.svg)](https://example.com/d)`,
+			contains: []string{`<a href="https://example.com/ci" rel="nofollow ugc noopener">build &amp; &#34;ok&#34;</a>`, `<a href="https://example.com/d" rel="nofollow ugc noopener">image</a>`},
+			absent:   []string{"<img", "img.example.com"},
 		},
 		{
 			name:     "relative image becomes its alt text",
@@ -142,9 +155,21 @@ func TestRender(t *testing.T) {
 			contains: []string{"<h1>Title {#id .cls}</h1>"},
 		},
 		{
-			name:     "task list checkbox is disabled",
+			name:     "task list checkbox is disabled and named by its item",
 			source:   "- [x] done",
-			contains: []string{`<input checked="" disabled="" type="checkbox">`},
+			contains: []string{`<input checked="" disabled="" type="checkbox" aria-label="done">`},
+		},
+		{
+			name:   "task label is the item's own text",
+			source: "- [ ] see **the** [docs](https://e.com/d) ![graph](https://e.com/g.png)\n  - [x] nested `code`\n- [ ]\n- [x] \"><script>alert(1)</script> & co",
+			contains: []string{`aria-label="see the docs graph"`, `aria-label="nested code"`, `aria-label="Task"`,
+				`aria-label="&#34;&gt;alert(1) &amp; co"`},
+			absent: []string{"<script"},
+		},
+		{
+			name:     "task label in a loose list",
+			source:   "- [x] first\n\n  more text\n- [ ] second",
+			contains: []string{`<p><input checked="" disabled="" type="checkbox" aria-label="first"> first</p>`, `aria-label="second"`},
 		},
 		{
 			name:     "table alignment without style",
@@ -353,6 +378,8 @@ func TestCheckSafeRejects(t *testing.T) {
 		`<img src="data:image/png;base64,AAAA" alt="">`,
 		`<img alt="no src">`,
 		`<input type="checkbox">`,
+		`<input type="checkbox" disabled="">`,
+		`<p><img src="https://e.com/a.png" alt="a" title="t"></p>`,
 		`<input type="text" disabled="">`,
 		`<code class="x">a</code>`,
 		`<iframe srcdoc="x"></iframe>`,
@@ -371,7 +398,7 @@ func TestCheckSafeRejects(t *testing.T) {
 		"",
 		"<p>plain</p>\n",
 		`<p><a href="/x" rel="nofollow ugc noopener">a</a> <a href="mailto:a@b.c" rel="nofollow ugc noopener">b</a></p>`,
-		`<p><img src="https://e.com/a.png" alt="a" title="t"></p>`,
+		`<ul><li><input checked="" disabled="" type="checkbox" aria-label="a &amp; b"> a &amp; b</li></ul>`,
 		// Serialization differences do not matter.
 		`<p>a<br/>b &quot;q&quot;</p>`,
 	}

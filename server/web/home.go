@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,18 +15,35 @@ import (
 	"sitrep/server/statuspage"
 )
 
-// dayBar is one day of a service's 90-day history.
+// dayBar is one day of a service's 90-day history: its status and the
+// incidents and maintenance of the service that day, oldest first.
 type dayBar struct {
-	Day    time.Time
-	Status models.ComponentStatus
+	Day       time.Time
+	Status    models.ComponentStatus
+	Incidents []models.Incident
 }
 
 type serviceRow struct {
 	models.Service
 	Status models.ComponentStatus
 	Bars   []dayBar
-	// BadDays counts the days that were not fully operational.
-	BadDays int
+	// BadDays counts the days that were not fully operational, NoDataDays
+	// the days that ended before the service was listed.
+	BadDays, NoDataDays int
+	Uptime              models.Uptime
+}
+
+// UptimeText is the uptime as the dashboard writes it: "99.95%", "100%",
+// or "no data" before any time was observed.
+func (r serviceRow) UptimeText() string {
+	if !r.Uptime.Known() {
+		return "no data"
+	}
+	p := r.Uptime.Percent()
+	if p == 100 {
+		return "100%"
+	}
+	return strconv.FormatFloat(p, 'f', 2, 64) + "%"
 }
 
 type serviceGroup struct {
@@ -117,18 +135,26 @@ func (a *App) dashboard(c *gin.Context, snap *models.StatusSnapshot) *homePage {
 			page.Resolved = append(page.Resolved, card(inc))
 		}
 	}
-	first := now.Truncate(24*time.Hour).AddDate(0, 0, -(models.StatusHistoryDays - 1))
+	first := models.HistoryStart(snap.At, models.StatusHistoryDays)
+	days := dayIncidents(snap, first)
 	for _, s := range snap.Services {
-		row := serviceRow{Service: s, Status: models.Operational}
+		row := serviceRow{Service: s, Status: models.Operational, Uptime: snap.History[s.ID].Uptime}
 		if st, ok := snap.Statuses[s.ID]; ok {
 			row.Status = st
 		}
 		for d := range models.StatusHistoryDays {
 			bar := dayBar{Day: first.AddDate(0, 0, d), Status: models.Operational}
-			if h, ok := snap.History[s.ID]; ok {
+			if incs := days[s.ID]; incs != nil {
+				bar.Incidents = incs[d]
+			}
+			if h := snap.History[s.ID].Days; len(h) == models.StatusHistoryDays {
 				bar.Status = h[d]
 			}
-			if bar.Status != models.Operational {
+			switch bar.Status {
+			case models.NoData:
+				row.NoDataDays++
+			case models.Operational:
+			default:
 				row.BadDays++
 			}
 			row.Bars = append(row.Bars, bar)
@@ -140,6 +166,34 @@ func (a *App) dashboard(c *gin.Context, snap *models.StatusSnapshot) *homePage {
 		g.Services = append(g.Services, row)
 	}
 	return page
+}
+
+// dayIncidents sorts the snapshot's window of incidents into days: for each
+// service, for each day of the history from first, the incidents and
+// maintenance that set a status of that service during the day (from their
+// start until they were resolved or completed, or until now), oldest first.
+func dayIncidents(snap *models.StatusSnapshot, first time.Time) map[int64][][]models.Incident {
+	out := map[int64][][]models.Incident{}
+	for _, inc := range slices.Backward(snap.Window) {
+		start, end := inc.StartedAt, snap.At
+		if inc.ResolvedAt != nil {
+			end = *inc.ResolvedAt
+		}
+		for _, is := range inc.Services {
+			if out[is.ServiceID] == nil {
+				out[is.ServiceID] = make([][]models.Incident, models.StatusHistoryDays)
+			}
+			for d := range models.StatusHistoryDays {
+				dayStart, dayEnd := first.AddDate(0, 0, d), first.AddDate(0, 0, d+1)
+				// Overlapping the day, or begun in it (an incident
+				// resolved the moment it was declared still happened).
+				if start.Before(dayEnd) && (end.After(dayStart) || !start.Before(dayStart)) {
+					out[is.ServiceID][d] = append(out[is.ServiceID][d], inc)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (a *App) healthz(c *gin.Context) error {

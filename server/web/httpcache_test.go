@@ -322,6 +322,9 @@ func TestRoutePolicies(t *testing.T) {
 		if strings.HasPrefix(path, "/incidents/") || strings.HasPrefix(path, "/api/v1/incidents/") {
 			id = f.incidentID
 		}
+		if strings.HasPrefix(path, "/services/") {
+			id = f.serviceID
+		}
 		path = strings.Replace(path, ":id", strconv.FormatInt(id, 10), 1)
 		path = strings.Replace(path, ":name", f.users[owner].Name, 1)
 		return strings.Replace(path, "/*filepath", strings.TrimPrefix(css, "/static"), 1)

@@ -3,10 +3,14 @@ package web
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"sitrep/models"
@@ -51,7 +55,13 @@ func TestBrowserIncidentJourney(t *testing.T) {
 	}
 
 	// Then post an update, choosing the 1 h preset for the next one: the
-	// form previews when it falls due, and the message before it goes out.
+	// form previews when it falls due, in UTC and in the reader's own zone
+	// (Paris, an hour ahead in winter), and the message before it goes out.
+	browse(t, ctx, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"})
+		return err
+	}))
+	open(t, ctx, srv.URL+"/incidents/1")
 	if !fetch(t, ctx, chromedp.Evaluate[bool](`document.querySelector('input[name=next_in][value="30"]').checked`)) {
 		t.Error("the update form does not default to the 30 min cadence")
 	}
@@ -60,8 +70,24 @@ func TestBrowserIncidentJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("update-body"), "An expired certificate on the relays."),
 		chromedp.Click(chromedp.CSS(`input[name=next_in][value="60"]`)),
 	)
-	if got := textOf(t, ctx, chromedp.CSS(".promise-preview")); !strings.HasPrefix(got, "Next update in 1 h, ") || !strings.Contains(got, " UTC (") {
-		t.Errorf("the promise preview reads %q", got)
+	preview := textOf(t, ctx, chromedp.CSS(".promise-preview"))
+	if m := regexp.MustCompile(`^Next update in 1 h, (\d\d):(\d\d) UTC, (\d\d?):(\d\d)( [AP]M)? your time\.$`).FindStringSubmatch(preview); m == nil {
+		t.Errorf("the promise preview reads %q", preview)
+	} else {
+		utcHour, _ := strconv.Atoi(m[1])
+		localHour, _ := strconv.Atoi(m[3]) // 24 h, or 12 h with AM/PM
+		switch {
+		case m[5] == " PM" && localHour < 12:
+			localHour += 12
+		case m[5] == " AM" && localHour == 12:
+			localHour = 0
+		}
+		if m[4] != m[2] || localHour != (utcHour+1)%24 {
+			t.Errorf("the promise preview reads %q: not an hour ahead in Paris", preview)
+		}
+	}
+	if now := textOf(t, ctx, chromedp.CSS("[data-utc-now]")); !strings.HasSuffix(now, "your time (Europe/Paris)") {
+		t.Errorf("the current time reads %q", now)
 	}
 	follow(t, ctx, srv.URL+"/incidents/1/updates", chromedp.Click(button("Preview")))
 	if got := textOf(t, ctx, chromedp.CSS(".staff-tools .preview .post-body")); got != "An expired certificate on the relays." {

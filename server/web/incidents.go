@@ -256,6 +256,8 @@ func (a *App) readIncident(c *gin.Context, inc *models.Incident) (*incidentDetai
 type incidentView struct {
 	*incidentDetail
 	Overdue time.Duration
+	// byPost finds the update in the timeline that a post is.
+	byPost map[int64]*models.IncidentUpdate
 	// Staff tools: the update form and the whole catalogue for it.
 	Form      incidentForm
 	Catalogue []models.Service
@@ -302,7 +304,11 @@ func (a *App) loadIncidentParts(c *gin.Context, page *threadPage, form incidentF
 	if err != nil {
 		return err
 	}
-	v := &incidentView{incidentDetail: detail, Overdue: inc.Overdue(a.now().UTC()), Form: form}
+	v := &incidentView{incidentDetail: detail, Overdue: inc.Overdue(a.now().UTC()), Form: form,
+		byPost: make(map[int64]*models.IncidentUpdate, len(detail.Updates))}
+	for i := range detail.Updates {
+		v.byPost[detail.Updates[i].PostID] = &detail.Updates[i]
+	}
 	if viewer != nil && viewer.Role.IsStaff() {
 		if v.Catalogue, err = a.store.ListServices(ctx); err != nil {
 			return err

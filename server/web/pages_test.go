@@ -52,6 +52,7 @@ func TestEveryPageRenders(t *testing.T) {
 		want   string
 	}{
 		"home":             {req{method: http.MethodGet, path: "/"}, http.StatusOK, "Major System Outage"},
+		"record":           {req{method: http.MethodGet, path: "/record"}, http.StatusOK, "Mail &lt;script&gt;down&lt;/script&gt;</a>"},
 		"signup":           {req{method: http.MethodGet, path: "/signup"}, http.StatusOK, "<h1>Create an account</h1>"},
 		"login":            {req{method: http.MethodGet, path: "/login?next=/account"}, http.StatusOK, `name="next" value="/account"`},
 		"account":          {req{method: http.MethodGet, path: "/account", cookie: e.session(boss)}, http.StatusOK, "<h1>Your account</h1>"},

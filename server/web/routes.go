@@ -76,6 +76,9 @@ func (a *App) routes() []route {
 		{get, "/readyz", public, noCache, neverShed, a.readyz},
 		{get, "/static/*filepath", public, noCache, neverShed, a.assets.serve},
 		{get, "/favicon.ico", public, noCache, neverShed, a.favicon},
+		{get, "/badge.svg", public, visitorCache(), sheds, a.badgeOverall},
+		{get, "/services/:id/badge.svg", public, visitorCache(), sheds, a.badgeService},
+		{get, "/record", public, visitorCache(), sheds, a.record},
 
 		// Accounts.
 		{get, "/signup", public, noCache, sheds, a.signupShow},
@@ -172,6 +175,7 @@ func (a *App) routes() []route {
 		{get, "/api/v1/incidents", public, noCache, sheds, a.apiIncidentList},
 		{post, "/api/v1/incidents", staffOnly, noCache, sheds, a.apiIncidentCreate},
 		{get, "/api/v1/incidents/:id", public, noCache, sheds, a.apiIncidentShow},
+		{get, "/api/v1/record", public, visitorCache(), sheds, a.apiRecord},
 		{post, "/api/v1/incidents/:id/updates", staffOnly, noCache, sheds, a.apiIncidentUpdate},
 		{post, "/api/v1/incidents/:id/postmortem", staffOnly, noCache, sheds, a.apiIncidentPostmortem},
 		{post, "/api/v1/threads/:id/link", staffOnly, noCache, sheds, a.apiThreadLink},

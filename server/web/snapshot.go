@@ -35,7 +35,7 @@ type snapshotKey struct{}
 
 // snapshotPaths are the addresses a snapshot holds: the seeds are fetched
 // and every link among them followed.
-var snapshotPage = regexp.MustCompile(`^(/|/incidents|/incidents/[0-9]+|/incidents/[0-9]+/feed\.atom|/history\.(atom|rss)|/api/v2/.+\.json|/static/.+)$`)
+var snapshotPage = regexp.MustCompile(`^(/|/record|/incidents|/incidents/[0-9]+|/incidents/[0-9]+/feed\.atom|/history\.(atom|rss)|/api/v2/.+\.json|/static/.+)$`)
 
 // WriteSnapshot writes the public status into a new folder beside link
 // (link.versions/TIME) and then points link, a symbolic link, at it in one
@@ -140,6 +140,8 @@ func snapshotFile(u string) string {
 	switch {
 	case p == "/":
 		return "index.html"
+	case p == "/record":
+		return "record.html"
 	case p == "/incidents" && q == "":
 		return "incidents/index.html"
 	case p == "/incidents":

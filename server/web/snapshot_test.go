@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -114,7 +115,7 @@ func TestSnapshot(t *testing.T) {
 	defer srv.Close()
 	got := crawlSnapshot(t, srv.URL)
 	for _, want := range []string{"/index.html", "/incidents/index.html", "/static/css/site.css", "/history.atom",
-		"/incidents/5.html", "/incidents/5/feed.atom"} {
+		"/incidents/5.html", "/incidents/5/feed.atom", "/record.html"} {
 		if !got[want] {
 			t.Errorf("the snapshot does not lead to %s (it holds %v)", want, got)
 		}
@@ -155,7 +156,22 @@ func TestSnapshot(t *testing.T) {
 	e.startBackground()
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	first, err := os.Readlink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
 	wg.Go(func() { e.app.RunSnapshots(runCtx, link) })
+	// The broker listens from the newest event there is when it starts: a
+	// change made before that is never heard of. Its first rewrite takes
+	// longer than that start, so the change waits for it.
+	for waited := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if now, err := os.Readlink(link); err == nil && now != first {
+			break
+		}
+		if time.Since(waited) > 5*time.Second {
+			t.Fatal("RunSnapshots wrote no snapshot when it started")
+		}
+	}
 	var reads, misses atomic.Int64
 	wg.Go(func() {
 		for runCtx.Err() == nil {

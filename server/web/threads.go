@@ -203,6 +203,15 @@ type threadPage struct {
 	Silenced error
 }
 
+// InTimeline is the official update that post postID is, when the page's
+// timeline shows it: the flow then marks it instead of showing it twice.
+func (p *threadPage) InTimeline(postID int64) *models.IncidentUpdate {
+	if p.Incident == nil {
+		return nil
+	}
+	return p.Incident.byPost[postID]
+}
+
 // readThread keeps the viewer's place in a thread: the page says where the
 // posts they have not read begin (and jumps there with JavaScript), and
 // what it shows is marked read, with the notifications about the thread. It

@@ -16,7 +16,7 @@ import (
 )
 
 // pageNames lists every page template (templates/pages/NAME.html).
-var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
+var pageNames = []string{"home", "record", "signup", "login", "account", "admin_users", "error",
 	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
 	"incident_new", "incident_list", "incident_overdue", "report", "admin_services",
 	"mod_flags", "mod_user", "mod_audit", "notifications", "user_show"}

@@ -19,8 +19,11 @@ function localizeTimes(root) {
 // UTC"). The page says the same without JavaScript, in UTC only.
 function utcFields(root) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const hm = (d, tz) => new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone: tz }).format(d);
-  const both = (d) => hm(d, "UTC") + " UTC (" + hm(d) + " your time, " + zone + ")";
+  const utc = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+  const local = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const awayFromUTC = new Date().getTimezoneOffset() !== 0;
+  // "14:30 UTC", and the reader's own time when their zone is not UTC.
+  const both = (d) => utc.format(d) + " UTC" + (awayFromUTC ? ", " + local.format(d) + " your time" : "");
   const fromField = (v) => (v ? new Date(v + "Z") : null); // datetime-local, read as UTC
   const inWords = (ms) => {
     const min = Math.round(ms / 60000);
@@ -36,7 +39,7 @@ function utcFields(root) {
     input.after(note);
     const show = () => {
       const d = fromField(input.value);
-      note.textContent = d && !isNaN(d) ? " = " + hm(d) + " your time" : "";
+      note.textContent = d && !isNaN(d) && awayFromUTC ? "= " + local.format(d) + " your time" : "";
     };
     input.addEventListener("input", show);
     notes.push(show);
@@ -71,7 +74,7 @@ function utcFields(root) {
   }
   const clocks = root.querySelectorAll("[data-utc-now]");
   const tick = () => {
-    for (const el of clocks) el.textContent = both(new Date());
+    for (const el of clocks) el.textContent = both(new Date()) + (awayFromUTC ? " (" + zone + ")" : "");
     promises.forEach((f) => f());
   };
   notes.forEach((f) => f());
@@ -249,6 +252,7 @@ function liveThread(root) {
         return;
       }
       const doc = await fetchPage(here());
+      if (doc && p.official) replaceFrom(doc, ["#timeline"]); // shown there in full
       const fresh = doc && doc.getElementById("post-" + p.id);
       if (fresh) {
         localizeTimes(fresh);
@@ -268,7 +272,11 @@ function liveStatus(root) {
   listen("/api/v1/stream?status=1", {
     status: async () => {
       const doc = await fetchPage("/");
-      if (doc) replaceFrom(doc, ["#dashboard"]);
+      if (!doc) return;
+      const days = () => [...document.querySelectorAll("details.day")];
+      const open = days().findIndex((d) => d.open); // keep a day's popover open
+      replaceFrom(doc, ["#dashboard"]);
+      if (open >= 0 && days()[open]) days()[open].open = true;
     },
   });
 }
@@ -300,6 +308,24 @@ function jumpToUnread(root) {
   if (post) post.scrollIntoView({ block: "start" });
 }
 
+// The dashboard's days open one at a time without script (details
+// name="day"); Escape or a tap elsewhere closes the open one.
+function closeDays() {
+  const close = (except) => {
+    for (const d of document.querySelectorAll("details.day[open]")) {
+      if (d !== except) d.open = false;
+    }
+  };
+  document.addEventListener("click", (ev) => close(ev.target.closest && ev.target.closest("details.day")));
+  document.addEventListener("keydown", (ev) => {
+    const open = ev.key === "Escape" && document.querySelector("details.day[open]");
+    if (open) {
+      close(null);
+      open.querySelector("summary").focus();
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localizeTimes(document);
   jumpToUnread(document);
@@ -309,5 +335,6 @@ document.addEventListener("DOMContentLoaded", () => {
   suggestWhileTyping(document);
   liveThread(document);
   liveStatus(document);
+  closeDays();
   liveBell(document);
 });
