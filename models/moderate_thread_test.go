@@ -37,6 +37,10 @@ func TestMergeCountsUnion(t *testing.T) {
 	if len(posts.Items) != 3 || posts.Items[2].AuthorID != f.carol.ID {
 		t.Fatalf("posts not in time order after merge: %+v", posts.Items)
 	}
+	// A moved post says where it came from; the others came from nowhere.
+	if from := posts.Items[2].MergedFrom; from == nil || from.Title != "Mail down for me too" || posts.Items[0].MergedFrom != nil {
+		t.Fatalf("where the posts came from: %+v, %+v", from, posts.Items[0].MergedFrom)
+	}
 	var ve *ValidationError
 	if _, err := f.s.MergeThread(ctx, f.mod, f.thread.ID, f.thread.ID, ""); !errors.As(err, &ve) {
 		t.Fatalf("merge into itself: %v", err)

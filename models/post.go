@@ -26,7 +26,8 @@ type Post struct {
 	HiddenAt     *time.Time
 	HiddenByID   *int64
 	HiddenReason string
-	MergedFromID *int64 // the thread it was in before a merge brought it here
+	MergedFromID *int64  // the thread it was in before a merge brought it here
+	MergedFrom   *Thread `gorm:"foreignKey:MergedFromID"`
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -263,11 +264,12 @@ type PostQuery struct {
 	Placeholders bool
 }
 
-// ListPosts returns one page of a thread's posts in order, authors loaded:
-// two queries whatever the page size.
+// ListPosts returns one page of a thread's posts in order, authors loaded,
+// and the threads that posts moved by a merge came from: two queries
+// whatever the page size, a third when the page has such posts.
 func (s *Store) ListPosts(ctx context.Context, q PostQuery, p Page) (Paged[Post], error) {
 	p = p.Normalize(PostsPerPage)
-	db := s.db.WithContext(ctx).Preload("Author").Where("thread_id = ?", q.ThreadID)
+	db := s.db.WithContext(ctx).Preload("Author").Preload("MergedFrom").Where("thread_id = ?", q.ThreadID)
 	if !q.Placeholders {
 		cond, args := visibleSQL("posts", q.Viewer)
 		db = db.Where(cond, args...)

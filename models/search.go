@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -246,6 +247,51 @@ func (s *Store) SuggestThreads(ctx context.Context, q Suggest) ([]Thread, error)
 			WHEN ` + activeSQL("i") + ` THEN 0 WHEN i.resolved_at IS NULL THEN 2 ELSE 3 END,
 			threads.last_activity_at DESC, threads.id DESC`).Limit(q.Limit).Find(&out).Error
 	return out, err
+}
+
+// ThreadsTitled finds the threads a thread may be merged into: its number
+// when text is one ("42", "#42"), and those whose titles share the most
+// telling words of text (as suggestions pick them, common words aside),
+// best matches first, authors loaded. Merged threads and the thread
+// itself (except) are left out.
+func (s *Store) ThreadsTitled(ctx context.Context, text string, except int64, limit int) ([]Thread, error) {
+	var ids []int64
+	if n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(text), "#"), 10, 64); err == nil {
+		ids = append(ids, n)
+	}
+	if match := suggestQuery(text); match != "" {
+		var found []int64
+		err := s.db.WithContext(ctx).Raw(`SELECT p.thread_id FROM
+			(SELECT docid, search_rank(matchinfo(post_search, 'pcnalx')) AS rank
+			 FROM post_search WHERE title MATCH ? ORDER BY docid DESC LIMIT ?) AS hits
+			JOIN posts p ON p.id = hits.docid
+			GROUP BY p.thread_id ORDER BY MAX(hits.rank) DESC, p.thread_id DESC LIMIT ?`, match, SearchCandidates, 2*limit).
+			Scan(&found).Error
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, found...)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var threads []Thread
+	if err := s.db.WithContext(ctx).Preload("Author").Where("id IN ? AND id <> ? AND merged_into_id IS NULL", ids, except).
+		Find(&threads).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]Thread, len(threads))
+	for _, th := range threads {
+		byID[th.ID] = th
+	}
+	out := make([]Thread, 0, limit)
+	for _, id := range ids {
+		if th, ok := byID[id]; ok && len(out) < limit {
+			out = append(out, th)
+			delete(byID, id)
+		}
+	}
+	return out, nil
 }
 
 // suggestWords bounds the words a suggestion looks for: each common word

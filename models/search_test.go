@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -261,6 +262,47 @@ func TestSuggestHonoursService(t *testing.T) {
 		got, err := f.s.SuggestThreads(ctx, tc.q)
 		if err != nil || !slices.Equal(ids(got), tc.want) {
 			t.Errorf("%s: %v %v, want %v", tc.name, ids(got), err, tc.want)
+		}
+	}
+}
+
+// TestThreadsTitled: the merge picker finds threads by the words of their
+// titles, or by number, best match first, never the thread itself or one
+// merged away.
+func TestThreadsTitled(t *testing.T) {
+	f := newModFixture(t) // alice's "Mail is down"
+	ctx := context.Background()
+	dup := mustThread(t, f.s, f.carol, "Mail is down again for everyone", "Same.")
+	advance(f.s, time.Minute)
+	cal := mustThread(t, f.s, f.bob, "Calendar invites duplicated", "Twice.")
+	advance(f.s, time.Minute)
+	gone := mustThread(t, f.s, f.carol, "Mail down here", "Same.")
+	if _, err := f.s.MergeThread(ctx, f.mod, gone.ID, f.thread.ID, "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ths []Thread) []int64 {
+		out := []int64{}
+		for _, th := range ths {
+			out = append(out, th.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		text   string
+		except int64
+		want   []int64
+	}{
+		{"mail down", dup.ID, []int64{f.thread.ID}},
+		{"Mail is down", f.thread.ID, []int64{dup.ID}},
+		{"duplicate invite", 0, []int64{cal.ID}},
+		{fmt.Sprintf("#%d", cal.ID), 0, []int64{cal.ID}},
+		{fmt.Sprint(gone.ID), 0, []int64{}},
+		{"", 0, []int64{}},
+		{`title:"mail" OR *`, 0, []int64{f.thread.ID, dup.ID}},
+	} {
+		got, err := f.s.ThreadsTitled(ctx, tc.text, tc.except, 10)
+		if err != nil || !slices.Equal(ids(got), tc.want) {
+			t.Errorf("%q: %v %v, want %v", tc.text, ids(got), err, tc.want)
 		}
 	}
 }

@@ -83,6 +83,9 @@ func (a *App) runThreadTool(c *gin.Context, id int64, in toolInput) (*models.Thr
 		secs := min(max(*in.Seconds, -1), int64(models.SlowModeMax/time.Second)+1)
 		return a.store.SetSlowMode(ctx, mod, id, time.Duration(secs)*time.Second, in.Reason)
 	case "merge":
+		if in.IntoID == 0 {
+			return nil, &models.ValidationError{Fields: map[string]string{"into_id": "Choose the thread to merge into."}}
+		}
 		return a.store.MergeThread(ctx, mod, id, in.IntoID, in.Reason)
 	case "unmerge":
 		return a.store.UnmergeThread(ctx, mod, id, in.Reason)
@@ -259,6 +262,9 @@ func (a *App) threadTool(c *gin.Context) error {
 	var th *models.Thread
 	if err == nil {
 		th, err = a.runThreadTool(c, id, in)
+	}
+	if fe := fieldErrors(err); fe != nil && toolName(c) == "merge" {
+		return a.mergeRefused(c, id, fe)
 	}
 	if err != nil {
 		return a.toolDone(c, err, "", "")

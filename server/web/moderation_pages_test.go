@@ -348,3 +348,46 @@ func TestEndedSessionSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestMergePicker: a moderator finds the thread to merge into by title or
+// number and picks it from a list; a merge without a choice comes back to
+// the list with the message; moved posts say where they came from.
+func TestMergePicker(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e) // alice's "Mail is down"
+	modCk := e.session(f.morgan)
+	dup := e.thread(f.carol, "Mail down for me too", "Same since nine.")
+	e.clock.Advance(time.Minute)
+	cal := e.thread(f.bob, "Calendar invites vanish", "Gone.")
+	mustContain(t, "thread tools", e.page(threadURL(dup.ID), modCk),
+		fmt.Sprintf(`<form method="get" action="/mod/threads/%d/merge"`, dup.ID), `name="q"`)
+	picker := fmt.Sprintf("/mod/threads/%d/merge", dup.ID)
+	radio := func(id int64) string { return fmt.Sprintf(`<input type="radio" name="into_id" value="%d">`, id) }
+	for _, tc := range []struct {
+		name, query  string
+		want, absent []string
+	}{
+		{"titles like this one", "", []string{"Threads with titles like this one", radio(f.threadID)}, []string{radio(dup.ID), radio(cal.ID)}},
+		{"by title", "calendar", []string{"Threads matching “calendar”", radio(cal.ID)}, []string{radio(f.threadID)}},
+		{"by number", fmt.Sprintf("#%d", cal.ID), []string{radio(cal.ID)}, nil},
+		{"nothing", "printer", []string{"No thread matches."}, nil},
+	} {
+		page := e.page(picker+"?q="+url.QueryEscape(tc.query), modCk)
+		mustContain(t, tc.name, page, tc.want...)
+		for _, s := range tc.absent {
+			if strings.Contains(page, s) {
+				t.Errorf("%s: %s listed", tc.name, s)
+			}
+		}
+	}
+	e.must(http.StatusBadRequest, req{method: http.MethodGet, path: picker + "?q=" + strings.Repeat("x", 201), cookie: modCk})
+
+	w := e.do(req{method: http.MethodPost, path: threadURL(dup.ID) + "/merge", cookie: modCk, form: url.Values{"q": {"mail"}, "reason": {"same outage"}}})
+	wantStatus(t, w, http.StatusUnprocessableEntity)
+	mustContain(t, "no choice", w.Body.String(), `role="alert">Choose the thread to merge into.</p>`, `value="same outage"`,
+		"Threads matching “mail”", radio(f.threadID))
+	w = e.do(req{method: http.MethodPost, path: threadURL(dup.ID) + "/merge", cookie: modCk,
+		form: url.Values{"into_id": {fmt.Sprint(f.threadID)}, "reason": {"same outage"}}})
+	mustContain(t, "merged", e.landing(w, modCk), "The thread is merged into this one.", "merged from “Mail down for me too”")
+	mustContain(t, "a reader's view", e.page(threadURL(f.threadID), nil), "Same since nine.", "merged from “Mail down for me too”")
+}

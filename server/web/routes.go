@@ -129,6 +129,7 @@ func (a *App) routes() []route {
 		{post, "/threads/:id/pin", moderatorOnly, noCache, sheds, a.threadTool},
 		{post, "/threads/:id/unpin", moderatorOnly, noCache, sheds, a.threadTool},
 		{post, "/threads/:id/slow-mode", moderatorOnly, noCache, sheds, a.threadTool},
+		{get, "/mod/threads/:id/merge", moderatorOnly, noCache, sheds, a.mergePicker},
 		{post, "/threads/:id/merge", moderatorOnly, noCache, sheds, a.threadTool},
 		{post, "/threads/:id/unmerge", moderatorOnly, noCache, sheds, a.threadTool},
 		{post, "/posts/:id/hide", moderatorOnly, noCache, sheds, a.postTool},

@@ -91,28 +91,36 @@ function selectOnFocus(root) {
   }
 }
 
-// While a customer types what is wrong (report a problem, new thread), show
-// the open incidents and threads about it: the report page's matches, fetched
-// and placed in the form's data-suggest element. Without JavaScript the
-// report page does the same in two steps.
+// While someone types into a form with data-suggest, show what matches:
+// the page at data-suggest-from (the form's own address by default) is
+// fetched with what was typed (the data-suggest-field input, "title" by
+// default, and the service chosen) and its data-suggest-part element (the
+// slot's own selector by default) fills the data-suggest slot. "Report a
+// problem" and the new-thread form offer the open incidents and threads
+// about it; the merge tool the threads to merge into. Without JavaScript
+// each form does the same in two steps.
 function suggestWhileTyping(root) {
   for (const form of root.querySelectorAll("form[data-suggest]")) {
     const slot = root.querySelector(form.dataset.suggest);
-    const title = form.querySelector("[name=title]");
+    const field = form.dataset.suggestField || "title";
+    const input = form.querySelector("[name=" + field + "]");
     const service = form.querySelector("select[name=service], select[name=service_id]");
-    if (!slot || !title) continue;
+    const from = form.dataset.suggestFrom || form.getAttribute("action");
+    const part = form.dataset.suggestPart || form.dataset.suggest;
+    const least = Number(form.dataset.suggestMin || 3);
+    if (!slot || !input) continue;
     let timer = 0;
     let seq = 0;
     const refresh = async () => {
       const mine = ++seq;
-      if (title.value.trim().length < 3) return;
-      const params = new URLSearchParams({ title: title.value });
+      if (input.value.trim().length < least) return;
+      const params = new URLSearchParams({ [field]: input.value });
       if (service && service.value) params.set("service", service.value);
       try {
-        const resp = await fetch("/report?" + params.toString(), { headers: { Accept: "text/html" } });
+        const resp = await fetch(from + "?" + params.toString(), { headers: { Accept: "text/html" } });
         if (!resp.ok || mine !== seq) return;
         const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
-        const fresh = doc.querySelector("#report-matches");
+        const fresh = doc.querySelector(part);
         if (!fresh) return;
         localizeTimes(fresh);
         slot.replaceChildren(...fresh.childNodes);
@@ -120,7 +128,7 @@ function suggestWhileTyping(root) {
         // Offline or overloaded: the form still works.
       }
     };
-    title.addEventListener("input", () => {
+    input.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(refresh, 300);
     });
