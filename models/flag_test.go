@@ -3,8 +3,11 @@ package models
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 func TestFlagsAutoHideAndQueue(t *testing.T) {
@@ -144,5 +147,35 @@ func TestFlagStanding(t *testing.T) {
 	p, _ := f.s.PostByID(ctx, f.first.ID, f.mod)
 	if p.HiddenAt == nil || p.HiddenReason != "flagged by 3 people" {
 		t.Fatalf("after three flags with standing: %+v", p)
+	}
+}
+
+// TestOpenFlagCount: the navigation's count of flags awaiting review is
+// one count on an index, and follows the queue.
+func TestOpenFlagCount(t *testing.T) {
+	f := newModFixture(t)
+	ctx := context.Background()
+	for _, u := range []*User{f.alice, f.carol} {
+		if _, err := f.s.FlagPost(ctx, u, f.reply.ID, "spam", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := f.s.OpenFlagCount(ctx); err != nil || n != 2 {
+		t.Fatalf("open flags: %d %v, want 2", n, err)
+	}
+	list, _ := f.s.FlagQueue(ctx, false, Page{})
+	if _, err := f.s.ResolveFlags(ctx, f.mod, list.Items[0].Flags[0].ID, "dismiss", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.s.OpenFlagCount(ctx); n != 0 {
+		t.Fatalf("open flags after dismissing: %d", n)
+	}
+	sql := f.s.db.ToSQL(func(tx *gorm.DB) *gorm.DB { return tx.Model(&Flag{}).Where("state = 'open'").Count(new(int64)) })
+	var plan []struct{ Detail string }
+	if err := f.s.db.Raw("EXPLAIN QUERY PLAN " + sql).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0].Detail, "COVERING INDEX flags_state") {
+		t.Errorf("counting open flags: %+v, want a search of the flags_state index alone", plan)
 	}
 }

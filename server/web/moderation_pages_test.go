@@ -391,3 +391,41 @@ func TestMergePicker(t *testing.T) {
 	mustContain(t, "merged", e.landing(w, modCk), "The thread is merged into this one.", "merged from “Mail down for me too”")
 	mustContain(t, "a reader's view", e.page(threadURL(f.threadID), nil), "Same since nine.", "merged from “Mail down for me too”")
 }
+
+// TestNavigationCountsOpenFlags: moderators see how many flags wait in the
+// navigation, on pages that are never cached; nobody else sees it.
+func TestNavigationCountsOpenFlags(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e)
+	for _, u := range []*models.User{f.alice, f.carol} {
+		e.must(http.StatusSeeOther, req{method: http.MethodPost, path: fmt.Sprintf("/posts/%d/flags", f.spamID), cookie: e.session(u),
+			form: url.Values{"reason": {"spam"}}})
+	}
+	modCk := e.session(f.morgan)
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		want   string
+	}{
+		{"moderator", modCk, `Flags <span class="count" id="open-flags">2<span class="visually-hidden"> open</span></span>`},
+		{"admin", e.session(e.user("root", models.RoleAdmin)), `id="open-flags">2<`},
+		{"customer", e.session(f.carol), ""},
+		{"visitor", nil, ""},
+	} {
+		w := e.must(http.StatusOK, req{method: http.MethodGet, path: threadURL(f.threadID), cookie: tc.cookie})
+		if tc.want == "" {
+			if strings.Contains(w.Body.String(), "open-flags") {
+				t.Errorf("%s: the open flags are counted for them", tc.name)
+			}
+			continue
+		}
+		mustContain(t, tc.name, w.Body.String(), tc.want)
+		if cc := w.Header().Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: a page with the count is sent with Cache-Control %q", tc.name, cc)
+		}
+	}
+	flags, _ := e.store.FlagQueue(context.Background(), false, models.Page{})
+	e.must(http.StatusSeeOther, req{method: http.MethodPost, path: fmt.Sprintf("/mod/flags/%d/resolve", flags.Items[0].Flags[0].ID), cookie: modCk,
+		form: url.Values{"action": {"dismiss"}}})
+	mustContain(t, "queue done", e.page("/mod/flags", modCk), `<span class="count" id="open-flags"></span>`)
+}

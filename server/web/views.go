@@ -31,6 +31,10 @@ type base struct {
 	// Unread is the signed-in person's count of unread notifications, for
 	// the navigation's bell.
 	Unread int
+	// OpenFlags is, for moderators and admins, how many flags wait for
+	// review, for the navigation. Only signed-in pages show it, and those
+	// are never cached.
+	OpenFlags int
 	// Ended says why the browser's session no longer works (a suspension,
 	// a role change), on the pages it may still read as a visitor.
 	Ended string
@@ -51,6 +55,11 @@ func (a *App) base(c *gin.Context, title string) base {
 			a.log.Warn("unread notifications", "request_id", requestID(c), "error", err)
 		}
 		b.Unread = counts[b.User.ID]
+		if b.User.Role.CanModerate() {
+			if b.OpenFlags, err = a.store.OpenFlagCount(c.Request.Context()); err != nil {
+				a.log.Warn("open flags", "request_id", requestID(c), "error", err)
+			}
+		}
 	}
 	return b
 }
