@@ -195,7 +195,31 @@ func TestHostileTextOnModerationPages(t *testing.T) {
 			t.Fatalf("payload %d: %v", i, err)
 		}
 	}
-	for _, path := range []string{"/mod/flags", "/mod/audit", fmt.Sprintf("/mod/users/%d", f.bob.ID), threadURL(f.threadID)} {
+	// Hostile titles reach the audit log (entries name their threads), the
+	// merge picker and the "merged from" of moved posts.
+	var titled int64
+	for i, p := range payloads[:min(len(payloads), 10)] {
+		title := fmt.Sprintf("Mail %d %s", i, p)
+		if len([]rune(title)) > models.TitleMaxLen {
+			title = string([]rune(title)[:models.TitleMaxLen])
+		}
+		th, _, err := e.store.CreateThread(ctx, e.user(fmt.Sprintf("writer%d", i), models.RoleCustomer), models.NewThread{Title: title, Body: "Down."})
+		if err != nil {
+			continue // a title the Store refuses (control characters)
+		}
+		if titled == 0 {
+			titled = th.ID
+			continue
+		}
+		if _, err := e.store.MergeThread(ctx, f.morgan, th.ID, titled, p); err != nil && !strings.Contains(err.Error(), "control") {
+			t.Fatalf("payload %d: %v", i, err)
+		}
+	}
+	if titled == 0 || len(e.posts(titled)) < 5 {
+		t.Fatalf("the hostile titles made no merges to show")
+	}
+	for _, path := range []string{"/mod/flags", "/mod/audit", fmt.Sprintf("/mod/users/%d", f.bob.ID), threadURL(f.threadID),
+		threadURL(titled), fmt.Sprintf("/mod/threads/%d/merge?q=mail", f.threadID)} {
 		checkPage(t, e.page(path, modCk))
 	}
 	checkPage(t, e.page("/account", e.session(f.bob)))
