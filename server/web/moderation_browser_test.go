@@ -11,9 +11,10 @@ import (
 	"sitrep/models"
 )
 
-// TestBrowserModerationJourney: a customer flags a post, a moderator opens
-// the queue and hides the post with a reason, and the customer sees the
-// placeholder.
+// TestBrowserModerationJourney: a customer flags a post, a moderator sees
+// it counted in the navigation, opens the queue and hides the post with a
+// reason, merges a duplicate thread with the picker, and the customer sees
+// the placeholder.
 func TestBrowserModerationJourney(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newTestEnv(t)
