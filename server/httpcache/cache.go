@@ -44,7 +44,7 @@ type entry struct {
 	key        string
 	header     http.Header
 	body       []byte
-	gz         []byte // body gzipped, or nil (see gzipped)
+	gz         []byte    // body gzipped, or nil (see gzipped)
 	stored     time.Time // when its render began
 	expires    time.Time
 	staleUntil time.Time
