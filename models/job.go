@@ -50,7 +50,7 @@ func (s *Store) Enqueue(ctx context.Context, kind string, payload any, runAt tim
 func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]Job, error) {
 	now := s.now()
 	var out []Job
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	err := s.writeQuietly(ctx, func(tx *gorm.DB) error {
 		return tx.Raw(`UPDATE jobs SET locked_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE run_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
 				ORDER BY run_at, id LIMIT ?`+s.skipLocked()+`)
@@ -82,12 +82,12 @@ func (s *Store) DoJob(ctx context.Context, id int64, fn func(tx *Tx) error) erro
 // FinishJob deletes a job whose work reached outside (a mail sent, a
 // webhook delivered).
 func (s *Store) FinishJob(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *gorm.DB) error { return tx.Delete(&Job{}, id).Error })
+	return s.writeQuietly(ctx, func(tx *gorm.DB) error { return tx.Delete(&Job{}, id).Error })
 }
 
 // RetryJob gives a failed job back, due again at at, with why it failed.
 func (s *Store) RetryJob(ctx context.Context, id int64, at time.Time, why string) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
+	return s.writeQuietly(ctx, func(tx *gorm.DB) error {
 		return tx.Model(&Job{}).Where("id = ?", id).Updates(map[string]any{
 			"run_at": at.UTC(), "locked_until": nil, "last_error": truncate(why, 500)}).Error
 	})

@@ -19,6 +19,14 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return err
 }
 
+// writeQuietly runs fn in one write transaction without waking anyone:
+// for writes that give readers nothing new to read (claiming a job, giving
+// it back for later, ending it). A worker's claim waking the worker itself
+// would keep it polling without pause.
+func (s *Store) writeQuietly(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
 // changeHub tells waiting readers that something was written. A signal
 // carries no data: a reader that wakes reads the events and jobs it has not
 // seen. Signals coalesce, so a burst of writes wakes each reader once.
