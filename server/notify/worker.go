@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"sitrep/models"
@@ -20,26 +23,71 @@ import (
 // Handler does one job. An error gives the job back to be retried later.
 type Handler func(ctx context.Context, job models.Job) error
 
-// Worker claims due jobs and runs their handlers.
+// Worker claims due jobs and runs their handlers, several at once.
 type Worker struct {
 	store    *models.Store
 	log      *slog.Logger
 	handlers map[string]Handler
 	// Lease is how long a claimed job is held before another worker may
-	// take it over; a handler must finish well within it.
+	// take it over (after a crash, that is how long an interrupted
+	// delivery waits); a handler must finish well within it: a webhook
+	// gets 10 s, an SMTP session 30 s.
 	Lease time.Duration
 	// Batch is how many jobs are claimed at once.
 	Batch int
-	// Now is the clock for retry times (tests move it).
+	// Concurrency is how many jobs run at once: deliveries wait on other
+	// servers, and one slow receiver must not hold up the rest.
+	Concurrency int
+	// Now is the clock for retry times and giving up (tests move it).
 	Now func() time.Time
+	// GiveUpAfter is how long a delivery is retried before it fails for
+	// good (a webhook's subscription is then turned off).
+	GiveUpAfter time.Duration
+	// FanoutBatch is how many deliveries one fan-out job writes.
+	FanoutBatch int
+
+	out      Settings
+	webhooks *http.Client
 }
 
-// NewWorker makes a worker that writes notifications; Handle adds the
-// other kinds.
+// Settings are what deliveries need to know of the world outside the
+// database.
+type Settings struct {
+	// Site names the site in mails and makes the links in mails and
+	// payloads absolute.
+	Site Site
+	// BaseURLSet says that Site.BaseURL is the operator's -base-url (and
+	// not a stand-in), which the Statuspage page id derives from.
+	BaseURLSet bool
+	// Mailer sends mail; nil when mail is off (-smtp-url not set): mails
+	// are then recorded in the outbox as not sent, with the reason.
+	Mailer Mailer
+	// AllowPrivate lets webhooks reach loopback and private addresses
+	// (-webhook-allow-private).
+	AllowPrivate bool
+}
+
+// NewWorker makes a worker for every kind of job: notifications, and the
+// announcements, deliveries and mails that Configure's settings shape (by
+// default: mail off, webhooks kept from private addresses, links to
+// http://localhost:8080).
 func NewWorker(store *models.Store, log *slog.Logger) *Worker {
-	w := &Worker{store: store, log: log, handlers: map[string]Handler{}, Lease: 2 * time.Minute, Batch: 20, Now: time.Now}
+	w := &Worker{store: store, log: log, handlers: map[string]Handler{}, Lease: 45 * time.Second, Batch: 20,
+		Concurrency: 16, Now: time.Now, GiveUpAfter: 24 * time.Hour, FanoutBatch: DefaultFanoutBatch}
+	w.Configure(Settings{Site: Site{Name: "Sitrep", BaseURL: "http://localhost:8080"}})
 	w.Handle(models.JobNotify, w.writeNotifications)
+	w.Handle(models.JobFanout, w.fanOut)
+	w.Handle(models.JobDeliver, w.deliver)
+	w.Handle(models.JobMail, w.sendOutboxMail)
+	w.Handle(models.JobFollowMail, w.sendFollowMail)
 	return w
+}
+
+// Configure sets what deliveries need to know.
+func (w *Worker) Configure(s Settings) {
+	s.Site.BaseURL = strings.TrimRight(s.Site.BaseURL, "/")
+	w.out = s
+	w.webhooks = newWebhookClient(s.AllowPrivate)
 }
 
 // Handle sets the handler of a kind of job.
@@ -49,53 +97,95 @@ func (w *Worker) Handle(kind string, h Handler) { w.handlers[kind] = h }
 // came due, a job written by another instance).
 const pollEvery = time.Second
 
-// Run works until ctx ends, waking on each write of this instance and at
-// least every pollEvery.
+// Run works until ctx ends, waking on each write of this instance, when a
+// job ends, and at least every pollEvery. It claims only as many jobs as it
+// has free slots, so that a claimed job starts at once and its lease is
+// not spent waiting.
 func (w *Worker) Run(ctx context.Context) {
 	changes, stop := w.store.Changes()
 	defer stop()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
+	slots := make(chan struct{}, max(w.Concurrency, 1))
+	freed := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
-		// A full batch means more may be due.
-		for ctx.Err() == nil && w.RunDue(ctx) == w.Batch {
+		for ctx.Err() == nil {
+			want := min(cap(slots)-len(slots), w.Batch)
+			if want == 0 {
+				break
+			}
+			jobs := w.claim(ctx, want)
+			for _, job := range jobs {
+				slots <- struct{}{}
+				wg.Go(func() {
+					defer func() {
+						<-slots
+						select {
+						case freed <- struct{}{}:
+						default:
+						}
+					}()
+					w.run(ctx, job)
+				})
+			}
+			if len(jobs) < want {
+				break // nothing more is due
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-changes:
 		case <-tick.C:
+		case <-freed:
 		}
 	}
 }
 
-// RunDue claims one batch of due jobs and runs them; it returns how many
-// it claimed.
+// RunDue claims one batch of due jobs and runs them, Concurrency at a time;
+// it returns how many it claimed.
 func (w *Worker) RunDue(ctx context.Context) int {
-	jobs, err := w.store.ClaimJobs(ctx, w.Batch, w.Lease)
-	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Error("jobs: claim", "error", err)
-		}
-		return 0
-	}
+	jobs := w.claim(ctx, w.Batch)
+	slots := make(chan struct{}, max(w.Concurrency, 1))
+	var wg sync.WaitGroup
 	for _, job := range jobs {
-		h, ok := w.handlers[job.Kind]
-		if !ok {
-			err = fmt.Errorf("no handler for jobs of kind %q", job.Kind)
-		} else {
-			err = h(ctx, job)
-		}
-		if err == nil {
-			continue
-		}
-		at := w.Now().Add(Backoff(job.Attempts))
-		w.log.Warn("jobs: failed, will retry", "job", job.ID, "kind", job.Kind, "attempt", job.Attempts, "retry_at", at, "error", err)
-		if err := w.store.RetryJob(ctx, job.ID, at, err.Error()); err != nil && ctx.Err() == nil {
-			w.log.Error("jobs: retry", "job", job.ID, "error", err)
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			w.run(ctx, job)
+		})
 	}
+	wg.Wait()
 	return len(jobs)
+}
+
+func (w *Worker) claim(ctx context.Context, n int) []models.Job {
+	jobs, err := w.store.ClaimJobs(ctx, n, w.Lease)
+	if err != nil && ctx.Err() == nil {
+		w.log.Error("jobs: claim", "error", err)
+	}
+	return jobs
+}
+
+// run does one job; an error gives it back for a later attempt.
+func (w *Worker) run(ctx context.Context, job models.Job) {
+	h, ok := w.handlers[job.Kind]
+	var err error
+	if !ok {
+		err = fmt.Errorf("no handler for jobs of kind %q", job.Kind)
+	} else {
+		err = h(ctx, job)
+	}
+	if err == nil {
+		return
+	}
+	at := w.Now().Add(Backoff(job.Attempts))
+	w.log.Warn("jobs: failed, will retry", "job", job.ID, "kind", job.Kind, "attempt", job.Attempts, "retry_at", at, "error", err)
+	if err := w.store.RetryJob(ctx, job.ID, at, err.Error()); err != nil && ctx.Err() == nil {
+		w.log.Error("jobs: retry", "job", job.ID, "error", err)
+	}
 }
 
 // Backoff is how long to wait before the next attempt after attempt
