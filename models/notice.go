@@ -273,3 +273,18 @@ func (s *Store) Deliveries(ctx context.Context, subscriptionID int64, p Page) (P
 		Offset(p.offset()).Limit(p.PerPage + 1).Find(&out).Error
 	return paged(out, p), err
 }
+
+// NoticeTexts reads the mail text of the given notices, by id (what the
+// outbox shows for an announcement's copy that did not go out).
+func (s *Store) NoticeTexts(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []Notice
+	err := s.db.WithContext(ctx).Select("id", "text_body").Where("id IN ?", ids).Find(&rows).Error
+	for _, n := range rows {
+		out[n.ID] = n.TextBody
+	}
+	return out, err
+}

@@ -119,6 +119,17 @@ type NewSubscription struct {
 	ClientIP   string
 }
 
+// Check says what is wrong with in that can be told without the database
+// (nil when nothing), so that a form can say it all at once.
+func (in NewSubscription) Check() map[string]string {
+	v := validation{}
+	in.clean(v)
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
 // clean validates what can be checked without the database.
 func (in *NewSubscription) clean(v validation) {
 	in.Email = strings.TrimSpace(in.Email)
@@ -167,7 +178,7 @@ func checkWebhookURL(raw string) string {
 // within SubscribeWindow. Services and the incident must exist. The
 // returned subscription carries its Secret, which a webhook's owner is
 // shown once.
-func (s *Store) CreateSubscription(ctx context.Context, in NewSubscription, confirmMail func(token string) Mail) (*Subscription, error) {
+func (s *Store) CreateSubscription(ctx context.Context, in NewSubscription, confirmMail func(sub *Subscription, token string) Mail) (*Subscription, error) {
 	v := validation{}
 	in.clean(v)
 	kind := SubscriptionEmail
@@ -219,7 +230,7 @@ func (s *Store) CreateSubscription(ctx context.Context, in NewSubscription, conf
 			}
 			sub.Services = append(sub.Services, ss)
 		}
-		m := confirmMail(token)
+		m := confirmMail(sub, token)
 		m.Kind, m.To, m.SubscriptionID = MailConfirm, sub.Email, &sub.ID
 		_, err := s.enqueueMail(tx, m)
 		return err

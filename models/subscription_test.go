@@ -14,8 +14,8 @@ import (
 
 // confirmWith returns a confirmMail function that keeps the token it is
 // given.
-func confirmWith(token *string) func(string) Mail {
-	return func(t string) Mail {
+func confirmWith(token *string) func(*Subscription, string) Mail {
+	return func(_ *Subscription, t string) Mail {
 		*token = t
 		return Mail{Subject: "Confirm", Text: "Confirm: /subscriptions/confirm?token=" + t}
 	}
@@ -47,7 +47,7 @@ func jobsOf(t *testing.T, s *Store, kind string) []Job {
 func TestSubscribeValidates(t *testing.T) {
 	f := newIncidentFixture(t)
 	ctx := context.Background()
-	none := func(string) Mail { return Mail{} }
+	none := func(*Subscription, string) Mail { return Mail{} }
 	missing := int64(999)
 	for _, c := range []struct {
 		in          NewSubscription
@@ -152,7 +152,7 @@ func TestSubscribeExpires(t *testing.T) {
 func TestSubscribeLimits(t *testing.T) {
 	f := newIncidentFixture(t)
 	ctx := context.Background()
-	none := func(string) Mail { return Mail{} }
+	none := func(*Subscription, string) Mail { return Mail{} }
 	for i := range SubscribePerAddress {
 		if _, err := f.s.CreateSubscription(ctx, NewSubscription{Email: "many@example.com", ClientIP: fmt.Sprintf("192.0.2.%d", i)}, none); err != nil {
 			t.Fatal(err)
@@ -245,7 +245,7 @@ func TestFanOut(t *testing.T) {
 	want[hook.ID] = true
 	activeSubscription(t, f.s, NewSubscription{Email: "dash@example.com", ServiceIDs: []int64{f.dash.ID}})
 	activeSubscription(t, f.s, NewSubscription{Email: "other@example.com", IncidentID: &other.ID})
-	if _, err := f.s.CreateSubscription(ctx, NewSubscription{Email: "pending@example.com"}, func(string) Mail { return Mail{} }); err != nil {
+	if _, err := f.s.CreateSubscription(ctx, NewSubscription{Email: "pending@example.com"}, func(*Subscription, string) Mail { return Mail{} }); err != nil {
 		t.Fatal(err)
 	}
 	f.s.db.Where("kind = ?", JobDeliver).Delete(&Job{})

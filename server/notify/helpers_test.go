@@ -112,7 +112,7 @@ func (e *env) run() {
 func (e *env) subscribe(in models.NewSubscription) *models.Subscription {
 	e.t.Helper()
 	var token string
-	sub, err := e.store.CreateSubscription(context.Background(), in, func(t string) models.Mail {
+	sub, err := e.store.CreateSubscription(context.Background(), in, func(_ *models.Subscription, t string) models.Mail {
 		token = t
 		return models.Mail{Subject: "Confirm", Text: "Confirm: " + t}
 	})

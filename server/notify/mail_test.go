@@ -124,8 +124,8 @@ func TestMailOff(t *testing.T) {
 	e := newEnv(t, false)
 	ctx := context.Background()
 	sub := e.subscribe(models.NewSubscription{Email: "pat@example.com"})
-	if _, err := e.store.CreateSubscription(ctx, models.NewSubscription{Email: "new@example.com"}, func(tok string) models.Mail {
-		return SubscriptionConfirmMail(e.worker.out.Site, &models.Subscription{AllServices: true}, testBase+"/subscriptions/confirm?token="+tok)
+	if _, err := e.store.CreateSubscription(ctx, models.NewSubscription{Email: "new@example.com"}, func(sub *models.Subscription, tok string) models.Mail {
+		return SubscriptionConfirmMail(e.worker.out.Site, sub, testBase+"/subscriptions/confirm?token="+tok)
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"sitrep/models"
 	"sitrep/server/httpcache"
 	"sitrep/server/live"
+	"sitrep/server/notify/ssrf"
 	"sitrep/server/statuspage"
 )
 
@@ -41,6 +43,16 @@ type Config struct {
 	// MaxStreams bounds the live-update streams open at once; past it a
 	// new stream gets 503 with Retry-After.
 	MaxStreams int
+	// MailOn says the server sends mail (-smtp-url): sign-up then
+	// confirms the address by mail first.
+	MailOn bool
+	// LinkURL is the absolute address that links in mails start with:
+	// BaseURL, or a stand-in when it is not set (never the request's
+	// Host, which the sender of the request chooses).
+	LinkURL string
+	// WebhookAllowPrivate lets webhook subscriptions name loopback and
+	// private addresses (-webhook-allow-private).
+	WebhookAllowPrivate bool
 }
 
 // DefaultMaxStreams is the bound on open streams unless the operator sets
@@ -71,6 +83,9 @@ type App struct {
 	cache *httpcache.Cache
 	// live fans the database's events out to the open streams.
 	live *live.Broker
+
+	// resolver looks up webhook hosts when a subscription is made.
+	resolver ssrf.Resolver
 
 	// flashKey signs flash cookies. It lives in memory: a restart between a
 	// redirect and the next page only loses one message.
@@ -105,6 +120,7 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 		loginByIP:      newLimiter(30, 15*time.Minute),
 		signupByIP:     newLimiter(10, time.Hour),
 		flashKey:       key,
+		resolver:       net.DefaultResolver,
 	}
 	for _, l := range []*limiter{a.loginByAccount, a.loginByIP, a.signupByIP} {
 		l.now = func() time.Time { return a.now() }

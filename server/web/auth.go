@@ -47,6 +47,9 @@ func (a *App) signupCreate(c *gin.Context) error {
 		page.Errors = map[string]string{"name": "Too many accounts were created from your network. " + tryAgainIn(retry)}
 		return a.renderLimited(c, retry, "signup", page)
 	}
+	if a.cfg.MailOn {
+		return a.signupByMail(c, page, password) // the same answer for a registered address and a new one
+	}
 	u, err := a.store.CreateUser(c.Request.Context(), models.NewUser{
 		Name: page.Form.Name, Email: page.Form.Email, Password: password, Role: models.RoleCustomer,
 	})

@@ -18,7 +18,8 @@ import (
 var pageNames = []string{"home", "signup", "login", "account", "admin_users", "error",
 	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
 	"incident_new", "incident_list", "incident_overdue", "report", "admin_services",
-	"mod_flags", "mod_user", "mod_audit", "notifications"}
+	"mod_flags", "mod_user", "mod_audit", "notifications",
+	"subscribe", "token_action", "admin_subscriptions", "admin_outbox"}
 
 // base is embedded in every page's data.
 type base struct {
