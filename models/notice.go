@@ -44,8 +44,10 @@ type FanoutJob struct {
 	Event      string `json:"event"`
 	IncidentID int64  `json:"incident_id"`
 	UpdateID   int64  `json:"update_id,omitempty"`
-	NoticeID   int64  `json:"notice_id,omitempty"`
-	After      int64  `json:"after,omitempty"`
+	// At is when the change was made: it goes to those subscribed then.
+	At       time.Time `json:"at"`
+	NoticeID int64     `json:"notice_id,omitempty"`
+	After    int64     `json:"after,omitempty"`
 }
 
 // DeliverJob sends one notice to one subscriber.
@@ -58,7 +60,7 @@ type DeliverJob struct {
 // the change's transaction: whatever the number of subscribers, the
 // request writes one row.
 func (s *Store) announce(tx *gorm.DB, event string, incidentID, updateID int64) error {
-	return s.enqueue(tx, JobFanout, FanoutJob{Event: event, IncidentID: incidentID, UpdateID: updateID}, time.Time{})
+	return s.enqueue(tx, JobFanout, FanoutJob{Event: event, IncidentID: incidentID, UpdateID: updateID, At: s.now()}, time.Time{})
 }
 
 // updateEvent names the announcement of an official update; first is the
@@ -86,6 +88,8 @@ func updateEvent(inc *Incident, first bool) string {
 // the webhook document without its per-subscriber meta.unsubscribe, and the
 // mail's subject and parts without the per-subscriber footer. A
 // component notice (ServiceID set) goes to webhooks only and has no mail.
+// CreatedAt is when the change was made; it goes to the subscriptions
+// confirmed by then.
 type Notice struct {
 	ID         int64
 	Event      string
@@ -132,7 +136,9 @@ func (s *Store) AnySubscribers(ctx context.Context) (bool, error) {
 // transaction, setting their ids.
 func (t *Tx) CreateNotices(ns []*Notice) error {
 	for _, n := range ns {
-		n.CreatedAt = t.s.now()
+		if n.CreatedAt.IsZero() {
+			n.CreatedAt = t.s.now()
+		}
 		if err := t.tx.Create(n).Error; err != nil {
 			return err
 		}
@@ -160,7 +166,8 @@ func matchSQL(n *Notice) (string, []any) {
 
 // FanOut writes a delivery job for each of the next limit active
 // subscribers of notice n with an id above after, in id order, with one
-// statement. It returns the last id done and how many were written; fewer
+// statement. Those who subscribed after the change are not told of it
+// (after a restart with a backlog, or the demo's history). It returns the last id done and how many were written; fewer
 // than limit means the notice reached everyone.
 func (t *Tx) FanOut(n *Notice, after int64, limit int) (int64, int, error) {
 	cond, args := matchSQL(n)
@@ -169,15 +176,15 @@ func (t *Tx) FanOut(n *Notice, after int64, limit int) (int64, int, error) {
 		Count int
 	}
 	if err := t.tx.Raw(`SELECT COALESCE(MAX(id), 0) AS last, COUNT(*) AS count FROM (
-			SELECT s.id FROM subscriptions s WHERE s.state = ? AND s.id > ? AND `+cond+` ORDER BY s.id LIMIT ?)`,
-		append(append([]any{SubscriptionActive, after}, args...), limit)...).Scan(&batch).Error; err != nil || batch.Count == 0 {
+			SELECT s.id FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id LIMIT ?)`,
+		append(append([]any{SubscriptionActive, after, n.CreatedAt}, args...), limit)...).Scan(&batch).Error; err != nil || batch.Count == 0 {
 		return after, 0, err
 	}
 	now := t.s.now()
 	err := t.tx.Exec(`INSERT INTO jobs (kind, payload, run_at, attempts, last_error, created_at)
 		SELECT ?, json_object('notice_id', ?, 'subscription_id', s.id), ?, 0, '', ?
-		FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.id <= ? AND `+cond+` ORDER BY s.id`,
-		append([]any{JobDeliver, n.ID, now, now, SubscriptionActive, after, batch.Last}, args...)...).Error
+		FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.id <= ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id`,
+		append([]any{JobDeliver, n.ID, now, now, SubscriptionActive, after, batch.Last, n.CreatedAt}, args...)...).Error
 	return batch.Last, batch.Count, err
 }
 

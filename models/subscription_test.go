@@ -228,8 +228,8 @@ func TestAnnounceWritesOneJob(t *testing.T) {
 
 // TestFanOut pages through the matching active subscribers in batches: all
 // services, a service the incident touches, that incident; not pending
-// ones, nor those of other services or incidents; service changes go to
-// webhooks only.
+// ones, nor those of other services or incidents, nor those confirmed
+// after the change; service changes go to webhooks only.
 func TestFanOut(t *testing.T) {
 	f := newIncidentFixture(t)
 	ctx := context.Background()
@@ -289,6 +289,9 @@ func TestFanOut(t *testing.T) {
 	if err := f.s.write(ctx, func(gtx *gorm.DB) error { return (&Tx{s: f.s, tx: gtx}).CreateNotices([]*Notice{incNotice, svcNotice}) }); err != nil {
 		t.Fatal(err)
 	}
+	// Subscribed after the change: not told of it.
+	advance(f.s, time.Minute)
+	activeSubscription(t, f.s, NewSubscription{Email: "late@example.com"})
 	if got := fanOut(incNotice); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("incident notice went to %v, want %v", got, want)
 	}

@@ -99,7 +99,7 @@ func (w *Worker) buildNotices(ctx context.Context, job models.Job, j models.Fano
 		return err
 	}
 	subject, text, html := noticeMail(w.out.Site, j.Event, inc, announced)
-	notices := []*models.Notice{{Event: j.Event, IncidentID: &inc.ID, Payload: string(doc), Subject: subject, TextBody: text, HTMLBody: html}}
+	notices := []*models.Notice{{Event: j.Event, IncidentID: &inc.ID, Payload: string(doc), Subject: subject, TextBody: text, HTMLBody: html, CreatedAt: j.At}}
 	if announced != nil {
 		for _, tr := range announced.Transitions {
 			cw, ok := site.ComponentWebhook(snap, root, announced, tr, at)
@@ -111,7 +111,7 @@ func (w *Worker) buildNotices(ctx context.Context, job models.Job, j models.Fano
 				return err
 			}
 			notices = append(notices, &models.Notice{Event: models.AnnounceComponentUpdated, IncidentID: &inc.ID,
-				ServiceID: &tr.ServiceID, Payload: string(doc)})
+				ServiceID: &tr.ServiceID, Payload: string(doc), CreatedAt: j.At})
 		}
 	}
 	return w.store.DoJob(ctx, job.ID, func(tx *models.Tx) error {
@@ -119,7 +119,7 @@ func (w *Worker) buildNotices(ctx context.Context, job models.Job, j models.Fano
 			return err
 		}
 		for _, n := range notices {
-			if err := tx.Enqueue(models.JobFanout, models.FanoutJob{Event: n.Event, IncidentID: inc.ID, NoticeID: n.ID}, w.store.Now()); err != nil {
+			if err := tx.Enqueue(models.JobFanout, models.FanoutJob{Event: n.Event, IncidentID: inc.ID, At: j.At, NoticeID: n.ID}, w.store.Now()); err != nil {
 				return err
 			}
 		}
