@@ -238,8 +238,8 @@ func TestSubscribeBadInput(t *testing.T) {
 	e := newTestEnv(t)
 	svc := e.service(models.NewService{Name: "Mail"})
 	for body, want := range map[string][2]string{
-		`{"email":"not an address"}`:                                               {"email", "such as name@example.com"},
-		`{"email":""}`:                                                             {"email", "Enter an email address"},
+		`{"email":"not an address"}`: {"email", "such as name@example.com"},
+		`{"email":""}`:               {"email", "Enter an email address"},
 		`{"email":"a@example.com","webhook_url":"ftp://example.com/x"}`:            {"webhook_url", "starts with https://"},
 		`{"email":"a@example.com","webhook_url":"not a url"}`:                      {"webhook_url", "Enter a webhook URL"},
 		`{"email":"a@example.com","services":[99]}`:                                {"services", "There is no service 99"},
