@@ -166,10 +166,11 @@ func matchSQL(n *Notice) (string, []any) {
 
 // FanOut writes a delivery job for each of the next limit active
 // subscribers of notice n with an id above after, in id order, with one
-// statement. Those who subscribed after the change are not told of it
-// (after a restart with a backlog, or the demo's history). It returns the last id done and how many were written; fewer
-// than limit means the notice reached everyone.
-func (t *Tx) FanOut(n *Notice, after int64, limit int) (int64, int, error) {
+// statement, and returns how many it wrote. When the batch is full, more
+// is called with the batch's last id to write the job of the next batch.
+// Those who subscribed after the change are not told of it (after a
+// restart with a backlog, or the demo's history).
+func (t *Tx) FanOut(n *Notice, after int64, limit int, more func(last int64) error) (int, error) {
 	cond, args := matchSQL(n)
 	var batch struct {
 		Last  int64
@@ -178,14 +179,19 @@ func (t *Tx) FanOut(n *Notice, after int64, limit int) (int64, int, error) {
 	if err := t.tx.Raw(`SELECT COALESCE(MAX(id), 0) AS last, COUNT(*) AS count FROM (
 			SELECT s.id FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id LIMIT ?)`,
 		append(append([]any{SubscriptionActive, after, n.CreatedAt}, args...), limit)...).Scan(&batch).Error; err != nil || batch.Count == 0 {
-		return after, 0, err
+		return 0, err
+	}
+	if batch.Count == limit {
+		if err := more(batch.Last); err != nil {
+			return 0, err
+		}
 	}
 	now := t.s.now()
 	err := t.tx.Exec(`INSERT INTO jobs (kind, payload, run_at, attempts, last_error, created_at)
 		SELECT ?, json_object('notice_id', ?, 'subscription_id', s.id), ?, 0, '', ?
 		FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.id <= ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id`,
 		append([]any{JobDeliver, n.ID, now, now, SubscriptionActive, after, batch.Last, n.CreatedAt}, args...)...).Error
-	return batch.Last, batch.Count, err
+	return batch.Count, err
 }
 
 // NoticeByID reads a notice.

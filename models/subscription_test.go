@@ -254,21 +254,19 @@ func TestFanOut(t *testing.T) {
 		got := map[int64]bool{}
 		after, batches := int64(0), 0
 		for {
-			var last int64
-			var count int
+			next := int64(-1)
 			err := f.s.write(ctx, func(gtx *gorm.DB) error {
-				var err error
-				last, count, err = (&Tx{s: f.s, tx: gtx}).FanOut(n, after, 4)
+				_, err := (&Tx{s: f.s, tx: gtx}).FanOut(n, after, 4, func(last int64) error { next = last; return nil })
 				return err
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			batches++
-			if count < 4 {
+			if next < 0 {
 				break
 			}
-			after = last
+			after = next
 		}
 		for _, j := range jobsOf(t, f.s, JobDeliver) {
 			var d DeliverJob

@@ -38,13 +38,12 @@ func (w *Worker) fanOut(ctx context.Context, job models.Job) error {
 		return err
 	}
 	return w.store.DoJob(ctx, job.ID, func(tx *models.Tx) error {
-		last, count, err := tx.FanOut(n, j.After, w.FanoutBatch)
-		if err != nil || count < w.FanoutBatch {
-			return err
-		}
-		next := j
-		next.After = last
-		return tx.Enqueue(models.JobFanout, next, w.store.Now())
+		_, err := tx.FanOut(n, j.After, w.FanoutBatch, func(last int64) error {
+			next := j
+			next.After = last
+			return tx.Enqueue(models.JobFanout, next, w.store.Now())
+		})
+		return err
 	})
 }
 

@@ -44,6 +44,7 @@ type testEnv struct {
 	store   *models.Store
 	handler http.Handler
 	clock   *testClock
+	path    string // the database file
 }
 
 // testClock is an injectable clock for the app and the store; the
@@ -75,7 +76,8 @@ func newTestEnv(t testing.TB) *testEnv {
 // newTestEnvConfig is an app whose configuration adjust changes first.
 func newTestEnvConfig(t testing.TB, adjust func(*Config)) *testEnv {
 	t.Helper()
-	store, err := models.Open(filepath.Join(t.TempDir(), "test.db"))
+	path := filepath.Join(t.TempDir(), "test.db")
+	store, err := models.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func newTestEnvConfig(t testing.TB, adjust func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, app: a, store: store, handler: h, clock: clock}
+	return &testEnv{t: t, app: a, store: store, handler: h, clock: clock, path: path}
 }
 
 // People and their credentials.
