@@ -353,7 +353,8 @@ func (s *Store) unsubscribe(_ context.Context, tx *gorm.DB, token string, act bo
 		return "", err
 	}
 	var u User
-	if err := tx.Select("id").Where("mail_unsubscribe_hash = ?", h).Take(&u).Error; err != nil {
+	// The second condition lets SQLite use the partial index.
+	if err := tx.Select("id").Where("mail_unsubscribe_hash = ? AND mail_unsubscribe_hash <> ''", h).Take(&u).Error; err != nil {
 		return "", translate(err)
 	}
 	if act {

@@ -97,7 +97,10 @@ func TestSIGKILLDuringDelivery(t *testing.T) {
 	}
 	var confirm string
 	sub, err := store.CreateSubscription(ctx, models.NewSubscription{Email: "ops@example.com", WebhookURL: srv.URL + "/hook"},
-		func(_ *models.Subscription, tok string) models.Mail { confirm = tok; return models.Mail{Subject: "Confirm"} })
+		func(_ *models.Subscription, tok string) models.Mail {
+			confirm = tok
+			return models.Mail{Subject: "Confirm"}
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
