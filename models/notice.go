@@ -203,18 +203,14 @@ func (s *Store) NoticeByID(ctx context.Context, id int64) (*Notice, error) {
 	return &n, nil
 }
 
-// DeliveryTarget reads what one delivery job needs: the notice and the
-// subscription (ErrNotFound when either is gone).
-func (s *Store) DeliveryTarget(ctx context.Context, j DeliverJob) (*Notice, *Subscription, error) {
-	n, err := s.NoticeByID(ctx, j.NoticeID)
-	if err != nil {
-		return nil, nil, err
+// DeliverySubscription reads the subscription a delivery goes to, without
+// its services (ErrNotFound when it is gone).
+func (s *Store) DeliverySubscription(ctx context.Context, id int64) (*Subscription, error) {
+	var sub Subscription
+	if err := s.db.WithContext(ctx).Take(&sub, id).Error; err != nil {
+		return nil, translate(err)
 	}
-	sub, err := s.SubscriptionByID(ctx, j.SubscriptionID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return n, sub, nil
+	return &sub, nil
 }
 
 // DeliveryOutcome is what became of one attempt.
@@ -238,44 +234,68 @@ type DeliveryOutcome struct {
 // mail that did not go out, and the end of the job when it is done. A job
 // that is not done is given back by the worker to be retried.
 func (s *Store) RecordDelivery(ctx context.Context, jobID int64, d Delivery, o DeliveryOutcome) error {
+	return s.write(ctx, func(tx *gorm.DB) error { return s.recordDelivery(tx, jobID, d, o) })
+}
+
+// DeliveryRecord is one attempt to record, for RecordDeliveries.
+type DeliveryRecord struct {
+	JobID    int64
+	Delivery Delivery
+	Outcome  DeliveryOutcome
+}
+
+// RecordDeliveries records several attempts (of several jobs) in one
+// transaction, as RecordDelivery does each: a worker delivering many at
+// once commits their logs together instead of waiting for the disk once
+// per delivery. If it fails, none is recorded.
+func (s *Store) RecordDeliveries(ctx context.Context, recs []DeliveryRecord) error {
 	return s.write(ctx, func(tx *gorm.DB) error {
-		d.CreatedAt = s.now()
-		if err := tx.Create(&d).Error; err != nil {
-			return err
-		}
-		set := map[string]any{"failures": 0}
-		if o.Failed {
-			set["failures"] = gorm.Expr("failures + 1")
-		}
-		if o.Disable {
-			set["state"], set["updated_at"] = SubscriptionDisabled, s.now()
-		}
-		res := tx.Model(&Subscription{}).Where("id = ?", d.SubscriptionID).Updates(set)
-		if res.Error != nil {
-			return res.Error
-		}
-		if o.Disable && o.Notice != nil && res.RowsAffected > 0 {
-			m := *o.Notice
-			m.Kind, m.SubscriptionID = MailDisabled, &d.SubscriptionID
-			var to []string
-			if err := tx.Model(&Subscription{}).Where("id = ?", d.SubscriptionID).Pluck("email", &to).Error; err != nil || len(to) == 0 {
+		for _, r := range recs {
+			if err := s.recordDelivery(tx, r.JobID, r.Delivery, r.Outcome); err != nil {
 				return err
 			}
-			m.To = to[0]
-			if _, err := s.enqueueMail(tx, m); err != nil {
-				return err
-			}
-		}
-		if o.Outbox != nil {
-			if err := s.recordMail(tx, *o.Outbox); err != nil {
-				return err
-			}
-		}
-		if o.Done {
-			return tx.Delete(&Job{}, jobID).Error
 		}
 		return nil
 	})
+}
+
+func (s *Store) recordDelivery(tx *gorm.DB, jobID int64, d Delivery, o DeliveryOutcome) error {
+	d.CreatedAt = s.now()
+	if err := tx.Create(&d).Error; err != nil {
+		return err
+	}
+	set := map[string]any{"failures": 0}
+	if o.Failed {
+		set["failures"] = gorm.Expr("failures + 1")
+	}
+	if o.Disable {
+		set["state"], set["updated_at"] = SubscriptionDisabled, s.now()
+	}
+	res := tx.Model(&Subscription{}).Where("id = ?", d.SubscriptionID).Updates(set)
+	if res.Error != nil {
+		return res.Error
+	}
+	if o.Disable && o.Notice != nil && res.RowsAffected > 0 {
+		m := *o.Notice
+		m.Kind, m.SubscriptionID = MailDisabled, &d.SubscriptionID
+		var to []string
+		if err := tx.Model(&Subscription{}).Where("id = ?", d.SubscriptionID).Pluck("email", &to).Error; err != nil || len(to) == 0 {
+			return err
+		}
+		m.To = to[0]
+		if _, err := s.enqueueMail(tx, m); err != nil {
+			return err
+		}
+	}
+	if o.Outbox != nil {
+		if err := s.recordMail(tx, *o.Outbox); err != nil {
+			return err
+		}
+	}
+	if o.Done {
+		return tx.Delete(&Job{}, jobID).Error
+	}
+	return nil
 }
 
 // Deliveries lists a subscription's delivery attempts, newest first.

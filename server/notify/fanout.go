@@ -144,7 +144,11 @@ func (w *Worker) deliver(ctx context.Context, job models.Job) error {
 	if err := json.Unmarshal([]byte(job.Payload), &j); err != nil {
 		return fmt.Errorf("deliver job %d: %w", job.ID, err)
 	}
-	n, sub, err := w.store.DeliveryTarget(ctx, j)
+	sub, err := w.store.DeliverySubscription(ctx, j.SubscriptionID)
+	var n *models.Notice
+	if err == nil {
+		n, err = w.notice(ctx, j.NoticeID)
+	}
 	if errors.Is(err, models.ErrNotFound) {
 		return w.store.FinishJob(ctx, job.ID)
 	}
@@ -177,3 +181,28 @@ func oneLine(err error) string {
 	}
 	return s
 }
+
+// notice reads a notice through a small cache: a notice never changes, and
+// its thousands of deliveries would each read it again.
+func (w *Worker) notice(ctx context.Context, id int64) (*models.Notice, error) {
+	w.noticeMu.Lock()
+	n, ok := w.notices[id]
+	w.noticeMu.Unlock()
+	if ok {
+		return n, nil
+	}
+	n, err := w.store.NoticeByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	w.noticeMu.Lock()
+	defer w.noticeMu.Unlock()
+	if len(w.notices) >= noticeCacheSize {
+		clear(w.notices)
+	}
+	w.notices[id] = n
+	return n, nil
+}
+
+// noticeCacheSize bounds the notices a worker keeps.
+const noticeCacheSize = 64

@@ -89,7 +89,7 @@ func newEnv(t testing.TB, withSMTP bool) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := NewSMTPMailer(cfg, 4)
+		m, err := NewSMTPMailer(cfg, 16) // as serve makes it: one per job at once
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -390,7 +390,7 @@ func (w *Worker) deliverMail(ctx context.Context, job models.Job, n *models.Noti
 		o.Outbox = &models.Mail{Kind: models.MailNotice, To: sub.Email, Subject: m.Subject, MessageID: m.MessageID, Headers: m.Headers,
 			State: state, Reason: reason, NoticeID: &n.ID, SubscriptionID: &sub.ID}
 	}
-	if rerr := w.store.RecordDelivery(ctx, job.ID, d, o); rerr != nil {
+	if rerr := w.recordDelivery(ctx, job.ID, d, o); rerr != nil {
 		return rerr
 	}
 	if state == models.MailQueued {

@@ -165,15 +165,15 @@ func (w *Worker) deliverWebhook(ctx context.Context, job models.Job, n *models.N
 	d := models.Delivery{SubscriptionID: sub.ID, NoticeID: &n.ID, Event: n.Event, Attempt: job.Attempts, Status: status,
 		LatencyMS: int(time.Since(start).Milliseconds())}
 	if err == nil {
-		return w.store.RecordDelivery(ctx, job.ID, d, models.DeliveryOutcome{Done: true})
+		return w.recordDelivery(ctx, job.ID, d, models.DeliveryOutcome{Done: true})
 	}
 	d.Error = oneLine(err)
 	if w.giveUp(job) {
 		m := webhookDisabledMail(w.out.Site, sub, d.Error, w.GiveUpAfter)
 		w.log.Warn("webhook turned off after failing", "subscription", sub.ID, "error", d.Error)
-		return w.store.RecordDelivery(ctx, job.ID, d, models.DeliveryOutcome{Done: true, Failed: true, Disable: true, Notice: &m})
+		return w.recordDelivery(ctx, job.ID, d, models.DeliveryOutcome{Done: true, Failed: true, Disable: true, Notice: &m})
 	}
-	if rerr := w.store.RecordDelivery(ctx, job.ID, d, models.DeliveryOutcome{Failed: true}); rerr != nil {
+	if rerr := w.recordDelivery(ctx, job.ID, d, models.DeliveryOutcome{Failed: true}); rerr != nil {
 		return rerr
 	}
 	return fmt.Errorf("webhook %d: %s", sub.ID, d.Error)

@@ -48,6 +48,11 @@ type Worker struct {
 
 	out      Settings
 	webhooks *http.Client
+	noticeMu sync.Mutex
+	notices  map[int64]*models.Notice
+	// records takes delivery logs to the recorder while Run runs (nil
+	// otherwise: each is written on its own).
+	records chan record
 }
 
 // Settings are what deliveries need to know of the world outside the
@@ -72,7 +77,7 @@ type Settings struct {
 // default: mail off, webhooks kept from private addresses, links to
 // http://localhost:8080).
 func NewWorker(store *models.Store, log *slog.Logger) *Worker {
-	w := &Worker{store: store, log: log, handlers: map[string]Handler{}, Lease: 45 * time.Second, Batch: 20,
+	w := &Worker{store: store, log: log, handlers: map[string]Handler{}, notices: map[int64]*models.Notice{}, Lease: 45 * time.Second, Batch: 20,
 		Concurrency: 16, Now: time.Now, GiveUpAfter: 24 * time.Hour, FanoutBatch: DefaultFanoutBatch}
 	w.Configure(Settings{Site: Site{Name: "Sitrep", BaseURL: "http://localhost:8080"}})
 	w.Handle(models.JobNotify, w.writeNotifications)
@@ -108,8 +113,19 @@ func (w *Worker) Run(ctx context.Context) {
 	defer tick.Stop()
 	slots := make(chan struct{}, max(w.Concurrency, 1))
 	freed := make(chan struct{}, 1)
+	// The recorder outlives the jobs, so that a job ending at shutdown
+	// still has its log written.
+	records := make(chan record)
+	w.records = records
+	recorded := make(chan struct{})
+	go func() { w.recordLoop(records); close(recorded) }()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		close(records)
+		<-recorded
+		w.records = nil
+	}()
 	for {
 		for ctx.Err() == nil {
 			want := min(cap(slots)-len(slots), w.Batch)
@@ -205,4 +221,58 @@ func (w *Worker) writeNotifications(ctx context.Context, job models.Job) error {
 		return fmt.Errorf("notify job %d: %w", job.ID, err)
 	}
 	return w.store.DoJob(ctx, job.ID, func(tx *models.Tx) error { return tx.WriteNotifications(j) })
+}
+
+// record is one delivery attempt to log, and where to say how that went.
+type record struct {
+	models.DeliveryRecord
+	done chan error
+}
+
+// recordDelivery logs a delivery attempt: through the recorder while Run
+// runs, so that the attempts of the jobs running at once are committed
+// together, else on its own.
+func (w *Worker) recordDelivery(ctx context.Context, jobID int64, d models.Delivery, o models.DeliveryOutcome) error {
+	if w.records == nil {
+		return w.store.RecordDelivery(ctx, jobID, d, o)
+	}
+	r := record{models.DeliveryRecord{JobID: jobID, Delivery: d, Outcome: o}, make(chan error, 1)}
+	w.records <- r
+	return <-r.done
+}
+
+// recordLoop writes the delivery logs that wait, all in one transaction
+// (those that come while it commits wait for the next), until records is
+// closed. A batch that fails is written one by one, so that one bad
+// record does not fail the others.
+func (w *Worker) recordLoop(records <-chan record) {
+	ctx := context.Background()
+	for r := range records {
+		batch := []record{r}
+	more:
+		for len(batch) < 64 {
+			select {
+			case r, ok := <-records:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		recs := make([]models.DeliveryRecord, len(batch))
+		for i, r := range batch {
+			recs[i] = r.DeliveryRecord
+		}
+		if err := w.store.RecordDeliveries(ctx, recs); err == nil {
+			for _, r := range batch {
+				r.done <- nil
+			}
+			continue
+		}
+		for _, r := range batch {
+			r.done <- w.store.RecordDelivery(ctx, r.JobID, r.Delivery, r.Outcome)
+		}
+	}
 }
