@@ -308,3 +308,34 @@ func TestWebhookBody(t *testing.T) {
 		t.Error("a payload without its meta first was taken")
 	}
 }
+
+// TestRunRecordsTogether: the running worker delivers to many webhooks at
+// once and logs every attempt (committed together), and no job is left.
+func TestRunRecordsTogether(t *testing.T) {
+	e := newEnv(t, false)
+	r := newReceiver(t)
+	e.seedSubscribers(120, r.srv.URL)
+	if _, err := e.store.DeclareIncident(context.Background(), e.staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail slower",
+		Impact: "minor", Status: models.StatusInvestigating, Body: "Looking.",
+		Services: []models.ServiceChange{{ServiceID: e.mail.ID, Status: models.Operational}}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.worker.Run(ctx); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.count(`SELECT COUNT(*) FROM deliveries`) < 120 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := e.count(`SELECT COUNT(*) FROM deliveries WHERE status = 200 AND attempt = 1`); n != 120 {
+		t.Errorf("%d deliveries logged, want 120", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM jobs`); n != 0 {
+		t.Errorf("%d jobs left", n)
+	}
+	if n := len(r.requests()); n != 120 {
+		t.Errorf("%d requests, want 120", n)
+	}
+}
