@@ -320,7 +320,7 @@ const (
 // UnsubscribeTarget tells what an unsubscribe token would end, without
 // ending it (the page a link opens); ErrNotFound when nothing.
 func (s *Store) UnsubscribeTarget(ctx context.Context, token string) (string, error) {
-	return s.unsubscribe(ctx, s.db.WithContext(ctx), token, false)
+	return s.unsubscribe(s.db.WithContext(ctx), token, false)
 }
 
 // Unsubscribe ends what the token names: it deletes a subscription, or
@@ -330,13 +330,13 @@ func (s *Store) Unsubscribe(ctx context.Context, token string) (string, error) {
 	var what string
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
-		what, err = s.unsubscribe(ctx, tx, token, true)
+		what, err = s.unsubscribe(tx, token, true)
 		return err
 	})
 	return what, translate(err)
 }
 
-func (s *Store) unsubscribe(_ context.Context, tx *gorm.DB, token string, act bool) (string, error) {
+func (s *Store) unsubscribe(tx *gorm.DB, token string, act bool) (string, error) {
 	if token == "" {
 		return "", ErrNotFound
 	}

@@ -462,3 +462,25 @@ func TestSignupByMail(t *testing.T) {
 		t.Errorf("link used twice: %v", err)
 	}
 }
+
+// TestRecordMailOnce: a mail recorded again under its message id (a retry
+// after a crash) updates its row rather than adding one.
+func TestRecordMailOnce(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	for _, state := range []string{MailFailed, MailSent} {
+		if err := s.Enqueue(ctx, JobFollowMail, FollowMailJob{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		job := jobsOf(t, s, JobFollowMail)[0]
+		if err := s.RecordMail(ctx, job.ID, Mail{Kind: MailFollow, To: "a@example.com", Subject: "S", Text: "text",
+			MessageID: "post.1.1@example.com", State: state, Reason: state}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows []OutboxMail
+	s.db.Find(&rows)
+	if len(rows) != 1 || rows[0].State != MailSent || rows[0].TextBody != "" {
+		t.Errorf("outbox: %+v", rows)
+	}
+}

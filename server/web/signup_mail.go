@@ -30,6 +30,9 @@ func (a *App) signupByMail(c *gin.Context, page *signupPage, password string) er
 			},
 			Exists: func(account string) models.Mail { return notify.SignupExistsMail(site, account, site.URL("/login")) },
 		})
+	if err != nil {
+		a.signupByIP.Undo(c.ClientIP()) // no mail went out
+	}
 	var rl *models.RateLimitError
 	switch {
 	case errors.As(err, &rl):
