@@ -459,22 +459,25 @@ func (s *Store) PruneSubscriptions(ctx context.Context) (int, error) {
 	now := s.now()
 	old := now.Add(-DeliveryRetention)
 	total := 0
-	for _, q := range []struct {
-		model any
-		where string
-		args  []any
-	}{
-		{&Subscription{}, "state = ? AND created_at < ?", []any{SubscriptionPending, now.Add(-SubscriptionConfirmWindow)}},
-		{&PendingSignup{}, "expires_at < ?", []any{now}},
-		{&Delivery{}, "created_at < ?", []any{old}},
-		{&OutboxMail{}, "created_at < ? AND state <> ?", []any{old, MailQueued}},
-		{&Notice{}, "created_at < ?", []any{old}},
-	} {
-		res := s.db.WithContext(ctx).Where(q.where, q.args...).Delete(q.model)
-		if res.Error != nil {
-			return total, res.Error
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		for _, q := range []struct {
+			model any
+			where string
+			args  []any
+		}{
+			{&Subscription{}, "state = ? AND created_at < ?", []any{SubscriptionPending, now.Add(-SubscriptionConfirmWindow)}},
+			{&PendingSignup{}, "expires_at < ?", []any{now}},
+			{&Delivery{}, "created_at < ?", []any{old}},
+			{&OutboxMail{}, "created_at < ? AND state <> ?", []any{old, MailQueued}},
+			{&Notice{}, "created_at < ?", []any{old}},
+		} {
+			res := tx.Where(q.where, q.args...).Delete(q.model)
+			if res.Error != nil {
+				return res.Error
+			}
+			total += int(res.RowsAffected)
 		}
-		total += int(res.RowsAffected)
-	}
-	return total, nil
+		return nil
+	})
+	return total, err
 }
