@@ -109,15 +109,22 @@ func (a *App) subscribeCreate(c *gin.Context) error {
 	}
 	p.Form = subscribeForm{Email: c.PostForm("email"), WebhookURL: c.PostForm("webhook_url"), Scope: c.PostForm("scope"), Chosen: map[int64]bool{}}
 	in := models.NewSubscription{Email: p.Form.Email, WebhookURL: p.Form.WebhookURL}
+	var chosen []int64
 	for _, v := range c.PostFormArray("services") {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return badRequest("The services are numbers.")
 		}
 		p.Form.Chosen[id] = true
-		if p.Form.Scope == "services" {
-			in.ServiceIDs = append(in.ServiceIDs, id)
-		}
+		chosen = append(chosen, id)
+	}
+	// Ticking a service means that service, whichever of the first two
+	// choices is left selected: the form has no script to tie them.
+	if len(chosen) > 0 && p.Form.Scope != "incident" {
+		p.Form.Scope = "services"
+	}
+	if p.Form.Scope == "services" {
+		in.ServiceIDs = chosen
 	}
 	switch p.Form.Scope {
 	case "services":

@@ -146,8 +146,10 @@ func TestSubscribeByMail(t *testing.T) {
 	mustContain(t, "dashboard", home, `href="/subscribe">Subscribe to updates</a>`)
 	form := e.page("/subscribe", nil)
 	mustContain(t, "subscribe page", form, `name="email"`, fmt.Sprintf(`name="services" value="%d"`, mailSvc.ID))
+	// The form's first choice ("every service") is left selected; ticking a
+	// service chooses it.
 	w := e.must(http.StatusAccepted, req{method: http.MethodPost, path: "/subscribe", form: url.Values{
-		"email": {"pat@example.com"}, "scope": {"services"}, "services": {fmt.Sprint(mailSvc.ID)}}})
+		"email": {"pat@example.com"}, "scope": {"all"}, "services": {fmt.Sprint(mailSvc.ID)}}})
 	mustContain(t, "answer", w.Body.String(), "Check your mail")
 
 	e.deliver()
