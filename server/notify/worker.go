@@ -160,20 +160,14 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// RunDue claims one batch of due jobs and runs them, Concurrency at a time;
-// it returns how many it claimed.
+// RunDue claims one batch of due jobs and runs them one after the other, in
+// the order they were due (a step-by-step run, for tests and tools; Run
+// runs jobs at once); it returns how many it claimed.
 func (w *Worker) RunDue(ctx context.Context) int {
 	jobs := w.claim(ctx, w.Batch)
-	slots := make(chan struct{}, max(w.Concurrency, 1))
-	var wg sync.WaitGroup
 	for _, job := range jobs {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			w.run(ctx, job)
-		})
+		w.run(ctx, job)
 	}
-	wg.Wait()
 	return len(jobs)
 }
 
