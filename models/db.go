@@ -87,7 +87,8 @@ var tables = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigratio
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
 	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
 	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{},
-	&Event{}, &Job{}, &Notification{}, &Limit{}}
+	&Event{}, &Job{}, &Notification{}, &Limit{},
+	&Subscription{}, &SubscriptionService{}, &Notice{}, &Delivery{}, &OutboxMail{}, &PendingSignup{}}
 
 // parseSchemas parses every model's schema, relations included, before the
 // store is shared: GORM parses a schema on first use, and two goroutines
