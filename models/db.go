@@ -69,7 +69,7 @@ func dsn(path string, write bool) string {
 // driverName is SQLite with Sitrep's search functions registered on every
 // connection. FTS4 is built into the driver (FTS5 would need a build tag on
 // every go command); FTS4 has no ranking of its own, hence searchRank, and
-// migration 9 re-indexes with indexText (search.go).
+// the stemming migration re-indexes with indexText (search.go).
 const driverName = "sqlite3_sitrep"
 
 func init() {
@@ -90,7 +90,8 @@ var tables = []any{&User{}, &Session{}, &APIToken{}, &Service{}, &schemaMigratio
 	&Thread{}, &Post{}, &PostRevision{}, &AffectedMark{},
 	&Incident{}, &IncidentService{}, &IncidentUpdate{}, &UpdateTransition{}, &ServiceStatusChange{},
 	&Flag{}, &Sanction{}, &AuditEntry{}, &Follow{},
-	&Event{}, &Job{}, &Notification{}, &Limit{}}
+	&Event{}, &Job{}, &Notification{}, &Limit{},
+	&Subscription{}, &SubscriptionService{}, &Notice{}, &Delivery{}, &OutboxMail{}, &PendingSignup{}}
 
 // parseSchemas parses every model's schema, relations included, before the
 // store is shared: GORM parses a schema on first use, and two goroutines

@@ -102,16 +102,23 @@ func (e *SanctionedError) told(account, who string) string {
 	return fmt.Sprintf("%s is %s until %s. Reason: %s", account, what, e.Until.UTC().Format("2 Jan 2006 15:04 UTC"), e.Reason)
 }
 
-// RateLimitError says a write came too soon: why, and how long until the
-// next one may come.
+// RateLimitError says a write came too soon.
 type RateLimitError struct {
 	RetryAfter time.Duration
-	Why        string // "You are posting too fast."
+	Message    string // why, and when to try again
+	// Why is the reason alone ("You are posting too fast."), for a form
+	// that says the wait itself and counts it down; empty when Message
+	// is the only way to put it.
+	Why string
 }
 
-// Error is why, and how long to wait.
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("%s Please wait %d more second(s).", e.Why, e.Seconds())
+func (e *RateLimitError) Error() string { return e.Message }
+
+// tooSoon refuses a post or an edit for why, Retry-After wait.
+func tooSoon(why string, wait time.Duration) *RateLimitError {
+	e := &RateLimitError{RetryAfter: wait, Why: why}
+	e.Message = fmt.Sprintf("%s Please wait %d more second(s).", why, e.Seconds())
+	return e
 }
 
 // Seconds is the wait in whole seconds, rounded up.

@@ -321,6 +321,11 @@ func (s *Store) SetPostmortem(ctx context.Context, author *User, incidentID int6
 		if err := s.emitIncident(tx, &inc); err != nil {
 			return err
 		}
+		if before == "" { // published now; a correction is not announced again
+			if err := s.announce(tx, AnnounceIncidentPostmortem, inc.ID, 0); err != nil {
+				return err
+			}
+		}
 		return s.audit(tx, author, "incident.postmortem", "incident", inc.ID, "", before, body)
 	})
 	if err != nil {

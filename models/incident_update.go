@@ -303,6 +303,9 @@ func (s *Store) addUpdate(tx *gorm.DB, inc *Incident, authorID int64, body strin
 		ActorID: authorID, Detail: StatusLabel(inc.Status)}); err != nil {
 		return nil, err
 	}
+	if err := s.announce(tx, updateEvent(inc, first), inc.ID, u.ID); err != nil {
+		return nil, err
+	}
 	return u, s.emitIncident(tx, inc)
 }
 

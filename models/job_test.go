@@ -113,3 +113,37 @@ func TestWritesEmitEvents(t *testing.T) {
 		t.Errorf("pruned %d %v", n, err)
 	}
 }
+
+// TestClaimWakesNobody: claiming, retrying and ending jobs give readers
+// nothing new, so they do not wake them (a worker woken by its own claim
+// would poll without pause); writing a job does.
+func TestClaimWakesNobody(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	changes, stop := s.Changes()
+	defer stop()
+	woken := func() bool {
+		select {
+		case <-changes:
+			return true
+		default:
+			return false
+		}
+	}
+	if err := s.Enqueue(ctx, "a", nil, time.Time{}); err != nil || !woken() {
+		t.Fatalf("a new job woke nobody: %v", err)
+	}
+	jobs, err := s.ClaimJobs(ctx, 10, time.Minute)
+	if err != nil || len(jobs) != 1 {
+		t.Fatal(jobs, err)
+	}
+	if err := s.RetryJob(ctx, jobs[0].ID, s.now().Add(time.Minute), "later"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishJob(ctx, jobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if woken() {
+		t.Error("claiming, retrying or ending a job woke the readers")
+	}
+}

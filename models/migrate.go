@@ -327,7 +327,109 @@ var migrations = []migration{
 		`ALTER TABLE posts ADD COLUMN author_role TEXT NOT NULL DEFAULT 'customer'`,
 		`UPDATE posts SET author_role = (SELECT role FROM users WHERE users.id = posts.author_id)`,
 	}},
-	{9, "search finds every form of a word: the full-text index stems (porter)", []string{
+	{9, "subscriptions, announcements, deliveries, the mail outbox, pending sign-ups, mail settings", []string{
+		// E-mail and webhook subscribers: no account needed. Only the
+		// SHA-256 of the confirmation token and of the unsubscribe token
+		// is kept; the secret signs webhooks (and derives the unsubscribe
+		// token of an e-mail subscription).
+		`CREATE TABLE subscriptions (
+			id INTEGER PRIMARY KEY,
+			kind TEXT NOT NULL CHECK (kind IN ('email','webhook')),
+			email TEXT NOT NULL COLLATE NOCASE,
+			webhook_url TEXT NOT NULL DEFAULT '',
+			secret TEXT NOT NULL,
+			incident_id INTEGER REFERENCES incidents(id) ON DELETE CASCADE,
+			all_services INTEGER NOT NULL DEFAULT 1,
+			state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','active','disabled')),
+			confirm_hash TEXT UNIQUE,
+			unsubscribe_hash TEXT NOT NULL UNIQUE,
+			failures INTEGER NOT NULL DEFAULT 0,
+			client_ip TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL,
+			confirmed_at DATETIME,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX subscriptions_state ON subscriptions(state, id)`,
+		`CREATE INDEX subscriptions_incident ON subscriptions(incident_id) WHERE incident_id IS NOT NULL`,
+		`CREATE INDEX subscriptions_email ON subscriptions(email, created_at)`,
+		`CREATE INDEX subscriptions_client ON subscriptions(client_ip, created_at)`,
+		`CREATE TABLE subscription_services (
+			subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+			service_id INTEGER NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+			PRIMARY KEY (subscription_id, service_id)
+		) WITHOUT ROWID`,
+		`CREATE INDEX subscription_services_service ON subscription_services(service_id)`,
+		// One row per announcement, written once and read by every
+		// delivery of it.
+		`CREATE TABLE notices (
+			id INTEGER PRIMARY KEY,
+			event TEXT NOT NULL,
+			incident_id INTEGER REFERENCES incidents(id) ON DELETE CASCADE,
+			service_id INTEGER REFERENCES services(id) ON DELETE CASCADE,
+			payload TEXT NOT NULL,
+			subject TEXT NOT NULL DEFAULT '',
+			text_body TEXT NOT NULL DEFAULT '',
+			html_body TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX notices_created ON notices(created_at)`,
+		// One row per attempt to deliver a notice to a subscriber.
+		`CREATE TABLE deliveries (
+			id INTEGER PRIMARY KEY,
+			subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+			notice_id INTEGER REFERENCES notices(id) ON DELETE SET NULL,
+			event TEXT NOT NULL,
+			attempt INTEGER NOT NULL,
+			status INTEGER NOT NULL DEFAULT 0,
+			latency_ms INTEGER NOT NULL DEFAULT 0,
+			error TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX deliveries_subscription ON deliveries(subscription_id, id)`,
+		`CREATE INDEX deliveries_created ON deliveries(created_at)`,
+		// Mails to one person each, from queued to sent (or why not).
+		`CREATE TABLE outbox (
+			id INTEGER PRIMARY KEY,
+			kind TEXT NOT NULL,
+			to_addr TEXT NOT NULL COLLATE NOCASE,
+			subject TEXT NOT NULL,
+			text_body TEXT NOT NULL DEFAULT '',
+			html_body TEXT NOT NULL DEFAULT '',
+			headers TEXT NOT NULL DEFAULT '{}',
+			message_id TEXT NOT NULL DEFAULT '',
+			state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued','sent','failed','not_sent')),
+			reason TEXT NOT NULL DEFAULT '',
+			notice_id INTEGER REFERENCES notices(id) ON DELETE SET NULL,
+			subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+			user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+			created_at DATETIME NOT NULL,
+			updated_at DATETIME NOT NULL
+		)`,
+		`CREATE UNIQUE INDEX outbox_message ON outbox(message_id) WHERE message_id <> ''`,
+		`CREATE INDEX outbox_state ON outbox(state, id)`,
+		`CREATE INDEX outbox_to ON outbox(to_addr, kind, created_at)`,
+		`CREATE INDEX outbox_created ON outbox(created_at)`,
+		// Sign-ups waiting for their address to be confirmed (when mail is
+		// configured).
+		`CREATE TABLE pending_signups (
+			id INTEGER PRIMARY KEY,
+			name TEXT NOT NULL COLLATE NOCASE,
+			email TEXT NOT NULL COLLATE NOCASE,
+			password_hash TEXT NOT NULL,
+			token_hash TEXT NOT NULL UNIQUE,
+			client_ip TEXT NOT NULL DEFAULT '',
+			created_at DATETIME NOT NULL,
+			expires_at DATETIME NOT NULL
+		)`,
+		`CREATE INDEX pending_signups_expires ON pending_signups(expires_at)`,
+		// Mail about followed threads: how much, and the key its
+		// unsubscribe links derive from.
+		`ALTER TABLE users ADD COLUMN mail_level TEXT NOT NULL DEFAULT 'official' CHECK (mail_level IN ('official','all','never'))`,
+		`ALTER TABLE users ADD COLUMN mail_key TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE users ADD COLUMN mail_unsubscribe_hash TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX users_mail_unsubscribe ON users(mail_unsubscribe_hash) WHERE mail_unsubscribe_hash <> ''`,
+	}},
+	{10, "search finds every form of a word: the full-text index stems (porter)", []string{
 		`CREATE VIRTUAL TABLE post_search_stemmed USING fts4(title, body, tokenize=porter)`,
 		// The text is indexed again as new posts are (index_text is
 		// indexText, registered with the driver).
@@ -359,16 +461,25 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	)`).Error; err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
-	var current int
-	if err := db.Raw("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current).Error; err != nil {
+	var versions []int
+	if err := db.Raw("SELECT version FROM schema_migrations").Scan(&versions).Error; err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
+	}
+	done := map[int]bool{}
+	current := 0
+	for _, v := range versions {
+		done[v] = true
+		current = max(current, v)
 	}
 	if current > SchemaVersion() {
 		return 0, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", current, SchemaVersion())
 	}
+	// Every step not yet recorded runs, in order: a step numbered below one
+	// already applied (made on another branch at the same time) still
+	// runs.
 	applied := 0
 	for _, m := range migrations {
-		if m.version <= current {
+		if done[m.version] {
 			continue
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {

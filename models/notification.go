@@ -174,12 +174,26 @@ func mentionedNames(src string) []string {
 // WriteNotifications writes, in the job's transaction, the notifications
 // that j asks for, in bulk (one statement per kind whatever the number of
 // recipients), and the notification event that streams read them by.
+//
+// Those whose mail setting asks for it are also mailed: one mail job each,
+// written with one more statement (followMails).
 func (t *Tx) WriteNotifications(j NotifyJob) error {
-	s, tx := t.s, t.tx
-	eventID, err := s.emit(tx, Event{Kind: EventNotification})
+	eventID, err := t.s.emit(t.tx, Event{Kind: EventNotification})
 	if err != nil {
 		return err
 	}
+	if err := t.writeNotifications(j, eventID); err != nil {
+		return err
+	}
+	switch j.Kind {
+	case NotifyReply, NotifyOfficial, NotifyResolved:
+		return t.followMails(eventID, j.PostID)
+	}
+	return nil
+}
+
+func (t *Tx) writeNotifications(j NotifyJob, eventID int64) error {
+	s, tx := t.s, t.tx
 	now := s.now()
 	// cols are the columns every insert fills, in this order.
 	const cols = `INSERT INTO notifications (user_id, kind, thread_id, post_id, incident_id, actor_id, count, detail, event_id, created_at, updated_at) `

@@ -135,7 +135,7 @@ func (s *Store) claimPace(ctx context.Context, author *User, what string, dup fu
 		}
 	}
 	verb := map[string]string{"post": "posting", "edit": "editing"}[what]
-	return nil, &RateLimitError{RetryAfter: retry, Why: "You are " + verb + " too fast."}
+	return nil, tooSoon("You are "+verb+" too fast.", retry)
 }
 
 // claimPost takes a customer's turn to post (claimPace). A form submitted
@@ -216,8 +216,7 @@ func (s *Store) checkPace(tx *gorm.DB, author *User, th *Thread) error {
 			return err
 		}
 		if wait := last.CreatedAt.Add(time.Duration(th.SlowModeSeconds) * time.Second).Sub(s.now()); !last.CreatedAt.IsZero() && wait > 0 {
-			return &RateLimitError{RetryAfter: wait, Why: fmt.Sprintf("This thread is in slow mode: one post every %s.",
-				time.Duration(th.SlowModeSeconds)*time.Second)}
+			return tooSoon(fmt.Sprintf("This thread is in slow mode: one post every %s.", time.Duration(th.SlowModeSeconds)*time.Second), wait)
 		}
 	}
 	return nil

@@ -61,8 +61,15 @@ type User struct {
 	SilenceReason    string
 	SuspendedUntil   *time.Time
 	SuspensionReason string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// MailLevel is how much mail they get about the threads they follow
+	// (MailOfficial, MailAll, MailNever). MailKey derives the token of
+	// that mail's unsubscribe links (made with their first such mail);
+	// MailUnsubscribeHash is its SHA-256.
+	MailLevel           string
+	MailKey             string
+	MailUnsubscribeHash string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Field limits.
@@ -180,7 +187,7 @@ func (s *Store) CreateUser(ctx context.Context, in NewUser) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &User{Name: in.Name, Email: in.Email, PasswordHash: string(hash), Role: in.Role}
+	u := &User{Name: in.Name, Email: in.Email, PasswordHash: string(hash), Role: in.Role, MailLevel: MailOfficial}
 	err = s.write(ctx, func(tx *gorm.DB) error {
 		var taken struct{ Name, Email int64 }
 		if err := tx.Raw(`SELECT

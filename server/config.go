@@ -14,6 +14,7 @@ import (
 
 	"sitrep/models"
 	"sitrep/server/httpcache"
+	"sitrep/server/notify"
 	"sitrep/server/web"
 )
 
@@ -33,6 +34,8 @@ type Config struct {
 	FlagThreshold int
 	// UpdateCadence is the default promise of an open incident's next update.
 	UpdateCadence time.Duration
+	// SMTP is the mail server (-smtp-url, -mail-from); nil when mail is off.
+	SMTP *notify.SMTPConfig
 }
 
 // envDefault returns the environment's value for key, or def.
@@ -84,10 +87,26 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.StringVar(&stale, "stale-for", envDefault("SITREP_STALE_FOR", "15m"), "how long public pages' last good answers are kept, to be shown when the database cannot be read; 0 turns it off (env SITREP_STALE_FOR)")
 	fs.StringVar(&streams, "max-streams", envDefault("SITREP_MAX_STREAMS", strconv.Itoa(web.DefaultMaxStreams)), "live-update streams open at once before new ones get 503 (env SITREP_MAX_STREAMS)")
 	fs.StringVar(&cacheEntries, "cache-entries", envDefault("SITREP_CACHE_ENTRIES", strconv.Itoa(httpcache.DefaultEntries)), "most answers the cache holds (env SITREP_CACHE_ENTRIES)")
+	var smtpURL, mailFrom string
+	fs.StringVar(&smtpURL, "smtp-url", envDefault("SITREP_SMTP_URL", ""), "mail server: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://...; empty: mail is off (env SITREP_SMTP_URL)")
+	fs.StringVar(&mailFrom, "mail-from", envDefault("SITREP_MAIL_FROM", ""), "the sender of mails, e.g. \"Example Status <status@example.com>\"; required with -smtp-url (env SITREP_MAIL_FROM)")
+	allowPrivate, err := strconv.ParseBool(envDefault("SITREP_WEBHOOK_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		return c, usagef("serve: SITREP_WEBHOOK_ALLOW_PRIVATE=%q must be true or false", os.Getenv("SITREP_WEBHOOK_ALLOW_PRIVATE"))
+	}
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", allowPrivate, "let webhooks reach loopback and private addresses; for tests and closed networks only (env SITREP_WEBHOOK_ALLOW_PRIVATE)")
 	if err := parseFlags(fs, args, os.Stdout); err != nil {
 		return c, err
 	}
 	c.DB = *db
+	if smtpURL != "" {
+		if c.SMTP, err = notify.ParseSMTP(smtpURL, mailFrom); err != nil {
+			return c, usagef("serve: %v", err)
+		}
+	} else if mailFrom != "" {
+		return c, usagef("serve: -mail-from is set but -smtp-url is not: set both to send mail")
+	}
+	c.MailOn = c.SMTP != nil
 	if err := c.validate(proxies, maxBody, grace); err != nil {
 		return c, usagef("serve: %v", err)
 	}

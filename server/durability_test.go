@@ -312,8 +312,14 @@ type durabilityServer struct {
 // still running.
 func startDurabilityServer(t *testing.T, bin, db string) *durabilityServer {
 	t.Helper()
+	return startDurabilityServerArgs(t, bin, db)
+}
+
+// startDurabilityServerArgs is startDurabilityServer with more flags.
+func startDurabilityServerArgs(t *testing.T, bin, db string, args ...string) *durabilityServer {
+	t.Helper()
 	log := &durabilityLog{addr: make(chan string, 1)}
-	cmd := exec.Command(bin, "serve", "-db", db, "-addr", "127.0.0.1:0", "-log-format", "json", "-shutdown-grace", "5s")
+	cmd := exec.Command(bin, append([]string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-log-format", "json", "-shutdown-grace", "5s"}, args...)...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = log
 	if err := cmd.Start(); err != nil {

@@ -57,6 +57,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	store.FlagHideThreshold = cfg.FlagThreshold
 	store.UpdateCadence = cfg.UpdateCadence
+	cfg.LinkURL = linkURL(cfg)
 	app, err := web.New(cfg.Config, store, log)
 	if err != nil {
 		return err
@@ -102,7 +103,11 @@ func serve(ctx context.Context, cfg Config, store *models.Store, app *web.App, l
 			log.Error("live updates stopped", "error", err)
 		}
 	})
-	wg.Go(func() { notify.NewWorker(store, log).Run(workers) })
+	worker, err := newWorker(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	wg.Go(func() { worker.Run(workers) })
 	if cfg.SnapshotDir != "" {
 		wg.Go(func() { app.RunSnapshots(workers, cfg.SnapshotDir) })
 	}
@@ -144,6 +149,7 @@ func housekeeping(ctx context.Context, store *models.Store, log *slog.Logger, ev
 			"old events pruned":         store.PruneEvents,
 			"old notifications pruned":  store.PruneNotifications,
 			"expired limits pruned":     store.PruneLimits,
+			"subscription data pruned":  store.PruneSubscriptions,
 		} {
 			n, err := run(ctx)
 			switch {
@@ -159,4 +165,41 @@ func housekeeping(ctx context.Context, store *models.Store, log *slog.Logger, ev
 		case <-t.C:
 		}
 	}
+}
+
+// linkURL is where links in mails and webhooks lead: -base-url, or this
+// server as -addr names it.
+func linkURL(cfg Config) string {
+	if cfg.BaseURL != "" {
+		return cfg.BaseURL
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// newWorker is the job worker with what deliveries need: the mail server
+// (or none: the log says once that mail is off), where links lead, and
+// whether webhooks may reach private addresses.
+func newWorker(cfg Config, store *models.Store, log *slog.Logger) (*notify.Worker, error) {
+	w := notify.NewWorker(store, log)
+	s := notify.Settings{Site: notify.Site{Name: cfg.SiteName, BaseURL: cfg.LinkURL}, BaseURLSet: cfg.BaseURL != "",
+		AllowPrivate: cfg.WebhookAllowPrivate}
+	if cfg.SMTP != nil {
+		m, err := notify.NewSMTPMailer(cfg.SMTP, w.Concurrency)
+		if err != nil {
+			return nil, err
+		}
+		s.Mailer = m
+		log.Info("mail on", "smtp", cfg.SMTP.String(), "from", cfg.SMTP.From)
+	} else {
+		log.Warn("mail is off: no -smtp-url; mails are kept in the admin outbox (/admin/outbox) as not sent, and sign-up does not confirm addresses")
+	}
+	if cfg.WebhookAllowPrivate {
+		log.Warn("webhooks may reach loopback and private addresses (-webhook-allow-private)")
+	}
+	w.Configure(s)
+	return w, nil
 }

@@ -159,7 +159,34 @@ func Load(ctx context.Context, store *models.Store) error {
 			}
 		}
 	}
-	return demoOutage(ctx, store, at, users, serviceIDs, threadIDs[:2])
+	if err := demoOutage(ctx, store, at, users, serviceIDs, threadIDs[:2]); err != nil {
+		return err
+	}
+	return demoSubscriptions(ctx, store, serviceIDs)
+}
+
+// demoSubscriptions are a few confirmed subscribers, made after the story
+// so that they are told only of what happens next: one to every service by
+// e-mail, one to the communication services by e-mail, and a webhook (to a
+// host that does not exist, so its delivery log shows retries).
+func demoSubscriptions(ctx context.Context, store *models.Store, svc map[string]int64) error {
+	for _, in := range []models.NewSubscription{
+		{Email: "reader@demo.example"},
+		{Email: "office@demo.example", ServiceIDs: []int64{svc["Mail"], svc["Calendar"]}},
+		{Email: "ops@demo.example", WebhookURL: "https://hooks.demo.example/sitrep"},
+	} {
+		var token string
+		if _, err := store.CreateSubscription(ctx, in, func(_ *models.Subscription, t string) models.Mail {
+			token = t
+			return models.Mail{Subject: "Confirm your subscription (demo)", Text: "The demo confirmed this subscription when it loaded."}
+		}); err != nil {
+			return fmt.Errorf("demo subscription %s: %w", in.Email, err)
+		}
+		if _, err := store.ConfirmSubscription(ctx, token); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // demoHistory tells what happened before today: a resolved API incident

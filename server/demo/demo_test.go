@@ -88,6 +88,17 @@ func TestLoadTellsTheStory(t *testing.T) {
 	if flags, _ := store.FlagQueue(ctx, false, models.Page{}); len(flags.Items) != 1 {
 		t.Errorf("%d flagged posts in the queue, want 1", len(flags.Items))
 	}
+	subs, _ := store.ListSubscriptions(ctx, models.Page{}, 0)
+	kinds := map[string]int{}
+	for _, sub := range subs.Items {
+		if sub.State != models.SubscriptionActive {
+			t.Errorf("demo subscription %d is %s", sub.ID, sub.State)
+		}
+		kinds[sub.Kind]++
+	}
+	if kinds[models.SubscriptionEmail] != 2 || kinds[models.SubscriptionWebhook] != 1 {
+		t.Errorf("demo subscriptions: %v", kinds)
+	}
 	if err := Load(ctx, store); err != ErrNotEmpty {
 		t.Errorf("loading twice: %v", err)
 	}

@@ -44,6 +44,7 @@ type entry struct {
 	key        string
 	header     http.Header
 	body       []byte
+	gz         []byte    // body gzipped, or nil (see gzipped)
 	stored     time.Time // when its render began
 	expires    time.Time
 	staleUntil time.Time
@@ -134,20 +135,20 @@ func (rc *Cache) put(r *entry) {
 	if old := rc.entries[r.key]; old != nil {
 		rc.remove(old)
 	}
-	if len(r.body) > rc.maxBytes {
+	if r.size() > rc.maxBytes {
 		return
 	}
 	now := rc.now()
 	for front := rc.order.Front(); front != nil; front = rc.order.Front() {
 		e := front.Value.(*entry)
-		if now.Before(e.staleUntil) && rc.order.Len() < rc.maxEntries && rc.bytes+len(r.body) <= rc.maxBytes {
+		if now.Before(e.staleUntil) && rc.order.Len() < rc.maxEntries && rc.bytes+r.size() <= rc.maxBytes {
 			break
 		}
 		rc.remove(e)
 	}
 	r.elem = rc.order.PushBack(r)
 	rc.entries[r.key] = r
-	rc.bytes += len(r.body)
+	rc.bytes += r.size()
 }
 
 // Purge ends the freshness of every answer, and drops those being
@@ -187,7 +188,7 @@ func (rc *Cache) Stale(key string) (Copy, bool) {
 func (rc *Cache) remove(e *entry) {
 	rc.order.Remove(e.elem)
 	delete(rc.entries, e.key)
-	rc.bytes -= len(e.body)
+	rc.bytes -= e.size()
 }
 
 // Len is the number of answers held, live or expired.
@@ -248,23 +249,40 @@ func shareable(tw *teeWriter) *entry {
 			keep[http.CanonicalHeaderKey(k)] = slices.Clone(v)
 		}
 	}
-	return &entry{header: keep, body: tw.buf.Bytes()}
+	body := tw.buf.Bytes()
+	gz := gzipped(keep.Get("Content-Type"), body)
+	if gz != nil {
+		keep.Add("Vary", "Accept-Encoding")
+	}
+	return &entry{header: keep, body: body, gz: gz}
 }
 
-// serveEntry writes r, or 304 when the client already holds its ETag.
+// size is what e holds in bytes.
+func (e *entry) size() int { return len(e.body) + len(e.gz) }
+
+// serveEntry writes r, gzipped when the client takes it, or 304 when the
+// client already holds that form's ETag.
 func serveEntry(c *gin.Context, r *entry) {
 	h := c.Writer.Header()
 	for k, v := range r.header {
 		h[k] = slices.Clone(v)
 	}
 	h.Set("X-Cache", "hit")
-	if etag := r.header.Get("ETag"); etag != "" && ETagMatches(c.GetHeader("If-None-Match"), etag) {
+	body, etag := r.body, r.header.Get("ETag")
+	if r.gz != nil && acceptsGzip(c.GetHeader("Accept-Encoding")) {
+		body, etag = r.gz, gzipETag(etag)
+		h.Set("Content-Encoding", "gzip")
+		if etag != "" {
+			h.Set("ETag", etag)
+		}
+	}
+	if etag != "" && ETagMatches(c.GetHeader("If-None-Match"), etag) {
 		c.AbortWithStatus(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(r.body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.Status(http.StatusOK)
-	_, _ = c.Writer.Write(r.body)
+	_, _ = c.Writer.Write(body)
 	c.Abort()
 }
 

@@ -1,6 +1,8 @@
 package httpcache
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -177,5 +179,87 @@ func TestCacheKeepsLastGoodAnswers(t *testing.T) {
 	get(r, "/c")
 	if _, ok := rc.Stale("/a"); ok || rc.Len() != 2 {
 		t.Errorf("the out-of-date answer was not evicted first: %d entries", rc.Len())
+	}
+}
+
+// A cached answer is sent gzipped to those who take gzip, as another
+// representation (its own ETag, Vary: Accept-Encoding); small and binary
+// answers are sent as they are.
+func TestCacheServesGzip(t *testing.T) {
+	now := time.Now()
+	rc := New(5*time.Second, 0, DefaultEntries, MaxBytes, func() time.Time { return now })
+	r := gin.New()
+	r.Use(func(c *gin.Context) { rc.Serve(c, c.Request.URL.RequestURI()) })
+	page := strings.Repeat("<li>Mail: operational</li>\n", 200)
+	r.GET("/:kind", func(c *gin.Context) {
+		c.Header("ETag", `"v1"`)
+		switch c.Param("kind") {
+		case "small":
+			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte("<p>ok</p>"))
+		case "png":
+			c.Data(http.StatusOK, "image/png", []byte(page))
+		default:
+			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(page))
+		}
+	})
+	send := func(path, accept, inm string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Accept-Encoding", accept)
+		req.Header.Set("If-None-Match", inm)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w
+	}
+	for _, path := range []string{"/page", "/small", "/png"} {
+		send(path, "gzip", "") // the miss renders and stores
+	}
+	for _, tc := range []struct {
+		path, accept, inm string
+		code              int
+		gzip              bool
+	}{
+		{"/page", "gzip, deflate, br", "", http.StatusOK, true},
+		{"/page", "br;q=1.0, gzip;q=0.8", "", http.StatusOK, true},
+		{"/page", "*", "", http.StatusOK, true},
+		{"/page", "", "", http.StatusOK, false},
+		{"/page", "gzip;q=0", "", http.StatusOK, false},
+		{"/page", "identity", "", http.StatusOK, false},
+		{"/page", "gzip", `"v1-gzip"`, http.StatusNotModified, true},
+		{"/page", "gzip", `"v1"`, http.StatusOK, true},
+		{"/page", "", `"v1"`, http.StatusNotModified, false},
+		{"/small", "gzip", "", http.StatusOK, false},
+		{"/png", "gzip", "", http.StatusOK, false},
+	} {
+		w := send(tc.path, tc.accept, tc.inm)
+		name := fmt.Sprintf("%s with Accept-Encoding %q, If-None-Match %q", tc.path, tc.accept, tc.inm)
+		if w.Code != tc.code || w.Header().Get("X-Cache") != "hit" || (w.Header().Get("Content-Encoding") == "gzip") != tc.gzip {
+			t.Errorf("%s: %d %s, Content-Encoding %q", name, w.Code, w.Header().Get("X-Cache"), w.Header().Get("Content-Encoding"))
+			continue
+		}
+		if tc.path == "/page" && !strings.Contains(w.Header().Get("Vary"), "Accept-Encoding") {
+			t.Errorf("%s: Vary %q", name, w.Header().Get("Vary"))
+		}
+		if w.Code != http.StatusOK {
+			continue
+		}
+		body, sent := w.Body.Bytes(), w.Body.Len()
+		if tc.gzip {
+			zr, err := gzip.NewReader(w.Body)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if w.Header().Get("ETag") != `"v1-gzip"` || sent > len(page)/5 {
+				t.Errorf("%s: ETag %s, %d bytes", name, w.Header().Get("ETag"), sent)
+			}
+		}
+		if tc.path == "/page" && string(body) != page {
+			t.Errorf("%s: the body differs", name)
+		}
+		if w.Header().Get("Content-Length") != fmt.Sprint(sent) {
+			t.Errorf("%s: Content-Length %s for %d bytes", name, w.Header().Get("Content-Length"), sent)
+		}
 	}
 }

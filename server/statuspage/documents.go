@@ -212,6 +212,12 @@ func update(u *models.IncidentUpdate) Update {
 // maintenance converts an incident or maintenance with its official
 // updates as a visitor sees them, newest update first.
 func (st *state) maintenance(inc *models.Incident) Maintenance {
+	return st.maintenanceWith(inc, st.snap.Updates[inc.ID])
+}
+
+// maintenanceWith converts an incident or maintenance with the given
+// official updates, newest first.
+func (st *state) maintenanceWith(inc *models.Incident, updates []models.IncidentUpdate) Maintenance {
 	// Statuspage's started_at of a maintenance is when it was published;
 	// the window itself is scheduled_for and _until.
 	started := inc.StartedAt
@@ -225,8 +231,8 @@ func (st *state) maintenance(inc *models.Incident) Maintenance {
 		Impact: inc.Impact, Shortlink: st.root + "/incidents/" + strconv.FormatInt(inc.ID, 10), StartedAt: stamp(started),
 		PageID: st.page.ID, IncidentUpdates: []Update{}, Components: []Component{},
 	}
-	for i := range st.snap.Updates[inc.ID] {
-		si.IncidentUpdates = append(si.IncidentUpdates, update(&st.snap.Updates[inc.ID][i]))
+	for i := range updates {
+		si.IncidentUpdates = append(si.IncidentUpdates, update(&updates[i]))
 	}
 	for _, is := range inc.Services {
 		if sc, ok := st.byService[is.ServiceID]; ok {

@@ -7,7 +7,8 @@
 // origin.
 //
 // The package builds documents from a models.StatusSnapshot; the web
-// application mounts Routes and writes them.
+// application mounts Routes and writes them. Statuspage's webhook payloads
+// (webhook.go) are built from the same shapes, for the notify package.
 package statuspage
 
 import (

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"sitrep/models"
 	"sitrep/server/httpcache"
 	"sitrep/server/live"
+	"sitrep/server/notify/ssrf"
 	"sitrep/server/statuspage"
 )
 
@@ -48,6 +50,16 @@ type Config struct {
 	// SurgeMode counts a customer's bare "same here" on an open incident's
 	// thread as an "I'm affected" mark instead of a reply.
 	SurgeMode bool
+	// MailOn says the server sends mail (-smtp-url): sign-up then
+	// confirms the address by mail first.
+	MailOn bool
+	// LinkURL is the absolute address that links in mails start with:
+	// BaseURL, or a stand-in when it is not set (never the request's
+	// Host, which the sender of the request chooses).
+	LinkURL string
+	// WebhookAllowPrivate lets webhook subscriptions name loopback and
+	// private addresses (-webhook-allow-private).
+	WebhookAllowPrivate bool
 }
 
 // DefaultMaxStreams is the bound on open streams unless the operator sets
@@ -77,6 +89,9 @@ type App struct {
 	// officialChange hears of every official change (events that purge
 	// caches), for the snapshot writer.
 	officialChange chan struct{}
+
+	// resolver looks up webhook hosts when a subscription is made.
+	resolver ssrf.Resolver
 
 	// flashKey signs flash cookies. It lives in memory: a restart between a
 	// redirect and the next page only loses one message.
@@ -108,6 +123,7 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*App, error) {
 		cfg: cfg, store: store, views: v, assets: as, log: log, now: time.Now,
 		site:     statuspage.Site{Name: cfg.SiteName, BaseURL: cfg.BaseURL},
 		flashKey: key,
+		resolver: net.DefaultResolver,
 	}
 	a.shed = httpcache.NewShedder(cfg.MaxInFlight, httpcache.ShedWait)
 	a.cache = httpcache.New(cfg.CacheTTL, cfg.StaleFor, cfg.CacheEntries, httpcache.MaxBytes, func() time.Time { return a.now() })

@@ -52,6 +52,9 @@ func (a *App) signupCreate(c *gin.Context) error {
 		page.Errors = map[string]string{"password_confirm": "The two passwords differ."}
 		return a.renderPage(c, http.StatusUnprocessableEntity, "signup", page)
 	}
+	if a.cfg.MailOn {
+		return a.signupByMail(c, page, password) // the same answer for a registered address and a new one
+	}
 	u, err := a.store.CreateUser(c.Request.Context(), models.NewUser{
 		Name: page.Form.Name, Email: page.Form.Email, Password: password, Role: models.RoleCustomer,
 	})

@@ -64,7 +64,7 @@ func classify(err error) *httpError {
 	case errors.As(err, &he):
 		return he
 	case errors.As(err, &rl):
-		return tooManyRequests(rl.RetryAfter, rl.Error())
+		return tooManyRequests(rl.RetryAfter, rl.Message)
 	case errors.As(err, &le):
 		return &httpError{Status: http.StatusForbidden, Code: "locked", Message: le.Error()}
 	case errors.As(err, &ve):

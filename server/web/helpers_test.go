@@ -514,6 +514,10 @@ type fixture struct {
 	lockedID, hiddenPostID, replyID, flagID, silencedID int64
 	// A thread by customer merged into the locked one.
 	mergedID int64
+	// An active e-mail subscription and its unsubscribe token, a pending
+	// one's confirmation token, and a pending sign-up's token.
+	subscriptionID                              int64
+	unsubscribeToken, confirmToken, signupToken string
 }
 
 func newFixture(e *testEnv) *fixture {
@@ -547,8 +551,39 @@ func newFixture(e *testEnv) *fixture {
 	if _, err := e.store.LinkThread(context.Background(), f.users[staff], f.lockedID, f.incidentID); err != nil {
 		e.t.Fatal(err)
 	}
+	f.subscriptionFixture(e)
 	e.clock.Advance(time.Hour)
 	return f
+}
+
+// subscriptionFixture makes an active subscription, a pending one and a
+// pending sign-up, keeping their tokens.
+func (f *fixture) subscriptionFixture(e *testEnv) {
+	ctx := context.Background()
+	keep := func(into *string) func(*models.Subscription, string) models.Mail {
+		return func(_ *models.Subscription, token string) models.Mail {
+			*into = token
+			return models.Mail{Subject: "Confirm"}
+		}
+	}
+	var active string
+	sub, err := e.store.CreateSubscription(ctx, models.NewSubscription{Email: "reader@example.com"}, keep(&active))
+	if err == nil {
+		_, err = e.store.ConfirmSubscription(ctx, active)
+	}
+	if err == nil {
+		_, err = e.store.CreateSubscription(ctx, models.NewSubscription{Email: "waiting@example.com", ServiceIDs: []int64{f.serviceID}}, keep(&f.confirmToken))
+	}
+	if err == nil {
+		err = e.store.StartSignup(ctx, models.NewUser{Name: "pending-user", Email: "pending@example.com", Password: testPassword}, "", models.SignupMails{
+			Confirm: func(token string) models.Mail { f.signupToken = token; return models.Mail{Subject: "Confirm"} },
+			Exists:  func(string) models.Mail { return models.Mail{} },
+		})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.subscriptionID, f.unsubscribeToken = sub.ID, sub.UnsubscribeToken()
 }
 
 func (f *fixture) moderationFixture(e *testEnv) {

@@ -33,6 +33,19 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	sam := e.user("sam", models.RoleStaff)
+	// A subscriber, so that the incident below is delivered (and, with
+	// mail off, lands in the outbox).
+	var confirm string
+	if _, err := e.store.CreateSubscription(context.Background(), models.NewSubscription{Email: "reader@example.com"},
+		func(_ *models.Subscription, token string) models.Mail {
+			confirm = token
+			return models.Mail{Subject: "Confirm <b>"}
+		}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.ConfirmSubscription(context.Background(), confirm); err != nil {
+		t.Fatal(err)
+	}
 	next := e.clock.Now().Add(30 * time.Minute)
 	e.incident(sam, models.NewIncident{Kind: models.KindIncident, Title: "Mail <script>down</script>",
 		Impact: "major", Status: models.StatusInvestigating, Body: "We are *on it*.", NextUpdateAt: &next,
@@ -75,6 +88,11 @@ func TestEveryPageRenders(t *testing.T) {
 		"admin_services":   {req{method: http.MethodGet, path: "/admin/services", cookie: e.session(boss)}, http.StatusOK, "Email &amp; more"},
 		"notifications":    {req{method: http.MethodGet, path: "/notifications", cookie: e.session(alice)}, http.StatusOK, "sam replied in “Calendar &lt;i&gt;broken&lt;/i&gt;”"},
 		"user_show":        {req{method: http.MethodGet, path: "/users/ALICE"}, http.StatusOK, "Calendar &lt;i&gt;broken&lt;/i&gt;"},
+		"subscribe":        {req{method: http.MethodGet, path: "/subscribe?incident=1"}, http.StatusOK, "Only the updates of incident 1: Mail &lt;script&gt;down&lt;/script&gt;"},
+		"token_action":     {req{method: http.MethodGet, path: "/subscriptions/unsubscribe?token=nothing"}, http.StatusNotFound, "Nothing to unsubscribe"},
+		"admin_subscriptions": {req{method: http.MethodGet, path: "/admin/subscriptions", cookie: e.session(boss)}, http.StatusOK,
+			"incident.created</td><td>1</td><td>none</td>"},
+		"admin_outbox": {req{method: http.MethodGet, path: "/admin/outbox", cookie: e.session(boss)}, http.StatusOK, "Confirm &lt;b&gt;"},
 	}
 	for _, name := range pageNames {
 		p, ok := pages[name]

@@ -127,8 +127,11 @@ func (f *postForm) refuse(c *gin.Context, err error) (status int, ok bool) {
 		f.Errors = fieldErrors(err)
 		return http.StatusUnprocessableEntity, true
 	case errors.As(err, &rl):
-		f.Message, f.Wait = rl.Why+" Your text is kept below.", rl.Seconds()
-		c.Header("Retry-After", strconv.Itoa(f.Wait))
+		f.Message = rl.Message + " Your text is kept below."
+		if rl.Why != "" { // the page says the wait, and counts it down
+			f.Message, f.Wait = rl.Why+" Your text is kept below.", rl.Seconds()
+		}
+		c.Header("Retry-After", strconv.Itoa(rl.Seconds()))
 		return http.StatusTooManyRequests, true
 	case errors.As(err, &le):
 		f.Message = le.Error()

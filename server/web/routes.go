@@ -86,6 +86,19 @@ func (a *App) routes() []route {
 		{get, "/login", public, noCache, sheds, a.loginShow},
 		{post, "/login", public, noCache, sheds, a.loginCreate},
 		{post, "/logout", public, noCache, sheds, a.logout},
+		{get, "/signup/confirm", public, noCache, sheds, a.signupConfirmShow},
+		{post, "/signup/confirm", public, noCache, sheds, a.signupConfirm},
+
+		// Subscriptions, no account needed. A link's page (GET) shows a
+		// button; only its POST acts. The unsubscribe POST is also RFC
+		// 8058's one-click, sent without Origin, so the cross-site check
+		// lets it through.
+		{get, "/subscribe", public, visitorCache("incident"), sheds, a.subscribeShow},
+		{post, "/subscribe", public, noCache, sheds, a.subscribeCreate},
+		{get, "/subscriptions/confirm", public, noCache, sheds, a.subscriptionConfirmShow},
+		{post, "/subscriptions/confirm", public, noCache, sheds, a.subscriptionConfirm},
+		{get, "/subscriptions/unsubscribe", public, noCache, sheds, a.unsubscribeShow},
+		{post, "/subscriptions/unsubscribe", public, noCache, sheds, a.unsubscribe},
 
 		// Forum.
 		{get, "/threads", public, visitorCache(listParams...), sheds, a.threadList},
@@ -148,6 +161,7 @@ func (a *App) routes() []route {
 		{post, "/account/password", signedIn, noCache, sheds, a.accountPassword},
 		{post, "/account/tokens", signedIn, noCache, sheds, a.tokenCreate},
 		{post, "/account/tokens/:id/revoke", signedIn, noCache, sheds, a.tokenRevoke},
+		{post, "/account/mail", signedIn, noCache, sheds, a.accountMail},
 
 		// Admin.
 		{get, "/admin/users", adminOnly, noCache, sheds, a.adminUsers},
@@ -155,6 +169,9 @@ func (a *App) routes() []route {
 		{get, "/admin/services", adminOnly, noCache, sheds, a.adminServices},
 		{post, "/admin/services", adminOnly, noCache, sheds, a.adminServiceSave},
 		{post, "/admin/services/:id", adminOnly, noCache, sheds, a.adminServiceSave},
+		{get, "/admin/subscriptions", adminOnly, noCache, sheds, a.adminSubscriptions},
+		{post, "/admin/subscriptions/:id/delete", adminOnly, noCache, sheds, a.adminSubscriptionDelete},
+		{get, "/admin/outbox", adminOnly, noCache, sheds, a.adminOutbox},
 
 		// JSON API.
 		{get, "/api/v1/me", signedIn, noCache, sheds, a.apiMe},
@@ -199,6 +216,10 @@ func (a *App) routes() []route {
 		{post, "/api/v1/users/:id/suspend", moderatorOnly, noCache, sheds, a.apiUserSanction},
 		{post, "/api/v1/users/:id/lift", moderatorOnly, noCache, sheds, a.apiUserSanction},
 		{get, "/api/v1/audit", moderatorOnly, noCache, sheds, a.apiAudit},
+		{post, "/api/v1/subscriptions", public, noCache, sheds, a.apiSubscribe},
+		{get, "/api/v1/subscriptions", adminOnly, noCache, sheds, a.apiSubscriptionList},
+		{get, "/api/v1/subscriptions/:id/deliveries", adminOnly, noCache, sheds, a.apiSubscriptionDeliveries},
+		{del, "/api/v1/subscriptions/:id", adminOnly, noCache, sheds, a.apiSubscriptionDelete},
 
 		// Live updates and notifications. Streams are long-lived: they
 		// have a bound of their own (-max-streams) and take no shedding

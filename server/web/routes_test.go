@@ -184,6 +184,23 @@ func matrix(f *fixture) map[string]matrixRow {
 		"POST /api/v1/users/:id/lift": {path: fmt.Sprintf("/api/v1/users/%d/lift", f.silencedID), json: `{"reason":"Appeal"}`,
 			want: modDo(http.StatusOK)},
 		"GET /api/v1/audit": {want: modDo(http.StatusOK)},
+
+		// Subscriptions and sign-up by mail: a link's button works for
+		// anyone holding its token; the lists are the admins'.
+		"POST /signup/confirm":            {form: url.Values{"token": {f.signupToken}}, want: all(http.StatusSeeOther, nil)},
+		"POST /subscribe":                 {form: url.Values{"email": {"new.reader@example.com"}, "scope": {"all"}}, want: all(http.StatusAccepted, nil)},
+		"POST /subscriptions/confirm":     {form: url.Values{"token": {f.confirmToken}}, want: all(http.StatusOK, nil)},
+		"POST /subscriptions/unsubscribe": {form: url.Values{"token": {f.unsubscribeToken}}, want: all(http.StatusOK, nil)},
+		"POST /account/mail":              {form: url.Values{"mail_level": {"all"}}, want: signedIn(http.StatusSeeOther)},
+		"GET /admin/subscriptions":        {want: adminPage},
+		"POST /admin/subscriptions/:id/delete": {path: fmt.Sprintf("/admin/subscriptions/%d/delete", f.subscriptionID),
+			want: adminDo(http.StatusSeeOther)},
+		"GET /admin/outbox":          {want: adminPage},
+		"POST /api/v1/subscriptions": {json: `{"email":"new.reader@example.com"}`, want: all(http.StatusAccepted, nil)},
+		"GET /api/v1/subscriptions":  {want: adminDo(http.StatusOK)},
+		"GET /api/v1/subscriptions/:id/deliveries": {path: fmt.Sprintf("/api/v1/subscriptions/%d/deliveries", f.subscriptionID),
+			want: adminDo(http.StatusOK)},
+		"DELETE /api/v1/subscriptions/:id": {path: fmt.Sprintf("/api/v1/subscriptions/%d", f.subscriptionID), want: adminDo(http.StatusNoContent)},
 	}
 }
 
@@ -212,6 +229,8 @@ func TestRoleMatrix(t *testing.T) {
 				t.Parallel()
 				e := newTestEnv(t)
 				f := newFixture(e)
+				// The cell's own fixture: ids repeat, tokens do not.
+				row := matrix(f)[key]
 				r := req{method: method, path: path, form: row.form, json: row.json}
 				if who != visitor {
 					r.cookie = e.session(f.users[who])
