@@ -102,6 +102,9 @@ func (a *App) runPostTool(c *gin.Context, id int64, in toolInput) (*models.Post,
 	case "unhide":
 		return a.store.UnhidePost(ctx, mod, id, in.Reason)
 	case "move":
+		if in.ThreadID == 0 {
+			return nil, &models.ValidationError{Fields: map[string]string{"thread_id": "Choose the thread to move the post to."}}
+		}
 		return a.store.MovePost(ctx, mod, id, in.ThreadID, in.Reason)
 	}
 	return nil, errNotFound
@@ -264,7 +267,7 @@ func (a *App) threadTool(c *gin.Context) error {
 		th, err = a.runThreadTool(c, id, in)
 	}
 	if fe := fieldErrors(err); fe != nil && toolName(c) == "merge" {
-		return a.mergeRefused(c, id, fe)
+		return a.pickRefused(c, a.showMergePicker, id, fe)
 	}
 	if err != nil {
 		return a.toolDone(c, err, "", "")
@@ -289,6 +292,9 @@ func (a *App) postTool(c *gin.Context) error {
 	var p *models.Post
 	if err == nil {
 		p, err = a.runPostTool(c, id, in)
+	}
+	if fe := fieldErrors(err); fe != nil && toolName(c) == "move" {
+		return a.pickRefused(c, a.showMovePicker, id, fe)
 	}
 	if err != nil {
 		return a.toolDone(c, err, "", "")

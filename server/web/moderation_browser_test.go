@@ -68,12 +68,12 @@ func TestBrowserModerationJourney(t *testing.T) {
 	open(t, ctx, srv.URL+threadURL(dup.ID))
 	browse(t, ctx, chromedp.Click(chromedp.CSS(".staff-tools summary")), chromedp.SendKeys(chromedp.ID("merge-q"), "mail"))
 	follow(t, ctx, srv.URL+picker+"?q=mail", chromedp.Click(button("Find a thread to merge into")))
-	if got := textOf(t, ctx, chromedp.CSS("#merge-candidates")); !strings.Contains(got, "Mail is down") || strings.Contains(got, "Calendar") {
+	if got := textOf(t, ctx, chromedp.CSS("#pick-candidates")); !strings.Contains(got, "Mail is down") || strings.Contains(got, "Calendar") {
 		t.Errorf("the picker for %q lists %q", "mail", got)
 	}
-	fetch(t, ctx, chromedp.Evaluate[string](`document.getElementById("merge-q").value = ""`))
-	browse(t, ctx, chromedp.SendKeys(chromedp.ID("merge-q"), "calendar"))
-	choice := chromedp.CSS(fmt.Sprintf(`#merge-candidates input[value="%d"]`, cal.ID))
+	fetch(t, ctx, chromedp.Evaluate[string](`document.getElementById("pick-q").value = ""`))
+	browse(t, ctx, chromedp.SendKeys(chromedp.ID("pick-q"), "calendar"))
+	choice := chromedp.CSS(fmt.Sprintf(`#pick-candidates input[value="%d"]`, cal.ID))
 	browse(t, ctx, chromedp.WaitVisible(choice), chromedp.Click(choice))
 	follow(t, ctx, srv.URL+threadURL(cal.ID), chromedp.Click(button("Merge into the chosen thread")))
 	if got := textOf(t, ctx, chromedp.CSS(".posts .tag")); got != "merged from “Calendar down here too”" {

@@ -391,7 +391,7 @@ func TestMergePicker(t *testing.T) {
 		name, query  string
 		want, absent []string
 	}{
-		{"titles like this one", "", []string{"Threads with titles like this one", radio(f.threadID)}, []string{radio(dup.ID), radio(cal.ID)}},
+		{"titles like this one", "", []string{"Threads with titles like “Mail down for me too”", radio(f.threadID)}, []string{radio(dup.ID), radio(cal.ID)}},
 		{"by title", "calendar", []string{"Threads matching “calendar”", radio(cal.ID)}, []string{radio(f.threadID)}},
 		{"by number", fmt.Sprintf("#%d", cal.ID), []string{radio(cal.ID)}, nil},
 		{"nothing", "printer", []string{"No thread matches."}, nil},
@@ -414,6 +414,42 @@ func TestMergePicker(t *testing.T) {
 		form: url.Values{"into_id": {fmt.Sprint(f.threadID)}, "reason": {"same outage"}}})
 	mustContain(t, "merged", e.landing(w, modCk), "The thread is merged into this one.", "merged from “Mail down for me too”")
 	mustContain(t, "a reader's view", e.page(threadURL(f.threadID), nil), "Same since nine.", "merged from “Mail down for me too”")
+}
+
+// TestMovePicker: a moderator moves a reply by finding the thread it
+// belongs in by title and picking it; a move without a choice, or to a
+// thread that cannot take it, comes back to the list with the message.
+func TestMovePicker(t *testing.T) {
+	e := newTestEnv(t)
+	f := newModPagesFixture(e) // alice's "Mail is down"
+	modCk := e.session(f.morgan)
+	cal := e.thread(f.bob, "Calendar invites vanish", "Gone.")
+	stray := e.reply(f.carol, f.threadID, "My calendar invites vanish too.")
+	mustContain(t, "post tools", e.page(threadURL(f.threadID), modCk),
+		fmt.Sprintf(`<form method="get" action="/mod/posts/%d/move"`, stray.ID))
+	picker := fmt.Sprintf("/mod/posts/%d/move", stray.ID)
+	radio := func(id int64) string { return fmt.Sprintf(`<input type="radio" name="thread_id" value="%d">`, id) }
+	page := e.page(picker+"?q=calendar", modCk)
+	mustContain(t, "the move picker", page, "Move a post by carol", "It leaves “Mail is down”",
+		"Threads matching “calendar”", radio(cal.ID), `action="/posts/`)
+	if strings.Contains(page, radio(f.threadID)) {
+		t.Error("the picker offers the post's own thread")
+	}
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"no choice", url.Values{"q": {"calendar"}, "reason": {"wrong thread"}}, "Choose the thread to move the post to."},
+		{"its own thread", url.Values{"q": {"calendar"}, "reason": {"wrong thread"}, "thread_id": {fmt.Sprint(f.threadID)}}, "The post is in this thread already."},
+	} {
+		w := e.do(req{method: http.MethodPost, path: postURL(stray.ID) + "/move", cookie: modCk, form: tc.form})
+		wantStatus(t, w, http.StatusUnprocessableEntity)
+		mustContain(t, tc.name, w.Body.String(), `role="alert">`+tc.want+`</p>`, `value="wrong thread"`, "Threads matching “calendar”", radio(cal.ID))
+	}
+	w := e.do(req{method: http.MethodPost, path: postURL(stray.ID) + "/move", cookie: modCk,
+		form: url.Values{"thread_id": {fmt.Sprint(cal.ID)}, "reason": {"wrong thread"}}})
+	mustContain(t, "moved", e.landing(w, modCk), "The post is moved here.", "My calendar invites vanish too.", "Calendar invites vanish")
 }
 
 // TestNavigationCountsOpenFlags: moderators see how many flags wait in the

@@ -84,7 +84,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"mod_flags":        {req{method: http.MethodGet, path: "/mod/flags", cookie: e.session(mia)}, http.StatusOK, "Looks &lt;b&gt;odd&lt;/b&gt;"},
 		"mod_user":         {req{method: http.MethodGet, path: fmt.Sprintf("/mod/users/%d", alice.ID), cookie: e.session(mia)}, http.StatusOK, "Record sanction"},
 		"mod_audit":        {req{method: http.MethodGet, path: "/mod/audit", cookie: e.session(mia)}, http.StatusOK, "incident.declare"},
-		"mod_merge":        {req{method: http.MethodGet, path: fmt.Sprintf("/mod/threads/%d/merge", th.ID), cookie: e.session(mia)}, http.StatusOK, "Merge “Calendar &lt;i&gt;broken&lt;/i&gt;”"},
+		"mod_pick_thread":  {req{method: http.MethodGet, path: fmt.Sprintf("/mod/threads/%d/merge", th.ID), cookie: e.session(mia)}, http.StatusOK, "Merge “Calendar &lt;i&gt;broken&lt;/i&gt;”"},
 		"admin_services":   {req{method: http.MethodGet, path: "/admin/services", cookie: e.session(boss)}, http.StatusOK, "Email &amp; more"},
 		"notifications":    {req{method: http.MethodGet, path: "/notifications", cookie: e.session(alice)}, http.StatusOK, "sam replied in “Calendar &lt;i&gt;broken&lt;/i&gt;”"},
 		"user_show":        {req{method: http.MethodGet, path: "/users/ALICE"}, http.StatusOK, "Calendar &lt;i&gt;broken&lt;/i&gt;"},

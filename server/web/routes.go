@@ -147,6 +147,7 @@ func (a *App) routes() []route {
 		{post, "/threads/:id/unmerge", moderatorOnly, noCache, sheds, a.threadTool},
 		{post, "/posts/:id/hide", moderatorOnly, noCache, sheds, a.postTool},
 		{post, "/posts/:id/unhide", moderatorOnly, noCache, sheds, a.postTool},
+		{get, "/mod/posts/:id/move", moderatorOnly, noCache, sheds, a.movePicker},
 		{post, "/posts/:id/move", moderatorOnly, noCache, sheds, a.postTool},
 		{get, "/mod/users/:id", moderatorOnly, noCache, sheds, a.modUser},
 		{post, "/mod/users/:id/sanctions", moderatorOnly, noCache, sheds, a.modSanction},

@@ -65,6 +65,7 @@ func matrix(f *fixture) map[string]matrixRow {
 		"POST /threads/:id/merge": {path: thread(f.lockedID, "merge"), form: url.Values{"into_id": {fmt.Sprint(f.threadID)}},
 			want: modDo(http.StatusSeeOther)},
 		"GET /mod/threads/:id/merge": {path: fmt.Sprintf("/mod/threads/%d/merge", f.threadID), want: modPage},
+		"GET /mod/posts/:id/move":    {path: fmt.Sprintf("/mod/posts/%d/move", f.replyID), want: modPage},
 		"POST /threads/:id/unmerge":  {path: thread(f.mergedID, "unmerge"), form: reason, want: modDo(http.StatusSeeOther)},
 		"POST /posts/:id/hide":       {path: post(f.postID, "hide"), form: reason, want: modDo(http.StatusSeeOther)},
 		"POST /posts/:id/unhide":     {path: post(f.hiddenPostID, "unhide"), form: reason, want: modDo(http.StatusSeeOther)},

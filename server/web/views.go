@@ -19,7 +19,7 @@ import (
 var pageNames = []string{"home", "record", "signup", "login", "account", "admin_users", "error",
 	"thread_list", "thread_new", "thread_show", "post_edit", "post_revisions", "search",
 	"incident_new", "incident_list", "incident_overdue", "report", "admin_services",
-	"mod_flags", "mod_user", "mod_audit", "mod_merge", "notifications", "user_show",
+	"mod_flags", "mod_user", "mod_audit", "mod_pick_thread", "notifications", "user_show",
 	"subscribe", "token_action", "admin_subscriptions", "admin_outbox"}
 
 // base is embedded in every page's data.
