@@ -267,7 +267,7 @@ func (a *App) threadTool(c *gin.Context) error {
 		th, err = a.runThreadTool(c, id, in)
 	}
 	if fe := fieldErrors(err); fe != nil && toolName(c) == "merge" {
-		return a.pickRefused(c, a.showMergePicker, id, fe)
+		return pickRefused(c, a.showMergePicker, id, fe)
 	}
 	if err != nil {
 		return a.toolDone(c, err, "", "")
@@ -294,7 +294,7 @@ func (a *App) postTool(c *gin.Context) error {
 		p, err = a.runPostTool(c, id, in)
 	}
 	if fe := fieldErrors(err); fe != nil && toolName(c) == "move" {
-		return a.pickRefused(c, a.showMovePicker, id, fe)
+		return pickRefused(c, a.showMovePicker, id, fe)
 	}
 	if err != nil {
 		return a.toolDone(c, err, "", "")

@@ -33,13 +33,19 @@ type pickerPage struct {
 // pickerCandidates is how many threads the picker lists.
 const pickerCandidates = 20
 
-// mergePicker shows the threads the thread in the path may be merged into.
-func (a *App) mergePicker(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
+// showPickerFunc renders a tool's picker for the thread or post id.
+type showPickerFunc func(c *gin.Context, status int, id int64, page *pickerPage) error
+
+// picker is the handler of a tool's picker for the thread or post in the
+// path, searching for the query of the URL.
+func picker(show showPickerFunc) handler {
+	return func(c *gin.Context) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		return show(c, http.StatusOK, id, &pickerPage{Query: strings.TrimSpace(c.Query("q"))})
 	}
-	return a.showMergePicker(c, http.StatusOK, id, &pickerPage{Query: strings.TrimSpace(c.Query("q"))})
 }
 
 // showMergePicker renders the merge tool for thread id into page (which
@@ -59,15 +65,6 @@ func (a *App) showMergePicker(c *gin.Context, status int, id int64, page *picker
 	page.Field, page.Submit = "into_id", "Merge into the chosen thread"
 	page.Like = th.Title
 	return a.showPicker(c, status, th.ID, page)
-}
-
-// movePicker shows the threads the post in the path may be moved to.
-func (a *App) movePicker(c *gin.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	return a.showMovePicker(c, http.StatusOK, id, &pickerPage{Query: strings.TrimSpace(c.Query("q"))})
 }
 
 // showMovePicker renders the post mover for post id into page. Without a
@@ -112,7 +109,7 @@ func (a *App) showPicker(c *gin.Context, status int, from int64, page *pickerPag
 
 // pickRefused shows the picker again for a merge or move refused for its
 // input, with the query it was made from and the reason typed.
-func (a *App) pickRefused(c *gin.Context, show func(*gin.Context, int, int64, *pickerPage) error, id int64, fields map[string]string) error {
+func pickRefused(c *gin.Context, show showPickerFunc, id int64, fields map[string]string) error {
 	return show(c, http.StatusUnprocessableEntity, id, &pickerPage{
 		Query: strings.TrimSpace(c.PostForm("q")), Reason: c.PostForm("reason"), Errors: fields})
 }
