@@ -430,7 +430,7 @@ func TestMovePicker(t *testing.T) {
 	picker := fmt.Sprintf("/mod/posts/%d/move", stray.ID)
 	radio := func(id int64) string { return fmt.Sprintf(`<input type="radio" name="thread_id" value="%d">`, id) }
 	page := e.page(picker+"?q=calendar", modCk)
-	mustContain(t, "the move picker", page, "Move a post by carol", "It leaves “Mail is down”",
+	mustContain(t, "the move picker", page, "Move a post by carol", "<p>My calendar invites vanish too.</p>", "It leaves “Mail is down”",
 		"Threads matching “calendar”", radio(cal.ID), `action="/posts/`)
 	if strings.Contains(page, radio(f.threadID)) {
 		t.Error("the picker offers the post's own thread")

@@ -18,10 +18,11 @@ import (
 type pickerPage struct {
 	base
 	Heading, Intro string
-	Back           string // where the tool was opened from
-	Search         string // the search form's action (GET)
-	Action         string // the tool's form action (POST)
-	Field          string // the tool's field for the chosen thread
+	Post           *models.Post // the post to move, shown above the picker
+	Back           string       // where the tool was opened from
+	Search         string       // the search form's action (GET)
+	Action         string       // the tool's form action (POST)
+	Field          string       // the tool's field for the chosen thread
 	Submit         string
 	Query          string // as typed; empty: titles like Like are searched
 	Like           string
@@ -79,7 +80,7 @@ func (a *App) showMovePicker(c *gin.Context, status int, id int64, page *pickerP
 	if err != nil {
 		return err
 	}
-	page.Heading = "Move a post by " + p.Author.Name
+	page.Post, page.Heading = p, "Move a post by "+p.Author.Name
 	page.Intro = "It leaves “" + th.Title + "” for the thread you choose, where it takes its place in time order. The audit log keeps where it came from."
 	page.Back = postURL(p.ID)
 	page.Search = fmt.Sprintf("/mod/posts/%d/move", p.ID)
