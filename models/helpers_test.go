@@ -10,19 +10,37 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+
+	"sitrep/models/testdb"
 )
 
-// openStore opens an empty database in tb's temporary folder, closed when
-// the test ends. Only migration tests want it unmigrated; the rest use
+// openStore opens an empty database (see testdb.DSN: SQLite, or
+// PostgreSQL when the tests are told to use it), closed when the test ends. Only migration tests want it unmigrated; the rest use
 // newTestStore.
 func openStore(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(testdb.DSN(tb, "test.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	s.PasswordCost = bcrypt.MinCost // hashing at the real cost would dominate the tests' time
+	return s
+}
+
+// newSQLiteStore is a migrated, empty SQLite database whatever the tests
+// run on, for the tests of what only SQLite has (pragmas, its query
+// plans, file backups).
+func newSQLiteStore(tb testing.TB) *Store {
 	tb.Helper()
 	s, err := Open(filepath.Join(tb.TempDir(), "test.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	s.PasswordCost = bcrypt.MinCost // hashing at the real cost would dominate the tests' time
+	if _, err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 	return s
 }
 

@@ -275,7 +275,7 @@ func (s *Store) addUpdate(tx *gorm.DB, inc *Incident, authorID int64, body strin
 	if first {
 		title = inc.Title
 	}
-	if err := indexPost(tx, p.ID, title, html); err != nil {
+	if err := s.indexPost(tx, p.ID, title, html); err != nil {
 		return nil, err
 	}
 	if err := tx.Model(&Thread{}).Where("id = ?", inc.ThreadID).Updates(map[string]any{

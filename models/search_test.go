@@ -140,8 +140,8 @@ func TestSuggestQueryBounded(t *testing.T) {
 		"Mail mail MAIL":                                                    `"mail"`,
 		`"quoted" OR title:x NEAR`:                                          `"quoted" OR "title" OR "near*"`,
 	} {
-		if got := suggestQuery(in); got != want {
-			t.Errorf("suggestQuery(%q) = %s, want %s", in, got, want)
+		if got := fts4Syntax.suggest(in); got != want {
+			t.Errorf("suggest(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

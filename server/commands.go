@@ -21,6 +21,9 @@ import (
 // that only make sense on an existing site (a typo in -db would otherwise
 // quietly create an empty one). serve, migrate, user add and demo create it.
 func requireDB(cmd, path string) error {
+	if models.IsPostgresURL(path) {
+		return nil // opening it says whether it is there
+	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%s: database %s: %w", cmd, path, errors.Unwrap(err))
 	}
@@ -141,7 +144,7 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := demo.Load(ctx, store); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo loaded into %s; accounts %s share the password %q\n", *db, strings.Join(demo.UserNames(), ", "), demo.Password)
+	fmt.Fprintf(stdout, "demo loaded into %s; accounts %s share the password %q\n", models.RedactURL(*db), strings.Join(demo.UserNames(), ", "), demo.Password)
 	return nil
 }
 
@@ -151,6 +154,9 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	to := fs.String("to", "", "file to write the backup to (must not exist)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if models.IsPostgresURL(*db) {
+		return models.ErrBackupPostgres
 	}
 	if *to == "" {
 		return usagef("backup: -to is required")

@@ -1,0 +1,113 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// IsPostgresURL tells whether dsn names a PostgreSQL database rather than a
+// SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// ErrBackupPostgres is what backup says of a PostgreSQL database.
+var ErrBackupPostgres = errors.New("backup copies a SQLite database file; on PostgreSQL use pg_dump (for example pg_dump -Fc -f sitrep.dump postgres://...)")
+
+// RedactURL is dsn with its password, if any, hidden, fit for logs and
+// error messages; a file path is returned as it is.
+func RedactURL(dsn string) string {
+	if !IsPostgresURL(dsn) {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
+	}
+	return "(an unreadable URL)"
+}
+
+// postgresConns bounds one instance's connections: PostgreSQL's default
+// of 100 leaves room for several instances and the tools.
+const postgresConns = 16
+
+// openPostgres opens the PostgreSQL database at dsn. There is one pool:
+// PostgreSQL has no single writer, so s.db and s.wdb are the same, and
+// writes run serializable (see write).
+func (s *Store) openPostgres(dsn string) error {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("database URL %s: %w", RedactURL(dsn), errors.Unwrap(err))
+	}
+	s.pg = true
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn}), s.gormConfig())
+	if err != nil {
+		return fmt.Errorf("open %s: %w", RedactURL(dsn), err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	sqlDB.SetMaxOpenConns(postgresConns)
+	sqlDB.SetMaxIdleConns(postgresConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.Ping(); err != nil {
+		sqlDB.Close()
+		return fmt.Errorf("open %s: %w", RedactURL(dsn), err)
+	}
+	if err := parseSchemas(db); err != nil {
+		sqlDB.Close()
+		return err
+	}
+	s.db, s.wdb = db, db
+	return nil
+}
+
+// param is a query parameter of SQL type typ where the database cannot
+// tell its type from where it stands (in the SELECT list of an INSERT ...
+// SELECT): PostgreSQL needs the cast, SQLite has no use for it.
+func (s *Store) param(typ string) string {
+	if s.pg {
+		return "CAST(? AS " + typ + ")"
+	}
+	return "?"
+}
+
+// jsonObject is the SQL of a JSON object, as text, of the keys and values
+// pairs ("'key', value, ...").
+func (s *Store) jsonObject(pairs string) string {
+	if s.pg {
+		return "json_build_object(" + pairs + ")::text"
+	}
+	return "json_object(" + pairs + ")"
+}
+
+// retryable tells whether a PostgreSQL transaction failed only because it
+// ran at the same time as another (a serialization failure or a
+// deadlock) and may simply run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// pgUnavailable tells whether err is PostgreSQL's way of saying that it
+// cannot be reached or cannot serve at all.
+func pgUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exceptions; 53: insufficient resources;
+		// 57P0x: the server shutting down or gone.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57P0")
+	}
+	return false
+}
