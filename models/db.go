@@ -45,6 +45,10 @@ type Store struct {
 	// pg is true on PostgreSQL, false on SQLite: the few queries whose SQL
 	// differs branch on it.
 	pg bool
+	// stopListening ends the PostgreSQL listener (see listen), and
+	// listening is done once it has.
+	stopListening context.CancelFunc
+	listening     sync.WaitGroup
 }
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
@@ -182,6 +186,10 @@ func (s *Store) now() time.Time {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.stopListening != nil {
+		s.stopListening()
+		s.listening.Wait()
+	}
 	var errs []error
 	for i, db := range []*gorm.DB{s.db, s.wdb} {
 		if db == nil || i == 1 && db == s.db { // PostgreSQL: one pool

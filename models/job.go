@@ -61,6 +61,7 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]Jo
 	}
 	var out []Job
 	err := s.write(ctx, func(tx *gorm.DB) error {
+		out = nil // from a try that collided with another and runs again
 		return tx.Raw(`UPDATE jobs SET locked_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE run_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
 				ORDER BY run_at, id LIMIT ?`+s.skipLocked()+`)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -66,7 +67,58 @@ func (s *Store) openPostgres(dsn string) error {
 		return err
 	}
 	s.db, s.wdb = db, db
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopListening = cancel
+	s.listening.Add(1)
+	go s.listen(ctx, dsn)
 	return nil
+}
+
+// changesChannel is the PostgreSQL channel on which a write transaction
+// that wrote events or jobs says so when it commits. Its notifications
+// carry nothing (PostgreSQL bounds a payload to 8 KB, and the events
+// table has it all): each instance's listener wakes its broker and job
+// worker, which read what they have not seen.
+const changesChannel = "sitrep_changes"
+
+// notifyChanges has tx, when it commits, notify every instance's
+// listener.
+func (s *Store) notifyChanges(tx *gorm.DB) error {
+	return tx.Exec("SELECT pg_notify(?, '')", changesChannel).Error
+}
+
+// listen holds a connection of its own that listens on changesChannel and
+// signals this store's change hub at each notification, so an event
+// committed by another instance reaches this one's streams at once. After a
+// failure it connects again; meanwhile the readers poll.
+func (s *Store) listen(ctx context.Context, dsn string) {
+	defer s.listening.Done()
+	for ctx.Err() == nil {
+		if err := s.listenOnce(ctx, dsn); err != nil && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
+		return err
+	}
+	s.changes.signal() // what was written while no one listened
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		s.changes.signal()
+	}
 }
 
 // param is a query parameter of SQL type typ where the database cannot

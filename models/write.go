@@ -32,7 +32,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		}
 		wrote = false
 		err = s.wdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{}))
+			if err := fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{})); err != nil || !wrote || !s.pg {
+				return err
+			}
+			return s.notifyChanges(tx)
 		}, opts...)
 	}
 	if err == nil && wrote {
