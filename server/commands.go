@@ -176,6 +176,40 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+func cmdCopy(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
+	from := fs.String("from", "", "the site's database: a SQLite file (or a postgres:// URL)")
+	to := fs.String("to", "", "the empty database to copy it to: a postgres:// URL (or a SQLite file)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		return usagef("copy: -from and -to are required")
+	}
+	if *from == *to {
+		return usagef("copy: -from and -to are the same database")
+	}
+	if err := requireDB("copy", *from); err != nil {
+		return err
+	}
+	src, err := models.Open(*from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := models.Open(*to)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	n, err := src.CopyTo(ctx, dst)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "copied %d rows from %s to %s\n", n, models.RedactURL(*from), models.RedactURL(*to))
+	return nil
+}
+
 func cmdRerender(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("rerender", flag.ContinueOnError)
 	db := dbFlag(fs)
