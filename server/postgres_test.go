@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,11 +10,13 @@ import (
 )
 
 // TestCLIPostgres: every command takes a postgres:// URL for -db; backup
-// says to use pg_dump; a bad URL or an unreachable server is one clear
-// line, with no password in it.
+// says to use pg_dump; copy moves a SQLite site to an empty PostgreSQL
+// database, once; a bad URL or an unreachable server is one clear line,
+// with no password in it.
 func TestCLIPostgres(t *testing.T) {
 	server := testdb.Postgres(t)
-	db, other := testdb.Fresh(t, server), testdb.Fresh(t, server)
+	db, other, moved := testdb.Fresh(t, server), testdb.Fresh(t, server), testdb.Fresh(t, server)
+	file := filepath.Join(t.TempDir(), "site.db")
 	for _, s := range []struct {
 		name     string
 		stdin    string
@@ -31,6 +34,11 @@ func TestCLIPostgres(t *testing.T) {
 		{"demo", "", []string{"demo", "-db", other}, 0, "demo loaded", ""},
 		{"rerender demo", "", []string{"rerender", "-db", other}, 0, "changed", ""},
 		{"backup", "", []string{"backup", "-db", db, "-to", "x.db"}, 1, "", "pg_dump"},
+		{"demo on SQLite", "", []string{"demo", "-db", file}, 0, "demo loaded", ""},
+		{"copy", "", []string{"copy", "-from", file, "-to", moved}, 0, "copied", ""},
+		{"copy again", "", []string{"copy", "-from", file, "-to", moved}, 1, "", "already has data"},
+		{"copy no -to", "", []string{"copy", "-from", file}, 2, "", "-from and -to are required"},
+		{"copy missing source", "", []string{"copy", "-from", file + ".typo", "-to", moved}, 1, "", "site.db.typo"},
 		{"bad url", "", []string{"migrate", "-db", "postgres://u:hunter2@[::1"}, 1, "", "database URL"},
 		{"unreachable", "", []string{"migrate", "-db", "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2"}, 1, "", "127.0.0.1:1"},
 	} {
