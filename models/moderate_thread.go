@@ -261,11 +261,15 @@ func (s *Store) ExpirePins(ctx context.Context) (int, error) {
 	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("pinned = TRUE AND pinned_until <= ?", s.now()).Pluck("id", &ids).Error; err != nil {
 		return 0, err
 	}
+	unpinned := 0
 	for _, id := range ids {
+		done := false
 		err := s.write(ctx, func(tx *gorm.DB) error {
+			// Only if still due: another instance may have unpinned it.
 			res := tx.Model(&Thread{}).Where("id = ? AND pinned = TRUE AND pinned_until <= ?", id, s.now()).
 				Updates(map[string]any{"pinned": false, "pinned_until": nil})
-			if res.Error != nil || res.RowsAffected == 0 {
+			done = res.Error == nil && res.RowsAffected > 0
+			if !done {
 				return res.Error
 			}
 			if err := s.emitThread(tx, id); err != nil {
@@ -274,8 +278,11 @@ func (s *Store) ExpirePins(ctx context.Context) (int, error) {
 			return s.audit(tx, nil, "thread.unpin", "thread", id, "the pin expired", "pinned=true", "pinned=false")
 		})
 		if err != nil {
-			return 0, err
+			return unpinned, err
+		}
+		if done {
+			unpinned++
 		}
 	}
-	return len(ids), nil
+	return unpinned, nil
 }
