@@ -464,11 +464,16 @@ func SchemaVersion() int { return migrations[len(migrations)-1].version }
 // binary is refused.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	db := s.wdb.WithContext(ctx)
-	if err := db.Exec(s.dialectSQL(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at DATETIME NOT NULL
-	)`)).Error; err != nil {
+	if err := db.Transaction(func(tx *gorm.DB) error {
+		if err := s.lockMigrations(tx); err != nil {
+			return err
+		}
+		return tx.Exec(s.dialectSQL(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			name TEXT NOT NULL,
+			applied_at DATETIME NOT NULL
+		)`)).Error
+	}); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	var versions []int
@@ -492,7 +497,12 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if done[m.version] {
 			continue
 		}
+		ran := false
 		err := db.Transaction(func(tx *gorm.DB) error {
+			var err error
+			if ran, err = s.claimStep(tx, m.version); err != nil || !ran {
+				return err
+			}
 			for _, stmt := range s.statements(m) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return err
@@ -503,7 +513,9 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if err != nil {
 			return applied, fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}
-		applied++
+		if ran {
+			applied++
+		}
 	}
 	return applied, nil
 }

@@ -3,6 +3,8 @@ package models
 import (
 	"regexp"
 	"strings"
+
+	"gorm.io/gorm"
 )
 
 // sameSQL, among a step's PostgreSQL statements, stands for the SQLite
@@ -28,6 +30,34 @@ func (s *Store) statements(m migration) []string {
 		}
 	}
 	return out
+}
+
+// migrateLock is the PostgreSQL advisory lock that instances starting at
+// once take around each migration step, so that one applies it.
+const migrateLock = 0x5177_7265
+
+// claimStep tells, in a step's transaction, whether the step with version
+// is still to run. On PostgreSQL it first waits for any other instance
+// migrating at the same time, which may have just applied it; SQLite's
+// single writer already makes them wait.
+func (s *Store) claimStep(tx *gorm.DB, version int) (bool, error) {
+	if !s.pg {
+		return true, nil
+	}
+	if err := s.lockMigrations(tx); err != nil {
+		return false, err
+	}
+	var n int64
+	err := tx.Model(&schemaMigration{}).Where("version = ?", version).Count(&n).Error
+	return n == 0, err
+}
+
+// lockMigrations holds, on PostgreSQL, migrateLock until tx ends.
+func (s *Store) lockMigrations(tx *gorm.DB) error {
+	if !s.pg {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?)", migrateLock).Error
 }
 
 // dialectSQL is stmt, written for SQLite, as this store's database takes it.

@@ -106,3 +106,34 @@ func TestJobsClaimedOnceAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestInstancesMigrateAtOnce: instances started together on an empty
+// database each migrate it; every step runs once.
+func TestInstancesMigrateAtOnce(t *testing.T) {
+	dsn := testdb.Fresh(t, testdb.Postgres(t))
+	var wg sync.WaitGroup
+	applied := make(chan int, 3)
+	for range 3 {
+		s, err := Open(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		wg.Go(func() {
+			n, err := s.Migrate(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			applied <- n
+		})
+	}
+	wg.Wait()
+	close(applied)
+	total := 0
+	for n := range applied {
+		total += n
+	}
+	if total != len(migrations) {
+		t.Errorf("three instances applied %d steps in all, want %d", total, len(migrations))
+	}
+}
