@@ -15,11 +15,18 @@ import (
 )
 
 // openStore opens an empty database (see testdb.DSN: SQLite, or
-// PostgreSQL when the tests are told to use it), closed when the test ends. Only migration tests want it unmigrated; the rest use
+// PostgreSQL when the tests are told to use it), closed when the test
+// ends. Only migration tests want it unmigrated; the rest use
 // newTestStore.
 func openStore(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open(testdb.DSN(tb, "test.db"))
+	return openAt(tb, testdb.DSN(tb, "test.db"))
+}
+
+// openAt opens the database at dsn, closed when the test ends.
+func openAt(tb testing.TB, dsn string) *Store {
+	tb.Helper()
+	s, err := Open(dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -33,25 +40,29 @@ func openStore(tb testing.TB) *Store {
 // plans, file backups).
 func newSQLiteStore(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open(filepath.Join(tb.TempDir(), "test.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
+	return migrated(tb, openAt(tb, filepath.Join(tb.TempDir(), "test.db")))
+}
+
+// newTestStore is a migrated, empty database on the real clock.
+func newTestStore(tb testing.TB) *Store {
+	tb.Helper()
+	return migrated(tb, openAt(tb, testdb.Migrated(tb, "test.db", migrateAt)))
+}
+
+// migrated brings s up to date (on a copy of the migrated template, there
+// is nothing to do).
+func migrated(tb testing.TB, s *Store) *Store {
+	tb.Helper()
 	if _, err := s.Migrate(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
 	return s
 }
 
-// newTestStore is a migrated, empty database on the real clock.
-func newTestStore(tb testing.TB) *Store {
-	tb.Helper()
-	s := openStore(tb)
-	if _, err := s.Migrate(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return s
+// migrateAt migrates the database at dsn, for testdb.Migrated.
+func migrateAt(dsn string) error {
+	_, err := MigrateAt(context.Background(), dsn)
+	return err
 }
 
 // mustUser creates an account named name (email name@example.com, password

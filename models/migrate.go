@@ -456,6 +456,17 @@ type schemaMigration struct {
 	AppliedAt time.Time
 }
 
+// MigrateAt opens the database at dsn, applies its pending migrations and
+// closes it; it returns how many it applied.
+func MigrateAt(ctx context.Context, dsn string) (int, error) {
+	s, err := Open(dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	return s.Migrate(ctx)
+}
+
 // SchemaVersion is the newest migration this binary knows.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 

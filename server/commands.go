@@ -50,11 +50,10 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	store, n, err := openMigrated(ctx, *db)
+	n, err := models.MigrateAt(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	fmt.Fprintf(stdout, "applied %d migration(s); schema version %d\n", n, models.SchemaVersion())
 	return nil
 }

@@ -77,7 +77,10 @@ func newTestEnv(t testing.TB) *testEnv {
 // newTestEnvConfig is an app whose configuration adjust changes first.
 func newTestEnvConfig(t testing.TB, adjust func(*Config)) *testEnv {
 	t.Helper()
-	return newTestEnvOn(t, testdb.DSN(t, "test.db"), adjust)
+	return newTestEnvOn(t, testdb.Migrated(t, "test.db", func(dsn string) error {
+		_, err := models.MigrateAt(context.Background(), dsn)
+		return err
+	}), adjust)
 }
 
 // newTestEnvOn is an app on the empty database dsn, whose configuration
