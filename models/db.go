@@ -45,6 +45,11 @@ type Store struct {
 	// pg is true on PostgreSQL, false on SQLite: the few queries whose SQL
 	// differs branch on it.
 	pg bool
+	// writers queues this instance's write transactions on PostgreSQL
+	// (see write).
+	writers chan struct{}
+	// instance names this store in its PostgreSQL notifications.
+	instance string
 	// stopListening ends the PostgreSQL listener (see listen), and
 	// listening is done once it has.
 	stopListening context.CancelFunc
@@ -246,7 +251,7 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 	// A new session with its own statement, so that s.db keeps its pool.
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	db.Statement.ConnPool = conn
-	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, UpdateCadence: s.UpdateCadence, changes: s.changes, pg: s.pg})
+	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, UpdateCadence: s.UpdateCadence, changes: s.changes, pg: s.pg, writers: s.writers, instance: s.instance})
 }
 
 // Backup writes a consistent copy of the database to path while others keep

@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -39,6 +41,14 @@ func RedactURL(dsn string) string {
 // of 100 leaves room for several instances and the tools.
 const postgresConns = 16
 
+// postgresWriters is how many write transactions one instance runs at
+// once on PostgreSQL: one, as on SQLite. Serializable transactions that
+// touch the same rows (replies to one thread bump its counters) fail and
+// run again; side by side on one instance they mostly retry (32 writers
+// replying to one thread: 155 replies a second with 2 or 4 at once, 178
+// with one). Between instances, retries keep them apart.
+const postgresWriters = 1
+
 // openPostgres opens the PostgreSQL database at dsn. There is one pool:
 // PostgreSQL has no single writer, so s.db and s.wdb are the same, and
 // writes run serializable (see write).
@@ -67,6 +77,10 @@ func (s *Store) openPostgres(dsn string) error {
 		return err
 	}
 	s.db, s.wdb = db, db
+	s.writers = make(chan struct{}, postgresWriters)
+	b := make([]byte, 8)
+	rand.Read(b)
+	s.instance = hex.EncodeToString(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopListening = cancel
 	s.listening.Add(1)
@@ -75,16 +89,17 @@ func (s *Store) openPostgres(dsn string) error {
 }
 
 // changesChannel is the PostgreSQL channel on which a write transaction
-// that wrote events or jobs says so when it commits. Its notifications
-// carry nothing (PostgreSQL bounds a payload to 8 KB, and the events
-// table has it all): each instance's listener wakes its broker and job
-// worker, which read what they have not seen.
+// that wrote events or jobs says so when it commits. A notification
+// carries only the id of the instance that wrote (PostgreSQL bounds a
+// payload to 8 KB, and the events table has it all): each other instance's
+// listener wakes its broker and job worker, which read what they have not
+// seen; the writer woke its own already.
 const changesChannel = "sitrep_changes"
 
 // notifyChanges has tx, when it commits, notify every instance's
 // listener.
 func (s *Store) notifyChanges(tx *gorm.DB) error {
-	return tx.Exec("SELECT pg_notify(?, '')", changesChannel).Error
+	return tx.Exec("SELECT pg_notify(?, ?)", changesChannel, s.instance).Error
 }
 
 // listen holds a connection of its own that listens on changesChannel and
@@ -93,8 +108,8 @@ func (s *Store) notifyChanges(tx *gorm.DB) error {
 // failure it connects again; meanwhile the readers poll.
 func (s *Store) listen(ctx context.Context, dsn string) {
 	defer s.listening.Done()
-	for ctx.Err() == nil {
-		if err := s.listenOnce(ctx, dsn); err != nil && ctx.Err() == nil {
+	for again := false; ctx.Err() == nil; again = true {
+		if err := s.listenOnce(ctx, dsn, again); err != nil && ctx.Err() == nil {
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Second):
@@ -103,7 +118,9 @@ func (s *Store) listen(ctx context.Context, dsn string) {
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, dsn string) error {
+// listenOnce listens until the connection fails. Listening again, it wakes
+// the readers first, for what was written while no one listened.
+func (s *Store) listenOnce(ctx context.Context, dsn string, again bool) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
@@ -112,12 +129,17 @@ func (s *Store) listenOnce(ctx context.Context, dsn string) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+changesChannel); err != nil {
 		return err
 	}
-	s.changes.signal() // what was written while no one listened
+	if again {
+		s.changes.signal()
+	}
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		s.changes.signal()
+		if n.Payload != s.instance {
+			s.changes.signal()
+		}
 	}
 }
 

@@ -23,6 +23,12 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var opts []*sql.TxOptions
 	if s.pg {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelSerializable})
+		select {
+		case s.writers <- struct{}{}:
+			defer func() { <-s.writers }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	var err error
 	for attempt := 0; attempt == 0 || retryable(err) && attempt < maxWriteAttempts && ctx.Err() == nil; attempt++ {
