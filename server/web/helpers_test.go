@@ -325,6 +325,23 @@ func holdRoute(e *testEnv) (busy *testEnv, entered, release chan struct{}) {
 	return busy, entered, release
 }
 
+// concurrently runs send(0) to send(n-1) all at once and counts the
+// status codes they return.
+func concurrently(n int, send func(i int) int) map[int]int {
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { codes <- send(i) })
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	return count
+}
+
 // Answers.
 
 func wantStatus(t testing.TB, w *httptest.ResponseRecorder, want int) {

@@ -87,19 +87,9 @@ func TestInstancesPurgeEachOthersCaches(t *testing.T) {
 func TestInstancesShareTheLogInThrottle(t *testing.T) {
 	e := instances(t, 3, func(*Config) {})
 	e[0].user("alice", models.RoleCustomer)
-	codes := make(chan int, 40)
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Go(func() {
-			codes <- e[i%3].do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {"alice"}, "password": {"wrong password!"}}}).Code
-		})
-	}
-	wg.Wait()
-	close(codes)
-	count := map[int]int{}
-	for c := range codes {
-		count[c]++
-	}
+	count := concurrently(40, func(i int) int {
+		return e[i%3].do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {"alice"}, "password": {"wrong password!"}}}).Code
+	})
 	if count[http.StatusUnauthorized] != 5 || count[http.StatusTooManyRequests] != 35 {
 		t.Fatalf("40 wrong log-ins over three instances: %v, want 5 checked (401) and 35 refused (429)", count)
 	}
