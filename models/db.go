@@ -41,6 +41,19 @@ type Store struct {
 
 	// changes wakes the readers of events and jobs after a write.
 	changes *changeHub
+
+	// pg is true on PostgreSQL, false on SQLite: the few queries whose SQL
+	// differs branch on it.
+	pg bool
+	// writers queues this instance's write transactions on PostgreSQL
+	// (see write).
+	writers chan struct{}
+	// instance names this store in its PostgreSQL notifications.
+	instance string
+	// stopListening ends the PostgreSQL listener (see listen), and
+	// listening is done once it has.
+	stopListening context.CancelFunc
+	listening     sync.WaitGroup
 }
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
@@ -105,13 +118,21 @@ func parseSchemas(db *gorm.DB) error {
 	return nil
 }
 
-// Open opens (creating if needed) the SQLite database at path. It does not
-// migrate; call Migrate.
-func Open(path string) (*Store, error) {
-	if path == "" {
+// Open opens the database at dsn: a PostgreSQL URL (postgres:// or
+// postgresql://) or else the path of a SQLite file, created if needed. It
+// does not migrate; call Migrate.
+func Open(dsn string) (*Store, error) {
+	if dsn == "" {
 		return nil, errors.New("database path is empty")
 	}
 	s := &Store{Now: time.Now, PasswordCost: bcrypt.DefaultCost, FlagHideThreshold: DefaultFlagHideThreshold, UpdateCadence: DefaultUpdateCadence, changes: newChangeHub()}
+	if IsPostgresURL(dsn) {
+		if err := s.openPostgres(dsn); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	path := dsn
 	// Two pools: readers, several at once as WAL allows, and the writer,
 	// one connection, because SQLite has one writer at a time: writes queue
 	// in the pool, in order, instead of polling the lock.
@@ -128,11 +149,7 @@ func Open(path string) (*Store, error) {
 
 // openPool opens one pool of n connections on the database at path.
 func (s *Store) openPool(path string, write bool, n int) (*gorm.DB, error) {
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path, write)}), &gorm.Config{
-		Logger:         logger.Discard,
-		TranslateError: true,
-		NowFunc:        func() time.Time { return s.now() },
-	})
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driverName, DSN: dsn(path, write)}), s.gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -154,13 +171,33 @@ func (s *Store) openPool(path string, write bool, n int) (*gorm.DB, error) {
 	return db, nil
 }
 
-func (s *Store) now() time.Time { return s.Now().UTC() }
+// gormConfig is GORM's configuration on either database.
+func (s *Store) gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:         logger.Discard,
+		TranslateError: true,
+		NowFunc:        func() time.Time { return s.now() },
+	}
+}
+
+// now is the clock in UTC, to the microsecond on PostgreSQL, which keeps
+// no finer times: what is written reads back equal.
+func (s *Store) now() time.Time {
+	if s.pg {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return s.Now().UTC()
+}
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.stopListening != nil {
+		s.stopListening()
+		s.listening.Wait()
+	}
 	var errs []error
-	for _, db := range []*gorm.DB{s.db, s.wdb} {
-		if db == nil {
+	for i, db := range []*gorm.DB{s.db, s.wdb} {
+		if db == nil || i == 1 && db == s.db { // PostgreSQL: one pool
 			continue
 		}
 		sqlDB, err := db.DB()
@@ -180,10 +217,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // readSnapshot runs fn with a Store whose queries all read one snapshot of
 // the database, so that a page assembled from several reads never mixes two
-// states. It is a deferred transaction on one connection, not
+// states. On SQLite it is a deferred transaction on one connection, not
 // db.Transaction: the driver begins those IMMEDIATE (see dsn), which would
 // hold every writer up for as long as the page is read; under WAL a deferred
-// read blocks no one.
+// read blocks no one. On PostgreSQL it is a read-only repeatable-read
+// transaction, which blocks no one either.
 func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -194,7 +232,11 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+	begin := "BEGIN DEFERRED"
+	if s.pg {
+		begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+	}
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return err
 	}
 	defer func() {
@@ -209,13 +251,17 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 	// A new session with its own statement, so that s.db keeps its pool.
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	db.Statement.ConnPool = conn
-	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, changes: s.changes})
+	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, UpdateCadence: s.UpdateCadence, changes: s.changes, pg: s.pg, writers: s.writers, instance: s.instance})
 }
 
 // Backup writes a consistent copy of the database to path while others keep
 // reading and writing, then opens the copy and checks its integrity. An
-// existing file at path is never overwritten.
+// existing file at path is never overwritten. A PostgreSQL database is
+// backed up with PostgreSQL's own tools.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.pg {
+		return ErrBackupPostgres
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s already exists", path)
 	}

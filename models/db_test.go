@@ -3,14 +3,17 @@ package models
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"sitrep/models/testdb"
 
 	"gorm.io/gorm"
 )
 
 func TestPragmas(t *testing.T) {
-	s := newTestStore(t)
+	s := newSQLiteStore(t)
 	for pool, db := range map[string]*gorm.DB{"reader": s.db, "writer": s.wdb} {
 		busy := map[string]string{"reader": "2000", "writer": "10000"}[pool]
 		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": busy} {
@@ -26,7 +29,7 @@ func TestPragmas(t *testing.T) {
 }
 
 func TestBackupIsConsistentAndVerified(t *testing.T) {
-	s := newTestStore(t)
+	s := newSQLiteStore(t)
 	ctx := context.Background()
 	mustUser(t, s, "alice", RoleCustomer)
 	to := filepath.Join(t.TempDir(), "backup.db")
@@ -43,6 +46,19 @@ func TestBackupIsConsistentAndVerified(t *testing.T) {
 	defer restored.Close()
 	if u, err := restored.UserByName(ctx, "alice"); err != nil || u.Email != "alice@example.com" {
 		t.Fatalf("restored user: %v %v", u, err)
+	}
+}
+
+// TestBackupOnPostgreSQL: a PostgreSQL database is not copied as a file;
+// the error says what to use.
+func TestBackupOnPostgreSQL(t *testing.T) {
+	s, err := Open(testdb.Fresh(t, testdb.Postgres(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Backup(context.Background(), filepath.Join(t.TempDir(), "b.db")); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup on PostgreSQL: %v, want a pointer to pg_dump", err)
 	}
 }
 

@@ -170,6 +170,9 @@ func TestOpenFlagCount(t *testing.T) {
 	if n, _ := f.s.OpenFlagCount(ctx); n != 0 {
 		t.Fatalf("open flags after dismissing: %d", n)
 	}
+	if f.s.pg {
+		return // the plan below is SQLite's, checked on the SQLite pass
+	}
 	sql := f.s.db.ToSQL(func(tx *gorm.DB) *gorm.DB { return tx.Model(&Flag{}).Where("state = 'open'").Count(new(int64)) })
 	var plan []struct{ Detail string }
 	if err := f.s.db.Raw("EXPLAIN QUERY PLAN " + sql).Scan(&plan).Error; err != nil {

@@ -10,14 +10,23 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
+
+	"sitrep/models/testdb"
 )
 
-// openStore opens an empty database in tb's temporary folder, closed when
-// the test ends. Only migration tests want it unmigrated; the rest use
+// openStore opens an empty database (see testdb.DSN: SQLite, or
+// PostgreSQL when the tests are told to use it), closed when the test
+// ends. Only migration tests want it unmigrated; the rest use
 // newTestStore.
 func openStore(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open(filepath.Join(tb.TempDir(), "test.db"))
+	return openAt(tb, testdb.DSN(tb, "test.db"))
+}
+
+// openAt opens the database at dsn, closed when the test ends.
+func openAt(tb testing.TB, dsn string) *Store {
+	tb.Helper()
+	s, err := Open(dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -26,14 +35,34 @@ func openStore(tb testing.TB) *Store {
 	return s
 }
 
+// newSQLiteStore is a migrated, empty SQLite database whatever the tests
+// run on, for the tests of what only SQLite has (pragmas, its query
+// plans, file backups).
+func newSQLiteStore(tb testing.TB) *Store {
+	tb.Helper()
+	return migrated(tb, openAt(tb, filepath.Join(tb.TempDir(), "test.db")))
+}
+
 // newTestStore is a migrated, empty database on the real clock.
 func newTestStore(tb testing.TB) *Store {
 	tb.Helper()
-	s := openStore(tb)
+	return migrated(tb, openAt(tb, testdb.Migrated(tb, "test.db", migrateAt)))
+}
+
+// migrated brings s up to date (on a copy of the migrated template, there
+// is nothing to do).
+func migrated(tb testing.TB, s *Store) *Store {
+	tb.Helper()
 	if _, err := s.Migrate(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+// migrateAt migrates the database at dsn, for testdb.Migrated.
+func migrateAt(dsn string) error {
+	_, err := MigrateAt(context.Background(), dsn)
+	return err
 }
 
 // mustUser creates an account named name (email name@example.com, password

@@ -85,8 +85,12 @@ func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter, p Page) (Pa
 // IncidentMonths lists the months (YYYY-MM) that have incidents, newest
 // first, for the history page's navigation.
 func (s *Store) IncidentMonths(ctx context.Context) ([]string, error) {
+	month := "strftime('%Y-%m', started_at)"
+	if s.pg {
+		month = "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM')"
+	}
 	var out []string
-	err := s.db.WithContext(ctx).Model(&Incident{}).Distinct("strftime('%Y-%m', started_at) AS m").
+	err := s.db.WithContext(ctx).Model(&Incident{}).Distinct(month+" AS m").
 		Order("m DESC").Pluck("m", &out).Error
 	return out, err
 }

@@ -275,7 +275,7 @@ func (s *Store) addUpdate(tx *gorm.DB, inc *Incident, authorID int64, body strin
 	if first {
 		title = inc.Title
 	}
-	if err := indexPost(tx, p.ID, title, html); err != nil {
+	if err := s.indexPost(tx, p.ID, title, html); err != nil {
 		return nil, err
 	}
 	if err := tx.Model(&Thread{}).Where("id = ?", inc.ThreadID).Updates(map[string]any{
@@ -340,8 +340,11 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 			in = NewUpdate{Status: StatusInProgress, Body: "The scheduled maintenance is in progress."}
 		}
 		html := s.renderBody(ctx, validation{}, &in.Body)
+		applied := false
 		err := s.write(ctx, func(tx *gorm.DB) error {
-			// Read again under the write lock: a person may have moved it.
+			// Read again under the write lock: a person, or another
+			// instance, may have moved it.
+			applied = false
 			var fresh Incident
 			if err := tx.Preload("Services").First(&fresh, inc.ID).Error; err != nil {
 				return err
@@ -350,12 +353,15 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 				return nil
 			}
 			_, err := s.applyUpdate(tx, &fresh, nil, fresh.CreatedByID, in, html)
+			applied = err == nil
 			return err
 		})
 		if err != nil {
 			return moved, translate(err)
 		}
-		moved++
+		if applied {
+			moved++
+		}
 	}
 	return moved, nil
 }

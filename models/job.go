@@ -1,8 +1,10 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -59,17 +61,26 @@ func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]Jo
 	}
 	var out []Job
 	err := s.write(ctx, func(tx *gorm.DB) error {
+		out = nil // from a try that collided with another and runs again
 		return tx.Raw(`UPDATE jobs SET locked_until = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM jobs WHERE run_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
 				ORDER BY run_at, id LIMIT ?`+s.skipLocked()+`)
 			RETURNING *`, now.Add(lease), now, now, n).Scan(&out).Error
 	})
+	// RETURNING keeps no order on PostgreSQL.
+	slices.SortFunc(out, func(a, b Job) int { return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID)) })
 	return out, err
 }
 
 // skipLocked is the locking clause of a claim's candidate query: none on
-// SQLite, whose single writer serializes claims already.
-func (s *Store) skipLocked() string { return "" }
+// SQLite, whose single writer serializes claims already; on PostgreSQL,
+// rows another instance is claiming are passed over rather than waited for.
+func (s *Store) skipLocked() string {
+	if s.pg {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
 
 // DoJob runs fn in a write transaction that also deletes the job, so that
 // work inside the database (writing notifications, fanning out deliveries)

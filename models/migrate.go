@@ -11,10 +11,16 @@ import (
 // migration is one step of the schema's history. Migrations are append-only:
 // a released step is never edited; a change is a new step. Each step is plain
 // SQL, which freezes the schema it creates independently of today's structs.
+//
+// The SQL is SQLite's. PostgreSQL runs each statement rewritten by pgSQL
+// (types, upserts), except where the step gives PostgreSQL its own: postgres
+// maps a statement's index in sql to the statements PostgreSQL runs instead
+// (none: it is skipped; sameSQL: the statement itself, rewritten).
 type migration struct {
-	version int
-	name    string
-	sql     []string
+	version  int
+	name     string
+	sql      []string
+	postgres map[int][]string
 }
 
 var migrations = []migration{
@@ -59,6 +65,10 @@ var migrations = []migration{
 			updated_at DATETIME NOT NULL
 		)`,
 		`CREATE INDEX services_position ON services(position, id)`,
+	}, map[int][]string{
+		// PostgreSQL compares case-insensitively with citext (pgSQL turns
+		// COLLATE NOCASE into it).
+		0: {"CREATE EXTENSION IF NOT EXISTS citext", sameSQL},
 	}},
 	{2, "forum: threads, posts, revisions, affected marks, search", []string{
 		`CREATE TABLE threads (
@@ -115,7 +125,7 @@ var migrations = []migration{
 		// One row per post, docid = posts.id; the first post of a thread
 		// also carries the thread's title.
 		`CREATE VIRTUAL TABLE post_search USING fts4(title, body, tokenize=unicode61)`,
-	}},
+	}, postgresSearch},
 	{3, "incidents, official updates, maintenance, service status history, thread links", []string{
 		`CREATE TABLE incidents (
 			id INTEGER PRIMARY KEY,
@@ -171,7 +181,7 @@ var migrations = []migration{
 		`CREATE INDEX service_status_changes_service ON service_status_changes(service_id, changed_at)`,
 		`ALTER TABLE threads ADD COLUMN incident_id INTEGER REFERENCES incidents(id)`,
 		`CREATE INDEX threads_incident ON threads(incident_id, last_activity_at DESC, id DESC)`,
-	}},
+	}, nil},
 	{4, "moderation: flags, sanctions, audit log, slow mode, pin expiry, merges", []string{
 		`CREATE TABLE flags (
 			id INTEGER PRIMARY KEY,
@@ -226,7 +236,7 @@ var migrations = []migration{
 		`ALTER TABLE threads ADD COLUMN slow_mode_seconds INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE threads ADD COLUMN pinned_until DATETIME`,
 		`ALTER TABLE threads ADD COLUMN merged_into_id INTEGER REFERENCES threads(id)`,
-	}},
+	}, postgresAuditTriggers},
 	{5, "followed threads, a reason for each kind of sanction, merges that can be undone, list filter indexes", []string{
 		`CREATE TABLE follows (
 			thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
@@ -257,7 +267,7 @@ var migrations = []migration{
 		`CREATE INDEX threads_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE merged_into_id IS NULL`,
 		`CREATE INDEX threads_service_list ON threads(service_id, pinned DESC, last_activity_at DESC, id DESC) WHERE merged_into_id IS NULL`,
 		`CREATE INDEX threads_linked_list ON threads(pinned DESC, last_activity_at DESC, id DESC) WHERE incident_id IS NOT NULL AND merged_into_id IS NULL`,
-	}},
+	}, nil},
 	{6, "events, jobs, notifications, follow levels and read positions", []string{
 		// The outbox of changes: streams and caches read it, every
 		// instance keeping its own place.
@@ -311,7 +321,7 @@ var migrations = []migration{
 		// Existing followers have read what there is.
 		`ALTER TABLE follows ADD COLUMN last_read_post_id INTEGER NOT NULL DEFAULT 0`,
 		`UPDATE follows SET last_read_post_id = COALESCE((SELECT MAX(id) FROM posts WHERE thread_id = follows.thread_id), 0)`,
-	}},
+	}, nil},
 	{7, "attempt limits shared by every instance", []string{
 		`CREATE TABLE limits (
 			key TEXT PRIMARY KEY,
@@ -320,13 +330,13 @@ var migrations = []migration{
 			hits INTEGER NOT NULL
 		)`,
 		`CREATE INDEX limits_window_end ON limits(window_end)`,
-	}},
+	}, nil},
 	{8, "cancelled maintenance, the author's role at writing", []string{
 		`ALTER TABLE incidents ADD COLUMN cancelled_at DATETIME`,
 		// Posts written before this step take their author's role of today.
 		`ALTER TABLE posts ADD COLUMN author_role TEXT NOT NULL DEFAULT 'customer'`,
 		`UPDATE posts SET author_role = (SELECT role FROM users WHERE users.id = posts.author_id)`,
-	}},
+	}, nil},
 	{9, "subscriptions, announcements, deliveries, the mail outbox, pending sign-ups, mail settings", []string{
 		// E-mail and webhook subscribers: no account needed. Only the
 		// SHA-256 of the confirmation token and of the unsubscribe token
@@ -428,7 +438,7 @@ var migrations = []migration{
 		`ALTER TABLE users ADD COLUMN mail_key TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE users ADD COLUMN mail_unsubscribe_hash TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX users_mail_unsubscribe ON users(mail_unsubscribe_hash) WHERE mail_unsubscribe_hash <> ''`,
-	}},
+	}, nil},
 	{10, "search finds every form of a word: the full-text index stems (porter)", []string{
 		`CREATE VIRTUAL TABLE post_search_stemmed USING fts4(title, body, tokenize=porter)`,
 		// The text is indexed again as new posts are (index_text is
@@ -436,7 +446,7 @@ var migrations = []migration{
 		`INSERT INTO post_search_stemmed (docid, title, body) SELECT docid, index_text(title), index_text(body) FROM post_search`,
 		`DROP TABLE post_search`,
 		`ALTER TABLE post_search_stemmed RENAME TO post_search`,
-	}},
+	}, postgresStemming},
 }
 
 // schemaMigration records an applied step.
@@ -444,6 +454,17 @@ type schemaMigration struct {
 	Version   int `gorm:"primaryKey"`
 	Name      string
 	AppliedAt time.Time
+}
+
+// MigrateAt opens the database at dsn, applies its pending migrations and
+// closes it; it returns how many it applied.
+func MigrateAt(ctx context.Context, dsn string) (int, error) {
+	s, err := Open(dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	return s.Migrate(ctx)
 }
 
 // SchemaVersion is the newest migration this binary knows.
@@ -454,11 +475,16 @@ func SchemaVersion() int { return migrations[len(migrations)-1].version }
 // binary is refused.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	db := s.wdb.WithContext(ctx)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY,
-		name TEXT NOT NULL,
-		applied_at DATETIME NOT NULL
-	)`).Error; err != nil {
+	if err := db.Transaction(func(tx *gorm.DB) error {
+		if err := s.lockMigrations(tx); err != nil {
+			return err
+		}
+		return tx.Exec(s.dialectSQL(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			name TEXT NOT NULL,
+			applied_at DATETIME NOT NULL
+		)`)).Error
+	}); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 	var versions []int
@@ -482,8 +508,13 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if done[m.version] {
 			continue
 		}
+		ran := false
 		err := db.Transaction(func(tx *gorm.DB) error {
-			for _, stmt := range m.sql {
+			var err error
+			if ran, err = s.claimStep(tx, m.version); err != nil || !ran {
+				return err
+			}
+			for _, stmt := range s.statements(m) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return err
 				}
@@ -493,7 +524,9 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if err != nil {
 			return applied, fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}
-		applied++
+		if ran {
+			applied++
+		}
 	}
 	return applied, nil
 }

@@ -56,11 +56,11 @@ func (s *Store) MergeThread(ctx context.Context, mod *User, fromID, intoID int64
 		// Marks and follows are copied; the merged thread keeps its own,
 		// frozen, for an unmerge.
 		if err := tx.Exec(`INSERT INTO affected_marks (thread_id, user_id, created_at)
-			SELECT ?, user_id, created_at FROM affected_marks WHERE thread_id = ? ON CONFLICT DO NOTHING`, into.ID, from.ID).Error; err != nil {
+			SELECT `+s.param("BIGINT")+`, user_id, created_at FROM affected_marks WHERE thread_id = ? ON CONFLICT DO NOTHING`, into.ID, from.ID).Error; err != nil {
 			return err
 		}
 		if err := tx.Exec(`INSERT INTO follows (thread_id, user_id, level, created_at)
-			SELECT ?, user_id, level, created_at FROM follows WHERE thread_id = ? ON CONFLICT DO NOTHING`, into.ID, from.ID).Error; err != nil {
+			SELECT `+s.param("BIGINT")+`, user_id, level, created_at FROM follows WHERE thread_id = ? ON CONFLICT DO NOTHING`, into.ID, from.ID).Error; err != nil {
 			return err
 		}
 		set := map[string]any{"merged_into_id": into.ID, "post_count": 0, "affected_count": 0, "pinned": false, "updated_at": s.now()}
@@ -258,14 +258,18 @@ func (s *Store) SetSlowMode(ctx context.Context, mod *User, threadID int64, ever
 // maintenance. It returns how many it unpinned.
 func (s *Store) ExpirePins(ctx context.Context) (int, error) {
 	var ids []int64
-	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("pinned = 1 AND pinned_until <= ?", s.now()).Pluck("id", &ids).Error; err != nil {
+	if err := s.db.WithContext(ctx).Model(&Thread{}).Where("pinned = TRUE AND pinned_until <= ?", s.now()).Pluck("id", &ids).Error; err != nil {
 		return 0, err
 	}
+	unpinned := 0
 	for _, id := range ids {
+		done := false
 		err := s.write(ctx, func(tx *gorm.DB) error {
-			res := tx.Model(&Thread{}).Where("id = ? AND pinned = 1 AND pinned_until <= ?", id, s.now()).
+			// Only if still due: another instance may have unpinned it.
+			res := tx.Model(&Thread{}).Where("id = ? AND pinned = TRUE AND pinned_until <= ?", id, s.now()).
 				Updates(map[string]any{"pinned": false, "pinned_until": nil})
-			if res.Error != nil || res.RowsAffected == 0 {
+			done = res.Error == nil && res.RowsAffected > 0
+			if !done {
 				return res.Error
 			}
 			if err := s.emitThread(tx, id); err != nil {
@@ -274,8 +278,11 @@ func (s *Store) ExpirePins(ctx context.Context) (int, error) {
 			return s.audit(tx, nil, "thread.unpin", "thread", id, "the pin expired", "pinned=true", "pinned=false")
 		})
 		if err != nil {
-			return 0, err
+			return unpinned, err
+		}
+		if done {
+			unpinned++
 		}
 	}
-	return len(ids), nil
+	return unpinned, nil
 }

@@ -152,14 +152,14 @@ func (t *Tx) CreateNotices(ns []*Notice) error {
 // service or of that service.
 func matchSQL(n *Notice) (string, []any) {
 	if n.ServiceID != nil {
-		return `s.kind = 'webhook' AND s.incident_id IS NULL AND (s.all_services = 1
+		return `s.kind = 'webhook' AND s.incident_id IS NULL AND (s.all_services = TRUE
 			OR EXISTS (SELECT 1 FROM subscription_services ss WHERE ss.subscription_id = s.id AND ss.service_id = ?))`, []any{*n.ServiceID}
 	}
 	var inc int64
 	if n.IncidentID != nil {
 		inc = *n.IncidentID
 	}
-	return `(s.incident_id = ? OR (s.incident_id IS NULL AND (s.all_services = 1
+	return `(s.incident_id = ? OR (s.incident_id IS NULL AND (s.all_services = TRUE
 			OR EXISTS (SELECT 1 FROM subscription_services ss JOIN incident_services i ON i.service_id = ss.service_id
 				WHERE ss.subscription_id = s.id AND i.incident_id = ?))))`, []any{inc, inc}
 }
@@ -177,7 +177,7 @@ func (t *Tx) FanOut(n *Notice, after int64, limit int, more func(last int64) err
 		Count int
 	}
 	if err := t.tx.Raw(`SELECT COALESCE(MAX(id), 0) AS last, COUNT(*) AS count FROM (
-			SELECT s.id FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id LIMIT ?)`,
+			SELECT s.id FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id LIMIT ?) AS batch`,
 		append(append([]any{SubscriptionActive, after, n.CreatedAt}, args...), limit)...).Scan(&batch).Error; err != nil || batch.Count == 0 {
 		return 0, err
 	}
@@ -188,8 +188,9 @@ func (t *Tx) FanOut(n *Notice, after int64, limit int, more func(last int64) err
 	}
 	now := t.s.now()
 	wroteOutbox(t.tx)
+	at := t.s.param("TIMESTAMPTZ")
 	err := t.tx.Exec(`INSERT INTO jobs (kind, payload, run_at, attempts, last_error, created_at)
-		SELECT ?, json_object('notice_id', ?, 'subscription_id', s.id), ?, 0, '', ?
+		SELECT ?, `+t.s.jsonObject("'notice_id', "+t.s.param("BIGINT")+", 'subscription_id', s.id")+`, `+at+`, 0, '', `+at+`
 		FROM subscriptions s WHERE s.state = ? AND s.id > ? AND s.id <= ? AND s.confirmed_at <= ? AND `+cond+` ORDER BY s.id`,
 		append([]any{JobDeliver, n.ID, now, now, SubscriptionActive, after, batch.Last, n.CreatedAt}, args...)...).Error
 	return batch.Count, err

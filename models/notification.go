@@ -192,6 +192,13 @@ func (t *Tx) WriteNotifications(j NotifyJob) error {
 	return nil
 }
 
+// notificationRow selects the row of a notification to who, the other
+// values its parameters in the order of writeNotifications' values.
+func (t *Tx) notificationRow(who string) string {
+	id, at := t.s.param("BIGINT"), t.s.param("TIMESTAMPTZ")
+	return "SELECT DISTINCT " + who + ", ?, " + id + ", " + id + ", " + id + ", " + id + ", 1, ?, " + id + ", " + at + ", " + at + " "
+}
+
 func (t *Tx) writeNotifications(j NotifyJob, eventID int64) error {
 	s, tx := t.s, t.tx
 	now := s.now()
@@ -200,7 +207,7 @@ func (t *Tx) writeNotifications(j NotifyJob, eventID int64) error {
 	values := func(kind string) []any {
 		return []any{kind, nullID(j.ThreadID), nullID(j.PostID), nullID(j.IncidentID), nullID(j.ActorID), j.Detail, eventID, now, now}
 	}
-	const selectValues = `SELECT DISTINCT f.user_id, ?, ?, ?, ?, ?, 1, ?, ?, ?, ? `
+	selectValues := t.notificationRow("f.user_id")
 	switch j.Kind {
 	case NotifyReply:
 		var p Post
@@ -246,7 +253,7 @@ func (t *Tx) writeNotifications(j NotifyJob, eventID int64) error {
 		if len(j.UserIDs) == 0 {
 			return nil
 		}
-		return tx.Exec(cols+`SELECT u.id, ?, ?, ?, ?, ?, 1, ?, ?, ?, ? FROM users u WHERE u.id IN ?`,
+		return tx.Exec(cols+t.notificationRow("u.id")+`FROM users u WHERE u.id IN ?`,
 			append(values(j.Kind), j.UserIDs)...).Error
 	}
 	return fmt.Errorf("unknown notification kind %q", j.Kind)
@@ -267,7 +274,7 @@ func (t *Tx) mentions(j NotifyJob, src string, values func(string) []any) ([]any
 		return []any{}, err
 	}
 	if err := t.tx.Exec(`INSERT INTO notifications (user_id, kind, thread_id, post_id, incident_id, actor_id, count, detail, event_id, created_at, updated_at)
-		SELECT u.id, ?, ?, ?, ?, ?, 1, ?, ?, ?, ? FROM users u WHERE u.id IN ?`,
+		`+t.notificationRow("u.id")+`FROM users u WHERE u.id IN ?`,
 		append(values(NotifyMention), ids)...).Error; err != nil {
 		return nil, err
 	}

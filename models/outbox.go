@@ -230,8 +230,9 @@ func (t *Tx) followMails(eventID, postID int64) error {
 	}
 	now := t.s.now()
 	wroteOutbox(t.tx)
+	at := t.s.param("TIMESTAMPTZ")
 	return t.tx.Exec(`INSERT INTO jobs (kind, payload, run_at, attempts, last_error, created_at)
-		SELECT ?, json_object('user_id', n.user_id, 'post_id', ?, 'kind', n.kind), ?, 0, '', ?
+		SELECT ?, `+t.s.jsonObject("'user_id', n.user_id, 'post_id', "+t.s.param("BIGINT")+", 'kind', n.kind")+`, `+at+`, 0, '', `+at+`
 		FROM notifications n JOIN users u ON u.id = n.user_id
 		WHERE n.event_id = ? AND ((u.mail_level IN (?, ?) AND n.kind IN (?, ?)) OR (u.mail_level = ? AND n.kind IN (?, ?)))`,
 		JobFollowMail, postID, now, now, eventID, MailOfficial, MailAll, NotifyOfficial, NotifyResolved,

@@ -126,7 +126,7 @@ func (s *Store) CreateReply(ctx context.Context, author *User, threadID int64, i
 			return err
 		}
 		created = true
-		if err := indexPost(tx, p.ID, "", html); err != nil {
+		if err := s.indexPost(tx, p.ID, "", html); err != nil {
 			return err
 		}
 		return s.published(tx, p, author.Role != RoleCustomer,
@@ -243,7 +243,7 @@ func (s *Store) EditPost(ctx context.Context, editor *User, postID int64, body s
 				return err
 			}
 		}
-		if err := indexPost(tx, p.ID, title, html); err != nil {
+		if err := s.indexPost(tx, p.ID, title, html); err != nil {
 			return err
 		}
 		return s.emitPost(tx, p.ThreadID, p.ID, editor.Role != RoleCustomer)
@@ -382,7 +382,7 @@ func (s *Store) RerenderPosts(ctx context.Context) (int, error) {
 		if err := tx.Raw("SELECT title FROM post_search WHERE docid = ?", id).Scan(&title).Error; err != nil {
 			return err
 		}
-		return indexPost(tx, id, title, html)
+		return s.indexPost(tx, id, title, html)
 	})
 	if err != nil {
 		return posts, err

@@ -76,24 +76,51 @@ const (
 // SearchQueryMaxLen bounds a search query.
 const SearchQueryMaxLen = 200
 
-// How ftsQuery joins words: every word must match, or any of them.
-const (
-	allWords = " "
-	anyWord  = " OR "
+// textSyntax writes one database's full-text queries: term writes one
+// word (prefix: it may be unfinished, the last one typed), and all and any
+// join words that must all match, or any of them.
+type textSyntax struct {
+	term     func(w string, prefix bool) string
+	all, any string
+}
+
+var (
+	// fts4Syntax is SQLite's FTS4 MATCH syntax.
+	fts4Syntax = textSyntax{term: ftsTerm, all: " ", any: " OR "}
+	// tsquerySyntax is PostgreSQL's to_tsquery syntax.
+	tsquerySyntax = textSyntax{term: tsTerm, all: " & ", any: " | "}
 )
 
-// ftsQuery turns what a person typed into an FTS4 query joined by join
-// (prefix match on the last word), and no operator syntax leaks through:
-// every word is quoted.
-func ftsQuery(q, join string) string {
+// textSyntax is the syntax of this store's database.
+func (s *Store) textSyntax() textSyntax {
+	if s.pg {
+		return tsquerySyntax
+	}
+	return fts4Syntax
+}
+
+// query turns what a person typed into a query for all its words (prefix
+// match on the last word), and no operator syntax leaks through: a word is
+// letters and digits only, and quoted.
+func (x textSyntax) query(q string) string {
 	words := queryWords(q)
 	if len(words) > 12 {
 		words = words[:12]
 	}
 	for i, w := range words {
-		words[i] = ftsTerm(w, i == len(words)-1)
+		words[i] = x.term(w, i == len(words)-1)
 	}
-	return strings.Join(words, join)
+	return strings.Join(words, x.all)
+}
+
+// tsTerm quotes one word for to_tsquery, which folds case and stems it
+// (a prefix when prefix is set). The word is letters and digits only (see
+// queryWords), so it cannot close the quotes.
+func tsTerm(w string, prefix bool) string {
+	if prefix {
+		return "'" + w + "':*"
+	}
+	return "'" + w + "'"
 }
 
 // queryWords splits what a person typed into words of letters and digits.
@@ -122,7 +149,7 @@ func ftsTerm(w string, prefix bool) string {
 	if len(forms) == 1 {
 		return forms[0]
 	}
-	return "(" + strings.Join(forms, anyWord) + ")"
+	return "(" + strings.Join(forms, " OR ") + ")"
 }
 
 func isASCII(s string) bool {
@@ -145,16 +172,17 @@ const SearchCandidates = 1000
 // returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
 	p = p.Normalize(SearchPerPage)
-	match := ftsQuery(query, allWords)
+	match := s.textSyntax().query(query)
 	if match == "" {
 		return Paged[SearchResult]{Page: p}, nil
 	}
 	cond, args := visibleSQL("p", viewer)
+	ft := s.fullText(false)
 	var rows []SearchResult
 	err := s.db.WithContext(ctx).Raw(`
 		WITH hits AS (
-			SELECT docid, search_rank(matchinfo(post_search, 'pcnalx')) AS rank
-			FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?)
+			SELECT docid, `+ft.rank+` AS rank
+			FROM `+ft.from+` WHERE `+ft.where+` ORDER BY docid DESC LIMIT ?)
 		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
 		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
 		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
@@ -179,8 +207,7 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 		Docid   int64
 		Snippet string
 	}
-	if err := s.db.WithContext(ctx).Raw(`SELECT docid, snippet(post_search, ?, ?, '…', 1, 24) AS snippet
-		FROM post_search WHERE post_search MATCH ? AND docid IN ?`, SnippetOpen, SnippetClose, match, ids).Scan(&snippets).Error; err != nil {
+	if err := s.snippets(ctx, match, ids).Scan(&snippets).Error; err != nil {
 		return Paged[SearchResult]{}, err
 	}
 	byID := make(map[int64]string, len(snippets))
@@ -191,6 +218,42 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 		rows[i].Snippet = byID[rows[i].PostID]
 	}
 	return paged(rows, p), nil
+}
+
+// fullText is one database's full-text search of post_search: from is the
+// table (with the query, on PostgreSQL), where the condition (the query
+// its one argument) and rank a row's relevance, higher better. titleOnly
+// matches the titles only.
+type fullText struct{ from, where, rank string }
+
+func (s *Store) fullText(titleOnly bool) fullText {
+	if !s.pg {
+		ft := fullText{from: "post_search", where: "post_search MATCH ?", rank: "search_rank(matchinfo(post_search, 'pcnalx'))"}
+		if titleOnly {
+			ft.where = "title MATCH ?"
+		}
+		return ft
+	}
+	// Weights {D, C, B, A}: the title (A) counts three times the body (B);
+	// normalization 1 divides by the logarithm of the length, as BM25
+	// favours the shorter of two documents with the same hits.
+	ft := fullText{from: "post_search, to_tsquery('sitrep', ?) AS q", where: "words @@ q", rank: "ts_rank('{0, 0, 0.333, 1}', words, q, 1)"}
+	if titleOnly {
+		ft.where = "words @@ q AND ts_filter(words, '{a}') @@ q"
+	}
+	return ft
+}
+
+// snippets selects, for the posts ids, plain text around the hits of match
+// in the body, the hits marked with SnippetOpen and SnippetClose.
+func (s *Store) snippets(ctx context.Context, match string, ids []int64) *gorm.DB {
+	if s.pg {
+		return s.db.WithContext(ctx).Raw(`SELECT docid, ts_headline('sitrep', body, q, ?) AS snippet
+			FROM post_search, to_tsquery('sitrep', ?) AS q WHERE docid IN ?`,
+			`StartSel="`+SnippetOpen+`", StopSel="`+SnippetClose+`", MaxWords=24, MinWords=12, ShortWord=2`, match, ids)
+	}
+	return s.db.WithContext(ctx).Raw(`SELECT docid, snippet(post_search, ?, ?, '…', 1, 24) AS snippet
+		FROM post_search WHERE post_search MATCH ? AND docid IN ?`, SnippetOpen, SnippetClose, match, ids)
 }
 
 // Suggest is what a customer about to report a problem said: the problem
@@ -219,9 +282,10 @@ const RecentlyResolved = 24 * time.Hour
 func (s *Store) SuggestThreads(ctx context.Context, q Suggest) ([]Thread, error) {
 	var found []string
 	var args []any
-	if match := suggestQuery(q.Text); match != "" {
+	if match := s.textSyntax().suggest(q.Text); match != "" {
+		ft := s.fullText(false)
 		found = append(found, `threads.id IN (SELECT p.thread_id FROM
-			(SELECT docid FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?) AS hits
+			(SELECT docid FROM `+ft.from+` WHERE `+ft.where+` ORDER BY docid DESC LIMIT ?) AS hits
 			JOIN posts p ON p.id = hits.docid WHERE p.hidden_at IS NULL)`)
 		args = append(args, match, SearchCandidates)
 	}
@@ -235,7 +299,7 @@ func (s *Store) SuggestThreads(ctx context.Context, q Suggest) ([]Thread, error)
 	}
 	db := s.db.WithContext(ctx).Preload("Service").Preload("Incident").Select("threads.*").
 		Joins("LEFT JOIN incidents i ON i.id = threads.incident_id").
-		Where("threads.locked = 0 AND threads.merged_into_id IS NULL").
+		Where("threads.locked = FALSE AND threads.merged_into_id IS NULL").
 		Where("(i.id IS NULL OR i.resolved_at IS NULL OR (i.thread_id = threads.id AND i.cancelled_at IS NULL AND i.resolved_at > ?))",
 			s.now().Add(-RecentlyResolved)).
 		Where("("+strings.Join(found, " OR ")+")", args...)
@@ -259,11 +323,12 @@ func (s *Store) ThreadsTitled(ctx context.Context, text string, except int64, li
 	if n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(text), "#"), 10, 64); err == nil {
 		ids = append(ids, n)
 	}
-	if match := suggestQuery(text); match != "" {
+	if match := s.textSyntax().suggest(text); match != "" {
 		var found []int64
+		ft := s.fullText(true)
 		err := s.db.WithContext(ctx).Raw(`SELECT p.thread_id FROM
-			(SELECT docid, search_rank(matchinfo(post_search, 'pcnalx')) AS rank
-			 FROM post_search WHERE title MATCH ? ORDER BY docid DESC LIMIT ?) AS hits
+			(SELECT docid, `+ft.rank+` AS rank
+			 FROM `+ft.from+` WHERE `+ft.where+` ORDER BY docid DESC LIMIT ?) AS hits
 			JOIN posts p ON p.id = hits.docid
 			GROUP BY p.thread_id ORDER BY MAX(hits.rank) DESC, p.thread_id DESC LIMIT ?`, match, SearchCandidates, 2*limit).
 			Scan(&found).Error
@@ -298,11 +363,11 @@ func (s *Store) ThreadsTitled(ctx context.Context, text string, except int64, li
 // costs the full-text index a read of every post that has it.
 const suggestWords = 4
 
-// suggestQuery turns a title being typed into an FTS4 query for any of its
+// suggest turns a title being typed into a query for any of its
 // suggestWords longest words of three letters or more (the more telling
 // ones) that are not stopWords, whole words except the last one typed,
 // which may be unfinished and matches as a prefix.
-func suggestQuery(text string) string {
+func (x textSyntax) suggest(text string) string {
 	words := queryWords(strings.ToLower(text))
 	type word struct {
 		text   string
@@ -320,9 +385,9 @@ func suggestQuery(text string) string {
 	slices.SortStableFunc(picked, func(a, b word) int { return utf8.RuneCountInString(b.text) - utf8.RuneCountInString(a.text) })
 	terms := make([]string, 0, suggestWords)
 	for _, w := range picked[:min(len(picked), suggestWords)] {
-		terms = append(terms, ftsTerm(w.text, w.prefix))
+		terms = append(terms, x.term(w.text, w.prefix))
 	}
-	return strings.Join(terms, anyWord)
+	return strings.Join(terms, x.any)
 }
 
 // stopWords are words of three letters or more that say nothing about
@@ -347,9 +412,13 @@ func init() {
 
 // indexPost writes a post's searchable text; the first post of a thread also
 // carries the title.
-func indexPost(tx *gorm.DB, postID int64, title string, html template.HTML) error {
-	return tx.Exec("INSERT OR REPLACE INTO post_search (docid, title, body) VALUES (?, ?, ?)",
-		postID, indexText(title), indexText(markup.Text(html))).Error
+func (s *Store) indexPost(tx *gorm.DB, postID int64, title string, html template.HTML) error {
+	upsert := "INSERT OR REPLACE INTO post_search (docid, title, body) VALUES (?, ?, ?)"
+	if s.pg {
+		upsert = `INSERT INTO post_search (docid, title, body) VALUES (?, ?, ?)
+			ON CONFLICT (docid) DO UPDATE SET title = excluded.title, body = excluded.body`
+	}
+	return tx.Exec(upsert, postID, indexText(title), indexText(markup.Text(html))).Error
 }
 
 // indexText readies text for the porter tokenizer, which reads every

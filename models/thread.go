@@ -137,7 +137,7 @@ func (s *Store) CreateThread(ctx context.Context, author *User, in NewThread) (t
 			return err
 		}
 		created = true
-		if err := indexPost(tx, p.ID, title, html); err != nil {
+		if err := s.indexPost(tx, p.ID, title, html); err != nil {
 			return err
 		}
 		return s.published(tx, p, author.Role != RoleCustomer,
@@ -208,7 +208,7 @@ func threadPageIDs(db *gorm.DB, f ThreadFilter, p Page) *gorm.DB {
 		ids = ids.Where("service_id = ?", *f.ServiceID)
 	}
 	if f.OpenOnly {
-		ids = ids.Where("locked = 0")
+		ids = ids.Where("locked = FALSE")
 	}
 	if f.Linked {
 		ids = ids.Where("incident_id IS NOT NULL")

@@ -168,7 +168,7 @@ func TestThreadPageQueries(t *testing.T) {
 // list order from an index, never sorting the matches (which would make a
 // filtered page cost as much as all the threads it filters).
 func TestThreadListPlans(t *testing.T) {
-	s := newTestStore(t)
+	s := newSQLiteStore(t)
 	svc, user := int64(1), int64(1)
 	for name, f := range map[string]ThreadFilter{
 		"all": {}, "service": {ServiceID: &svc}, "linked": {Linked: true}, "open": {OpenOnly: true},

@@ -28,6 +28,9 @@ func Unavailable(err error) bool {
 		}
 		return false
 	}
+	if pgUnavailable(err) {
+		return true
+	}
 	var ne net.Error
 	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
 		strings.Contains(err.Error(), "sql: database is closed")

@@ -2,7 +2,10 @@ package models
 
 import (
 	"context"
+	"database/sql"
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -11,16 +14,45 @@ import (
 // whoever waits for changes if the transaction wrote events or jobs: the
 // live-update broker and the job worker read them (an event or a job is
 // committed with the change that caused it, or not at all).
+//
+// SQLite runs one write transaction at a time. PostgreSQL runs them side by
+// side, serializable so that each still reads as if it were alone; one
+// that collided with another runs again, fn and all.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var wrote bool
-	err := s.wdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{}))
-	})
+	var opts []*sql.TxOptions
+	if s.pg {
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelSerializable})
+		select {
+		case s.writers <- struct{}{}:
+			defer func() { <-s.writers }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var err error
+	for attempt := 0; attempt == 0 || retryable(err) && attempt < maxWriteAttempts && ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
+			// Those that collided wait apart before they try again.
+			time.Sleep(time.Duration(rand.Int64N(int64(min(attempt*attempt, 50)) * int64(time.Millisecond))))
+		}
+		wrote = false
+		err = s.wdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{})); err != nil || !wrote || !s.pg {
+				return err
+			}
+			return s.notifyChanges(tx)
+		}, opts...)
+	}
 	if err == nil && wrote {
 		s.changes.signal()
 	}
 	return err
 }
+
+// maxWriteAttempts bounds how often a PostgreSQL write transaction runs
+// again after colliding with others.
+const maxWriteAttempts = 30
 
 // wroteKey marks, in a write transaction, that it wrote an event or a job.
 const wroteKey = "sitrep:wrote"

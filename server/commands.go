@@ -21,6 +21,9 @@ import (
 // that only make sense on an existing site (a typo in -db would otherwise
 // quietly create an empty one). serve, migrate, user add and demo create it.
 func requireDB(cmd, path string) error {
+	if models.IsPostgresURL(path) {
+		return nil // opening it says whether it is there
+	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%s: database %s: %w", cmd, path, errors.Unwrap(err))
 	}
@@ -47,11 +50,10 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	store, n, err := openMigrated(ctx, *db)
+	n, err := models.MigrateAt(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	fmt.Fprintf(stdout, "applied %d migration(s); schema version %d\n", n, models.SchemaVersion())
 	return nil
 }
@@ -141,7 +143,7 @@ func cmdDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := demo.Load(ctx, store); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo loaded into %s; accounts %s share the password %q\n", *db, strings.Join(demo.UserNames(), ", "), demo.Password)
+	fmt.Fprintf(stdout, "demo loaded into %s; accounts %s share the password %q\n", models.RedactURL(*db), strings.Join(demo.UserNames(), ", "), demo.Password)
 	return nil
 }
 
@@ -151,6 +153,9 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	to := fs.String("to", "", "file to write the backup to (must not exist)")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if models.IsPostgresURL(*db) {
+		return models.ErrBackupPostgres
 	}
 	if *to == "" {
 		return usagef("backup: -to is required")
@@ -167,6 +172,40 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "backup written to %s and verified\n", *to)
+	return nil
+}
+
+func cmdCopy(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
+	from := fs.String("from", "", "the site's database: a SQLite file (or a postgres:// URL)")
+	to := fs.String("to", "", "the empty database to copy it to: a postgres:// URL (or a SQLite file)")
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		return usagef("copy: -from and -to are required")
+	}
+	if *from == *to {
+		return usagef("copy: -from and -to are the same database")
+	}
+	if err := requireDB("copy", *from); err != nil {
+		return err
+	}
+	src, err := models.Open(*from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := models.Open(*to)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	n, err := src.CopyTo(ctx, dst)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "copied %d rows from %s to %s\n", n, models.RedactURL(*from), models.RedactURL(*to))
 	return nil
 }
 

@@ -48,7 +48,7 @@ func envDefault(key, def string) string {
 
 // dbFlag registers -db with its SITREP_DB fallback; every subcommand has it.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", envDefault("SITREP_DB", "sitrep.db"), "SQLite database file (env SITREP_DB)")
+	return fs.String("db", envDefault("SITREP_DB", "sitrep.db"), "SQLite database file, or a postgres:// URL (env SITREP_DB)")
 }
 
 // parseServeFlags reads serve's flags, then validates the result once.

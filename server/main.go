@@ -22,7 +22,8 @@ Commands:
   user add  create a user; the password is the first line of standard input
   token add print a new API token for a user
   demo      load the demo scenario into an empty database
-  backup    write a consistent, verified copy of the database
+  backup    write a consistent, verified copy of the database (SQLite)
+  copy      move a site to another database, such as PostgreSQL
   rerender  render every post again after a change of the Markdown policy
   snapshot  write the public status as static files
   loadtest  replay the day of an outage against a running server and measure it
@@ -84,6 +85,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdDemo(ctx, args, stdout)
 	case "backup":
 		return cmdBackup(ctx, args, stdout)
+	case "copy":
+		return cmdCopy(ctx, args, stdout)
 	case "rerender":
 		return cmdRerender(ctx, args, stdout)
 	case "snapshot":
@@ -94,7 +97,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, rerender, snapshot, loadtest)", cmd)
+	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, copy, rerender, snapshot, loadtest)", cmd)
 }
 
 // parseFlags parses a subcommand's flags; -h prints them. Positional

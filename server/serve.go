@@ -111,7 +111,7 @@ func serve(ctx context.Context, cfg Config, store *models.Store, app *web.App, l
 	if cfg.SnapshotDir != "" {
 		wg.Go(func() { app.RunSnapshots(workers, cfg.SnapshotDir) })
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DB)
+	log.Info("listening", "addr", ln.Addr().String(), "db", models.RedactURL(cfg.DB))
 	select {
 	case err := <-errc:
 		return err

@@ -54,7 +54,9 @@ const subBuffer = 64
 // gapWait is how long the broker waits for an event id below the newest it
 // has read: on PostgreSQL, transactions commit out of id order, and an
 // event read too early would be skipped for good. A gap older than this is
-// an id that was never committed.
+// an id that was never committed (a transaction rolled back, or one that
+// collided with another and ran again: on a busy PostgreSQL there are many,
+// and each waits from when it was first seen, not one after the other).
 const gapWait = 2 * time.Second
 
 // pollEvery reads the events table even without a wake-up, for changes
@@ -73,8 +75,8 @@ type Broker struct {
 	subs map[*Sub]struct{}
 	n    int
 
-	cursor int64     // the newest event delivered
-	gapAt  time.Time // when a gap after cursor was first seen
+	cursor int64               // the newest event delivered
+	gaps   map[int64]time.Time // when each gap after cursor (by its first missing id) was first seen
 }
 
 // NewBroker makes a broker that holds at most max streams.
@@ -175,22 +177,38 @@ func (b *Broker) deliver(ctx context.Context) error {
 }
 
 // inOrder keeps the events that follow the cursor without a gap, or after
-// a gap older than gapWait.
+// gaps first seen more than gapWait ago.
 func (b *Broker) inOrder(events []models.Event) []models.Event {
+	if b.gaps == nil {
+		b.gaps = map[int64]time.Time{}
+	}
+	now := time.Now()
 	next := b.cursor + 1
+	ready := events
 	for i, e := range events {
 		if e.ID != next {
-			if b.gapAt.IsZero() {
-				b.gapAt = time.Now()
+			// Every gap in the batch is noted, the later ones too, so
+			// that gaps seen together expire together.
+			seen, ok := b.gaps[next]
+			if !ok {
+				b.gaps[next] = now
+				seen = now
 			}
-			if time.Since(b.gapAt) < gapWait {
-				return events[:i]
+			if now.Sub(seen) < gapWait && len(ready) == len(events) {
+				ready = events[:i]
 			}
 		}
-		b.gapAt = time.Time{}
 		next = e.ID + 1
 	}
-	return events
+	if len(ready) > 0 {
+		last := ready[len(ready)-1].ID
+		for id := range b.gaps {
+			if id <= last {
+				delete(b.gaps, id)
+			}
+		}
+	}
+	return ready
 }
 
 // send builds the messages of a batch of events once and hands each to its

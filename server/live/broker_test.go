@@ -209,21 +209,35 @@ func TestBrokerWaitsForGaps(t *testing.T) {
 		name   string
 		cursor int64
 		events []models.Event
-		gapAt  time.Duration // how long ago the gap was first seen; 0 for not yet
+		seen   map[int64]time.Duration // how long ago each gap (by its first missing id) was first seen
 		want   []int64
 	}{
-		{"in order", 3, events(4, 5, 6), 0, []int64{4, 5, 6}},
-		{"up to a gap", 3, events(4, 5, 7, 8), 0, []int64{4, 5}},
-		{"a gap first", 5, events(7, 8), 0, nil},
-		{"a gap seen a second ago", 5, events(7, 8), time.Second, nil},
-		{"a gap seen too long ago", 5, events(7, 8), 3 * time.Second, []int64{7, 8}},
+		{"in order", 3, events(4, 5, 6), nil, []int64{4, 5, 6}},
+		{"up to a gap", 3, events(4, 5, 7, 8), nil, []int64{4, 5}},
+		{"a gap first", 5, events(7, 8), nil, nil},
+		{"a gap seen a second ago", 5, events(7, 8), map[int64]time.Duration{6: time.Second}, nil},
+		{"a gap seen too long ago", 5, events(7, 8), map[int64]time.Duration{6: 3 * time.Second}, []int64{7, 8}},
+		{"gaps seen together, too long ago", 5, events(7, 9, 12), map[int64]time.Duration{6: 3 * time.Second, 8: 3 * time.Second, 10: 3 * time.Second}, []int64{7, 9, 12}},
+		{"an old gap, then a new one", 5, events(7, 9), map[int64]time.Duration{6: 3 * time.Second}, []int64{7}},
 	} {
-		b := &Broker{cursor: tc.cursor}
-		if tc.gapAt > 0 {
-			b.gapAt = time.Now().Add(-tc.gapAt)
+		b := &Broker{cursor: tc.cursor, gaps: map[int64]time.Time{}}
+		for id, ago := range tc.seen {
+			b.gaps[id] = time.Now().Add(-ago)
 		}
 		if got := ids(b.inOrder(tc.events)); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: delivered %v, want %v", tc.name, got, tc.want)
 		}
+	}
+	// Gaps seen in one read are all noted then: once the first has waited
+	// long enough, so have the others.
+	b := &Broker{cursor: 5}
+	if got := b.inOrder(events(7, 9, 11)); len(got) != 0 || len(b.gaps) != 3 {
+		t.Fatalf("first read: delivered %v, noted gaps %v", ids(got), b.gaps)
+	}
+	for id := range b.gaps {
+		b.gaps[id] = b.gaps[id].Add(-gapWait)
+	}
+	if got := ids(b.inOrder(events(7, 9, 11))); !slices.Equal(got, []int64{7, 9, 11}) || len(b.gaps) != 0 {
+		t.Errorf("after gapWait: delivered %v, gaps left %v", got, b.gaps)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -171,22 +170,9 @@ func TestLogInThrottleConcurrent(t *testing.T) {
 	e := newTestEnv(t)
 	alice := e.user("alice", models.RoleCustomer)
 	logins := []string{"alice", alice.Email}
-	codes := make(chan int, 40)
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := e.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {logins[i%2]}, "password": {"wrong password!"}}})
-			codes <- w.Code
-		}()
-	}
-	wg.Wait()
-	close(codes)
-	count := map[int]int{}
-	for c := range codes {
-		count[c]++
-	}
+	count := concurrently(40, func(i int) int {
+		return e.do(req{method: http.MethodPost, path: "/login", form: url.Values{"login": {logins[i%2]}, "password": {"wrong password!"}}}).Code
+	})
 	if count[http.StatusUnauthorized] != 5 || count[http.StatusTooManyRequests] != 35 {
 		t.Fatalf("40 concurrent wrong log-ins by name and email: %v, want 5 checked (401) and 35 refused (429)", count)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,8 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 // write gets 503 with the draft kept. A long writer in another process does
 // not get that far: under WAL, readers read on.
 func TestStaleRatherThanDown(t *testing.T) {
-	e := newTestEnvConfig(t, func(c *Config) { c.CacheTTL = 5 * time.Second; c.StaleFor = 15 * time.Minute })
+	// SQLite's own locks, in a file, are what this test holds.
+	e := newTestEnvOn(t, filepath.Join(t.TempDir(), "test.db"), func(c *Config) { c.CacheTTL = 5 * time.Second; c.StaleFor = 15 * time.Minute })
 	sam, casey := e.user("sam", models.RoleStaff), e.user("casey", models.RoleCustomer)
 	e.clock.Advance(48 * time.Hour)
 	svc := e.service(models.NewService{Name: "Mail"})
@@ -60,7 +62,7 @@ func TestStaleRatherThanDown(t *testing.T) {
 	cookie := e.session(casey)
 
 	// A long writer elsewhere: pages are still made fresh.
-	release := holdWriteLock(t, e.dbPath)
+	release := holdWriteLock(t, e.dsn)
 	e.clock.Advance(10 * time.Second) // past the micro-cache's TTL
 	for _, p := range pages {
 		if w := e.do(req{method: http.MethodGet, path: p}); w.Code != http.StatusOK || w.Header().Get("X-Cache") != "miss" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -48,12 +49,12 @@ func BenchmarkOfficialUpdateSubscribers(b *testing.B) {
 			name += "/busy"
 		}
 		b.Run(name, func(b *testing.B) {
-			e := newTestEnv(b)
+			e := newTestEnvOn(b, filepath.Join(b.TempDir(), "test.db"), func(*Config) {}) // seeded through SQLite
 			staff := e.user("sam.support", models.RoleStaff)
 			svc := e.service(models.NewService{Name: "Mail"})
 			inc := e.incident(staff, models.NewIncident{Kind: models.KindIncident, Title: "Mail delivery delayed", Impact: "major",
 				Status: models.StatusInvestigating, Body: "Looking.", Services: []models.ServiceChange{{ServiceID: svc.ID, Status: models.PartialOutage}}})
-			seedSubscribers(b, e.dbPath, c.n, e.clock.Now())
+			seedSubscribers(b, e.dsn, c.n, e.clock.Now())
 			token := e.token(staff)
 			var wg sync.WaitGroup
 			ctx, cancel := context.WithCancel(context.Background())

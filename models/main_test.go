@@ -1,0 +1,10 @@
+package models
+
+import (
+	"os"
+	"testing"
+
+	"sitrep/models/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
