@@ -110,7 +110,7 @@ func TestGenerate(t *testing.T) {
 
 	// Search finds a post by its own reference, and common words find many.
 	var ref struct{ ID int64 }
-	s.db.Raw("SELECT id FROM posts WHERE source LIKE '%reference is ref%' LIMIT 1").Scan(&ref)
+	s.db.Raw("SELECT id FROM posts WHERE source LIKE '%reference is q%' LIMIT 1").Scan(&ref)
 	if r, err := s.Search(ctx, postRef(ref.ID), nil, Page{}); err != nil || len(r.Items) != 1 || r.Items[0].PostID != ref.ID {
 		t.Errorf("search for post %d's reference: %+v %v", ref.ID, r.Items, err)
 	}

@@ -106,9 +106,16 @@ func (b *genBody) fill(ref string) (string, template.HTML, string) {
 		strings.ReplaceAll(b.text, refSlot, ref)
 }
 
-// postRef is a post's reference number as its author would quote it: a
-// word found in that one post.
-func postRef(id int64) string { return "ref" + fmt.Sprintf("%x", id*2654435761%(1<<40)) }
+// postRef is a post's reference as its author would quote it: a word of
+// that one post, of letters only (the porter tokenizer keeps just the ends
+// of a long word with digits in it, so "ref4538453d7" would be "ref3d7").
+func postRef(id int64) string {
+	b := []byte{'q'}
+	for n := id * 2654435761 % (1 << 40); n > 0; n /= 26 {
+		b = append(b, byte('a'+n%26))
+	}
+	return string(b)
+}
 
 // genWords draws words with a Zipf law over each list, so the first ones
 // are common and the last ones rare.

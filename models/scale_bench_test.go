@@ -1,0 +1,85 @@
+package models_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"sitrep/models"
+	"sitrep/models/scalesite"
+)
+
+// Scale benchmarks: they run only when asked (see package scalesite), on a
+// generated site of a million posts. Each iteration times every case in
+// turn, so that ratios and percentiles compare runs made under the same
+// load.
+
+// BenchmarkScaleThreadList lists page 1 of the thread list and a deep page
+// (the middle and the last of 800) of the million-post site.
+func BenchmarkScaleThreadList(b *testing.B) {
+	s := scalesite.Open(b, scalesite.Path(b))
+	ctx := context.Background()
+	last := scalesite.Million.Threads / models.ThreadsPerPage
+	pages := []int{1, last / 2, last}
+	took := make([]time.Duration, len(pages))
+	for b.Loop() {
+		for i, n := range pages {
+			began := time.Now()
+			r, err := s.ListThreads(ctx, models.ThreadFilter{}, models.Page{Number: n})
+			took[i] += time.Since(began)
+			if err != nil || len(r.Items) != models.ThreadsPerPage {
+				b.Fatal(n, err, len(r.Items))
+			}
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(ms(took[0])/n, "page1-ms")
+	b.ReportMetric(ms(took[2])/n, "last-ms")
+	b.ReportMetric(float64(took[1])/float64(took[0]), "middle/page1")
+	b.ReportMetric(float64(took[2])/float64(took[0]), "last/page1")
+}
+
+// scaleQueries are searches of each kind on the generated site (seed 1):
+// words in most posts (the last word typed is a prefix: "the" is also
+// "there", "them"...), in one post in forty, in a handful, and two words.
+var scaleQueries = []struct{ kind, query string }{
+	{"common", "mail"}, {"common", "the"}, {"common", "same"},
+	{"mid", "quota"}, {"mid", "upload"},
+	{"rare", "corquinquin"}, {"rare", "dexmicorb"},
+	{"two", "mail stuck"}, {"two", "quota delayed"}, {"two", "same here"},
+}
+
+// BenchmarkScaleSearch searches the million posts as a visitor, and prints
+// the median and the 95th percentile over all queries and by kind.
+func BenchmarkScaleSearch(b *testing.B) {
+	s := scalesite.Open(b, scalesite.Path(b))
+	ctx := context.Background()
+	byKind := map[string][]time.Duration{}
+	var all []time.Duration
+	for b.Loop() {
+		for _, q := range scaleQueries {
+			began := time.Now()
+			r, err := s.Search(ctx, q.query, nil, models.Page{})
+			took := time.Since(began)
+			if err != nil || len(r.Items) == 0 {
+				b.Fatal(q.query, err, len(r.Items))
+			}
+			byKind[q.kind] = append(byKind[q.kind], took)
+			all = append(all, took)
+		}
+	}
+	b.ReportMetric(percentile(all, 50), "p50-ms")
+	b.ReportMetric(percentile(all, 95), "p95-ms")
+	for kind, took := range byKind {
+		b.ReportMetric(percentile(took, 95), kind+"-p95-ms")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile is the p-th percentile of took, in milliseconds.
+func percentile(took []time.Duration, p int) float64 {
+	slices.Sort(took)
+	return ms(took[min(len(took)-1, len(took)*p/100)])
+}
