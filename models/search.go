@@ -18,32 +18,55 @@ import (
 )
 
 // searchRank scores a row from FTS4's matchinfo(t, 'pcnalx') with Okapi BM25
-// (k1 = 1.2, b = 0.75); a hit in the title (column 0) weighs three times a
-// hit in the body.
+// (bm25). ThreadsTitled ranks with it; Search, which must not read whole
+// index lists, with searchRankShares.
 func searchRank(info []byte) float64 {
-	u := func(i int) float64 { return float64(binary.NativeEndian.Uint32(info[i*4:])) }
+	m, ok := parseMatchinfo(info, 3)
+	if !ok {
+		return 0
+	}
+	return m.bm25(func(p, c int) float64 { return m.at(p, c, 2) })
+}
+
+// matchinfo is FTS4's matchinfo(t, 'pcnal' + one more letter): per phrase
+// and column, stride values, the first of which is the row's hits.
+type matchinfo struct {
+	info           []byte
+	phrases, cols  int
+	docs           float64
+	stride, phrase int // where the per-phrase values start
+}
+
+func parseMatchinfo(info []byte, stride int) (matchinfo, bool) {
+	m := matchinfo{info: info, stride: stride}
 	if len(info) < 12 {
-		return 0
+		return m, false
 	}
-	phrases, cols := int(u(0)), int(u(1))
-	docs := u(2)
-	if len(info) < (3+2*cols+3*phrases*cols)*4 {
-		return 0
-	}
-	avgLen := func(c int) float64 { return u(3 + c) }
-	docLen := func(c int) float64 { return u(3 + cols + c) }
-	x := 3 + 2*cols
+	m.phrases, m.cols, m.docs = int(m.u(0)), int(m.u(1)), m.u(2)
+	m.phrase = 3 + 2*m.cols
+	return m, len(info) >= (m.phrase+stride*m.phrases*m.cols)*4
+}
+
+func (m matchinfo) u(i int) float64 { return float64(binary.NativeEndian.Uint32(m.info[i*4:])) }
+
+// at is the k-th value of phrase p in column c.
+func (m matchinfo) at(p, c, k int) float64 { return m.u(m.phrase + m.stride*(p*m.cols+c) + k) }
+
+// bm25 is Okapi BM25 (k1 = 1.2, b = 0.75) given how many rows have each
+// phrase in each column; a hit in the title (column 0) weighs three times
+// a hit in the body.
+func (m matchinfo) bm25(withHits func(p, c int) float64) float64 {
 	const k1, b = 1.2, 0.75
 	score := 0.0
-	for p := 0; p < phrases; p++ {
-		for c := 0; c < cols; c++ {
-			base := x + 3*(p*cols+c)
-			hits, withHits := u(base), u(base+2)
+	for p := 0; p < m.phrases; p++ {
+		for c := 0; c < m.cols; c++ {
+			hits := m.at(p, c, 0)
 			if hits == 0 {
 				continue
 			}
-			idf := math.Log(1 + (docs-withHits+0.5)/(withHits+0.5))
-			norm := 1 - b + b*docLen(c)/math.Max(avgLen(c), 1)
+			with := withHits(p, c)
+			idf := math.Log(1 + (m.docs-with+0.5)/(with+0.5))
+			norm := 1 - b + b*m.u(3+m.cols+c)/math.Max(m.u(3+c), 1)
 			weight := 1.0
 			if c == 0 {
 				weight = 3
@@ -76,25 +99,8 @@ const (
 // SearchQueryMaxLen bounds a search query.
 const SearchQueryMaxLen = 200
 
-// How ftsQuery joins words: every word must match, or any of them.
-const (
-	allWords = " "
-	anyWord  = " OR "
-)
-
-// ftsQuery turns what a person typed into an FTS4 query joined by join
-// (prefix match on the last word), and no operator syntax leaks through:
-// every word is quoted.
-func ftsQuery(q, join string) string {
-	words := queryWords(q)
-	if len(words) > 12 {
-		words = words[:12]
-	}
-	for i, w := range words {
-		words[i] = ftsTerm(w, i == len(words)-1)
-	}
-	return strings.Join(words, join)
-}
+// How a query joins words: every word must match, or any of them.
+const anyWord = " OR "
 
 // queryWords splits what a person typed into words of letters and digits.
 func queryWords(q string) []string {
@@ -106,6 +112,16 @@ func queryWords(q string) []string {
 // letters also matches as written in lower case, capitalized and in
 // capitals: "über" finds "Über".
 func ftsTerm(w string, prefix bool) string {
+	forms := ftsForms(w, prefix)
+	if len(forms) == 1 {
+		return forms[0]
+	}
+	return "(" + strings.Join(forms, anyWord) + ")"
+}
+
+// ftsForms are the quoted forms of a word that ftsTerm joins: FTS4
+// phrases, in the order matchinfo numbers them.
+func ftsForms(w string, prefix bool) []string {
 	star := ""
 	if prefix {
 		star = "*"
@@ -119,10 +135,7 @@ func ftsTerm(w string, prefix bool) string {
 	for i, f := range forms {
 		forms[i] = `"` + f + star + `"`
 	}
-	if len(forms) == 1 {
-		return forms[0]
-	}
-	return "(" + strings.Join(forms, anyWord) + ")"
+	return forms
 }
 
 func isASCII(s string) bool {
@@ -141,36 +154,40 @@ func capitalize(s string) string {
 const SearchCandidates = 1000
 
 // Search finds threads and posts by relevance among the newest
-// SearchCandidates matches. Posts the viewer may not read are never
-// returned.
+// SearchCandidates matches (newestMatch). Posts the viewer may not read
+// are never returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
 	p = p.Normalize(SearchPerPage)
-	match := ftsQuery(query, allWords)
-	if match == "" {
-		return Paged[SearchResult]{Page: p}, nil
+	m, err := s.newestMatch(ctx, query)
+	if err != nil || m.match == "" {
+		return Paged[SearchResult]{Page: p}, err
 	}
 	cond, args := visibleSQL("p", viewer)
+	shares := strings.TrimSuffix(strings.Repeat("?, ", len(m.shares)), ", ")
 	var rows []SearchResult
-	err := s.db.WithContext(ctx).Raw(`
+	// The hits are ranked first and joined to their posts in rank order,
+	// so a page reads the rows it shows, not a thousand.
+	err = s.db.WithContext(ctx).Raw(`
 		WITH hits AS (
-			SELECT docid, search_rank(matchinfo(post_search, 'pcnalx')) AS rank
+			SELECT docid, search_rank_shares(matchinfo(post_search, 'pcnaly'), `+shares+`) AS rank
 			FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?)
 		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
 		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
 		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
-		FROM hits
-		JOIN posts p ON p.id = hits.docid
+		FROM (SELECT docid, rank FROM hits ORDER BY rank DESC, docid DESC) AS h
+		JOIN posts p ON p.id = h.docid
 		JOIN threads t ON t.id = p.thread_id
 		LEFT JOIN incidents i ON i.thread_id = t.id
 		WHERE `+cond+`
-		ORDER BY hits.rank DESC, p.id DESC
+		ORDER BY h.rank DESC, h.docid DESC
 		LIMIT ? OFFSET ?`,
-		append(append([]any{match, SearchCandidates}, args...), p.PerPage+1, p.offset())...).
+		append(append(append(m.shareArgs(), m.match, SearchCandidates), args...), p.PerPage+1, p.offset())...).
 		Scan(&rows).Error
 	if err != nil || len(rows) == 0 {
 		return paged(rows, p), err
 	}
-	// Snippets are the costly part: only for the page shown.
+	// Snippets are the costly part: only for the page shown, read newest
+	// first between its oldest and newest post, as the hits were.
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.PostID
@@ -180,7 +197,8 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 		Snippet string
 	}
 	if err := s.db.WithContext(ctx).Raw(`SELECT docid, snippet(post_search, ?, ?, '…', 1, 24) AS snippet
-		FROM post_search WHERE post_search MATCH ? AND docid IN ?`, SnippetOpen, SnippetClose, match, ids).Scan(&snippets).Error; err != nil {
+		FROM post_search WHERE post_search MATCH ? AND docid BETWEEN ? AND ? AND docid IN ? ORDER BY docid DESC`,
+		SnippetOpen, SnippetClose, m.match, slices.Min(ids), slices.Max(ids), ids).Scan(&snippets).Error; err != nil {
 		return Paged[SearchResult]{}, err
 	}
 	byID := make(map[int64]string, len(snippets))
