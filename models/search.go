@@ -162,27 +162,8 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 	if err != nil || m.match == "" {
 		return Paged[SearchResult]{Page: p}, err
 	}
-	cond, args := visibleSQL("p", viewer)
-	shares := strings.TrimSuffix(strings.Repeat("?, ", len(m.shares)), ", ")
-	var rows []SearchResult
-	// The hits are ranked first and joined to their posts in rank order,
-	// so a page reads the rows it shows, not a thousand.
-	err = s.db.WithContext(ctx).Raw(`
-		WITH hits AS (
-			SELECT docid, search_rank_shares(matchinfo(post_search, 'pcnaly'), `+shares+`) AS rank
-			FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?)
-		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
-		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
-		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
-		FROM (SELECT docid, rank FROM hits ORDER BY rank DESC, docid DESC) AS h
-		JOIN posts p ON p.id = h.docid
-		JOIN threads t ON t.id = p.thread_id
-		LEFT JOIN incidents i ON i.thread_id = t.id
-		WHERE `+cond+`
-		ORDER BY h.rank DESC, h.docid DESC
-		LIMIT ? OFFSET ?`,
-		append(append(append(m.shareArgs(), m.match, SearchCandidates), args...), p.PerPage+1, p.offset())...).
-		Scan(&rows).Error
+	rows, err := s.rankedResults(ctx, m, viewer, p.offset()+p.PerPage+1)
+	rows = rows[min(len(rows), p.offset()):]
 	if err != nil || len(rows) == 0 {
 		return paged(rows, p), err
 	}

@@ -1,7 +1,9 @@
 package models
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -17,8 +19,8 @@ import (
 //     with by searchRankShares.
 //   - a prefix: FTS4 merges the whole lists of every word the prefix
 //     begins. So the last word typed is first looked for whole; only when
-//     fewer than SearchCandidates posts match that way is it a prefix, and
-//     those lists are short unless the prefix is of a common word.
+//     fewer than SearchCandidates posts have it is it a prefix, and those
+//     lists are short unless the prefix begins a common word.
 
 // searchMatch is the FTS4 query Search runs, and for each of its phrases,
 // in matchinfo's order, the share of posts that have it.
@@ -39,70 +41,128 @@ func (m searchMatch) shareArgs() []any {
 const maxQueryWords = 12
 
 // newestMatch turns what a person typed into an FTS4 query of quoted words
-// that must all match (no operator syntax leaks through), the last one
-// whole when SearchCandidates posts have it so, else as a prefix.
+// that must all match (no operator syntax leaks through). The last word is
+// a prefix, unless SearchCandidates posts have it whole: then it is taken
+// whole, since those posts fill the candidates and reading every word it
+// begins would cost a read of each one's whole list.
 func (s *Store) newestMatch(ctx context.Context, query string) (searchMatch, error) {
 	words := queryWords(query)
 	if len(words) == 0 {
 		return searchMatch{}, nil
 	}
 	words = words[:min(len(words), maxQueryWords)]
-	whole, full, err := s.phraseShares(ctx, words, false)
-	if err != nil || full {
-		return whole, err
+	terms := make([][]string, len(words))
+	var phrases []string
+	for i, w := range words {
+		terms[i] = ftsForms(w, false)
+		phrases = append(phrases, terms[i]...)
 	}
-	prefixed, _, err := s.phraseShares(ctx, words, true)
-	return prefixed, err
+	shares, counts, err := s.phraseShares(ctx, phrases)
+	if err != nil || shares == nil {
+		return searchMatch{}, err
+	}
+	last := len(words) - 1
+	lastAt := len(phrases) - len(terms[last])
+	if slices.Max(counts[lastAt:]) < SearchCandidates {
+		terms[last] = ftsForms(words[last], true)
+		prefixed, _, err := s.phraseShares(ctx, terms[last])
+		if err != nil || prefixed == nil {
+			return searchMatch{}, err
+		}
+		shares = append(shares[:lastAt], prefixed...)
+	}
+	return joinTerms(terms, shares), nil
 }
 
-// phraseShares builds the query of words (the last one a prefix when
-// prefix is set) and estimates each phrase's share of the posts from its
-// newest SearchCandidates matches: all of them when fewer, else their
-// number over the span of post ids they cover. full tells whether the
-// whole query has SearchCandidates matches. One statement; each list is
-// read from its newest end and no further than the candidates.
-func (s *Store) phraseShares(ctx context.Context, words []string, prefix bool) (m searchMatch, full bool, err error) {
-	var terms, phrases []string
-	for i, w := range words {
-		forms := ftsForms(w, prefix && i == len(words)-1)
-		phrases = append(phrases, forms...)
-		terms = append(terms, ftsTerm(w, prefix && i == len(words)-1))
+// denseTogether is how often, at least, all the words of a query must be
+// found together (the product of their shares) for FTS4's deferring of
+// common words to cost more than it saves.
+const denseTogether = 0.01
+
+// joinTerms joins each word's forms into the query that wants them all.
+// For a query of several words, FTS4 "defers" the common ones: it reads
+// the lists of the others and checks each of their rows by tokenizing its
+// text, which saves reading a common word's whole list when another word
+// is rare, but costs about 10 ms on a million posts when every word is
+// common ("same here") and the newest candidates would come after a few
+// thousand posts of each list. FTS4 defers no word inside an OR, so then
+// each word's forms are given twice, ("same" OR "same"): the same match,
+// each word's hits counted twice, the ranking unchanged.
+func joinTerms(terms [][]string, shares []float64) searchMatch {
+	together, at := 1.0, 0
+	for _, forms := range terms {
+		word := 0.0
+		for _, share := range shares[at : at+len(forms)] {
+			word += share
+		}
+		together *= min(1, word)
+		at += len(forms)
 	}
-	m.match = strings.Join(terms, " ")
+	m := searchMatch{shares: shares}
+	if len(terms) > 1 && together >= denseTogether {
+		m.shares = nil
+		at = 0
+		for i, forms := range terms {
+			terms[i] = append(forms, forms...)
+			m.shares = append(append(m.shares, shares[at:at+len(forms)]...), shares[at:at+len(forms)]...)
+			at += len(forms)
+		}
+	}
+	for i, forms := range terms {
+		if i > 0 {
+			m.match += " "
+		}
+		if len(forms) == 1 {
+			m.match += forms[0]
+		} else {
+			m.match += "(" + strings.Join(forms, anyWord) + ")"
+		}
+	}
+	return m
+}
+
+// phraseShares estimates each phrase's share of the posts from its newest
+// SearchCandidates matches: all of them when fewer, else their number over
+// the span of post ids they cover. It also returns how many of those
+// matches each has. One statement; each list is read from its newest end
+// and no further than the candidates (a prefix aside). No shares: no
+// posts.
+func (s *Store) phraseShares(ctx context.Context, phrases []string) (shares []float64, counts []int64, err error) {
 	const newest = `SELECT ? AS i, COUNT(*) AS n, COALESCE(MIN(docid), 0) AS oldest FROM
 		(SELECT docid FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?)`
 	var parts []string
 	var args []any
-	for i, ph := range append(phrases, m.match) {
+	for i, ph := range phrases {
 		parts = append(parts, newest)
 		args = append(args, i, ph, SearchCandidates)
 	}
 	parts = append(parts, "SELECT -1, COALESCE(MAX(id), 0), 0 FROM posts")
 	var rows []struct{ I, N, Oldest int64 }
 	if err := s.db.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
-		return m, false, err
+		return nil, nil, err
 	}
-	count := make([]struct{ n, oldest int64 }, len(phrases)+1)
+	counts = make([]int64, len(phrases))
+	oldest := make([]int64, len(phrases))
 	var last int64
 	for _, r := range rows {
 		if r.I < 0 {
 			last = r.N
 			continue
 		}
-		count[r.I].n, count[r.I].oldest = r.N, r.Oldest
+		counts[r.I], oldest[r.I] = r.N, r.Oldest
 	}
 	if last == 0 {
-		return searchMatch{}, true, nil // no posts: nothing to look for
+		return nil, nil, nil
 	}
-	m.shares = make([]float64, len(phrases))
-	for i, c := range count[:len(phrases)] {
+	shares = make([]float64, len(phrases))
+	for i, n := range counts {
 		span := last
-		if c.n >= SearchCandidates {
-			span = last - c.oldest + 1
+		if n >= SearchCandidates {
+			span = last - oldest[i] + 1
 		}
-		m.shares[i] = min(1, float64(c.n)/float64(max(span, 1)))
+		shares[i] = min(1, float64(n)/float64(max(span, 1)))
 	}
-	return m, count[len(phrases)].n >= SearchCandidates, nil
+	return shares, counts, nil
 }
 
 // searchRankShares scores a row from matchinfo(t, 'pcnaly') with BM25,
@@ -114,4 +174,54 @@ func searchRankShares(info []byte, shares ...float64) float64 {
 		return 0
 	}
 	return m.bm25(func(p, _ int) float64 { return shares[p] * m.docs })
+}
+
+// rankedResults ranks the newest SearchCandidates matches of m and returns
+// the first n the viewer may read, best first. Posts are read in rank
+// order, a few more at a time than are still wanted, so a page reads about
+// the rows it shows rather than all the candidates.
+func (s *Store) rankedResults(ctx context.Context, m searchMatch, viewer *User, n int) ([]SearchResult, error) {
+	var hits []struct {
+		Docid int64
+		Rank  float64
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT docid, search_rank_shares(matchinfo(post_search, 'pcnaly'), `+
+		strings.TrimSuffix(strings.Repeat("?, ", len(m.shares)), ", ")+`) AS rank
+		FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?`,
+		append(m.shareArgs(), m.match, SearchCandidates)...).Scan(&hits).Error
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(hits, func(a, b struct {
+		Docid int64
+		Rank  float64
+	}) int {
+		return cmp.Or(cmp.Compare(b.Rank, a.Rank), cmp.Compare(b.Docid, a.Docid))
+	})
+	place := make(map[int64]int, len(hits))
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		place[h.Docid], ids[i] = i, h.Docid
+	}
+	cond, args := visibleSQL("p", viewer)
+	var out []SearchResult
+	for from := 0; len(out) < n && from < len(ids); {
+		to := min(len(ids), from+2*(n-len(out)))
+		var rows []SearchResult
+		err := s.db.WithContext(ctx).Raw(`
+			SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
+			            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
+			       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
+			FROM posts p
+			JOIN threads t ON t.id = p.thread_id
+			LEFT JOIN incidents i ON i.thread_id = t.id
+			WHERE p.id IN ? AND `+cond, append([]any{ids[from:to]}, args...)...).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(rows, func(a, b SearchResult) int { return place[a.PostID] - place[b.PostID] })
+		out = append(out, rows...)
+		from = to
+	}
+	return out[:min(len(out), n)], nil
 }
