@@ -15,21 +15,31 @@ import (
 // turn, so that ratios and percentiles compare runs made under the same
 // load.
 
-// BenchmarkScaleThreadList lists page 1 of the thread list and a deep page
-// (the middle and the last of 800) of the million-post site.
+// BenchmarkScaleThreadList lists page 1 of the thread list and deep pages
+// of the million-post site: the middle and the last of 800 by number, and
+// the last as its "next" link reads it, after the last thread of the page
+// before.
 func BenchmarkScaleThreadList(b *testing.B) {
 	s := scalesite.Open(b, scalesite.Path(b))
 	ctx := context.Background()
 	last := scalesite.Million.Threads / models.ThreadsPerPage
-	pages := []int{1, last / 2, last}
+	before, err := s.ListThreads(ctx, models.ThreadFilter{}, models.Page{Number: last - 1})
+	if err != nil || len(before.Items) == 0 {
+		b.Fatal(err)
+	}
+	key := before.Items[len(before.Items)-1].Key()
+	pages := []struct {
+		f models.ThreadFilter
+		n int
+	}{{models.ThreadFilter{}, 1}, {models.ThreadFilter{}, last / 2}, {models.ThreadFilter{}, last}, {models.ThreadFilter{After: &key}, last}}
 	took := make([]time.Duration, len(pages))
 	for b.Loop() {
-		for i, n := range pages {
+		for i, p := range pages {
 			began := time.Now()
-			r, err := s.ListThreads(ctx, models.ThreadFilter{}, models.Page{Number: n})
+			r, err := s.ListThreads(ctx, p.f, models.Page{Number: p.n})
 			took[i] += time.Since(began)
 			if err != nil || len(r.Items) != models.ThreadsPerPage {
-				b.Fatal(n, err, len(r.Items))
+				b.Fatal(p.n, err, len(r.Items))
 			}
 		}
 	}
@@ -38,6 +48,7 @@ func BenchmarkScaleThreadList(b *testing.B) {
 	b.ReportMetric(ms(took[2])/n, "last-ms")
 	b.ReportMetric(float64(took[1])/float64(took[0]), "middle/page1")
 	b.ReportMetric(float64(took[2])/float64(took[0]), "last/page1")
+	b.ReportMetric(float64(took[3])/float64(took[0]), "last-by-key/page1")
 }
 
 // scaleQueries are searches of each kind on the generated site (seed 1):
