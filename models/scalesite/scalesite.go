@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"sitrep/models"
 )
@@ -80,4 +82,12 @@ func Open(tb testing.TB, path string) *models.Store {
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Percentile is the p-th percentile of took, in milliseconds. Medians
+// rather than means: on a machine shared with other work, a few slow
+// iterations would otherwise decide a ratio.
+func Percentile(took []time.Duration, p int) float64 {
+	sorted := slices.Sorted(slices.Values(took))
+	return float64(sorted[min(len(sorted)-1, len(sorted)*p/100)]) / float64(time.Millisecond)
 }
