@@ -95,16 +95,17 @@ func refuseSite(ctx context.Context, path string) error {
 		return err
 	}
 	defer s.Close()
-	var n struct{ Tables, Users int64 }
-	if err := s.db.WithContext(ctx).Raw(`SELECT (SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations') AS tables`).Scan(&n).Error; err != nil {
+	var tables, sites int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name <> 'schema_migrations'`).
+		Scan(&tables).Error; err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if n.Tables > 0 {
-		if err := s.db.WithContext(ctx).Raw(`SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads) AS users`).Scan(&n).Error; err != nil {
+	if tables > 0 {
+		if err := s.db.WithContext(ctx).Raw(`SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM threads)`).Scan(&sites).Error; err != nil {
 			return fmt.Errorf("%s is not an empty Sitrep database: %w", path, err)
 		}
 	}
-	if n.Users > 0 {
+	if sites > 0 {
 		return fmt.Errorf("%s already holds a site; generate into a new file", path)
 	}
 	return nil
@@ -165,14 +166,12 @@ type genPost struct {
 }
 
 type genSite struct {
-	spec     GenerateSpec
-	roles    []Role // by user id - 1
-	userAt   []time.Time
-	threads  []genThread
-	posts    []genPost
-	bodies   []*genBody
-	staffAt  int // bodies[staffAt:] are staff's
-	services []string
+	roles   []Role // by user id - 1
+	userAt  []time.Time
+	threads []genThread
+	posts   []genPost
+	bodies  []*genBody
+	staffAt int // bodies[staffAt:] are staff's
 }
 
 // planSite decides everything before a row is written.
@@ -183,7 +182,7 @@ func planSite(spec GenerateSpec) (*genSite, error) {
 	spec.End = spec.End.UTC().Truncate(time.Second)
 	r := rand.New(rand.NewPCG(spec.Seed, 0x5175e9))
 	words := newGenWords(r)
-	g := &genSite{spec: spec, services: genServices}
+	g := &genSite{}
 	start := spec.End.Add(-GenerateSpan)
 	// Accounts: an admin, a moderator, one staff member per 2,000 people
 	// (at least one), customers; made over the year before the site's
@@ -242,7 +241,7 @@ func planSite(spec GenerateSpec) (*genSite, error) {
 	for i := range spec.Threads {
 		th := genThread{title: words.title(), author: customer(), posts: counts[i], created: created[i], lastActive: created[i]}
 		if r.IntN(10) < 7 {
-			th.service = int32(1 + r.IntN(len(g.services)))
+			th.service = int32(1 + r.IntN(len(genServices)))
 		}
 		g.posts = append(g.posts, genPost{at: th.created, thread: int32(i), author: th.author, body: int32(r.IntN(g.staffAt))})
 		// Replies come soon after the first post, then more slowly.
@@ -335,7 +334,7 @@ func (g *genSite) writeAccounts(ctx context.Context, tx *sql.Tx, hash string) er
 		return err
 	}
 	first := g.userAt[0]
-	for i, name := range g.services {
+	for i, name := range genServices {
 		if _, err := st[0].ExecContext(ctx, i+1, name, "The "+name+" service.", i, first, first); err != nil {
 			return err
 		}
