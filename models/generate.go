@@ -376,7 +376,7 @@ func (g *genSite) writePosts(ctx context.Context, tx *sql.Tx, from, to int) erro
 		p, id := g.posts[i], int64(i+1)
 		th := &g.threads[p.thread]
 		source, html, text := g.bodies[p.body].fill(postRef(id))
-		if _, err := st[0].ExecContext(ctx, id, p.thread+1, p.author, g.roles[p.author-1], source, string(html), p.at, p.at); err != nil {
+		if _, err := st[0].ExecContext(ctx, id, p.thread+1, p.author, g.roles[p.author-1], source, html, p.at, p.at); err != nil {
 			return err
 		}
 		title := ""

@@ -2,7 +2,6 @@ package models
 
 import (
 	"fmt"
-	"html/template"
 	"math/rand/v2"
 	"strings"
 
@@ -91,19 +90,18 @@ const refSlot = "zqrefslotzq"
 // that say it; a body with refSlot gets each post's own reference.
 type genBody struct {
 	source string
-	html   template.HTML
+	html   string // its rendering
 	text   string // what the search index holds (indexPost)
 	hasRef bool
 }
 
 // fill returns the body's source, HTML and indexed text for the post with
 // the given reference.
-func (b *genBody) fill(ref string) (string, template.HTML, string) {
+func (b *genBody) fill(ref string) (source, html, text string) {
 	if !b.hasRef {
 		return b.source, b.html, b.text
 	}
-	return strings.ReplaceAll(b.source, refSlot, ref), template.HTML(strings.ReplaceAll(string(b.html), refSlot, ref)),
-		strings.ReplaceAll(b.text, refSlot, ref)
+	return strings.ReplaceAll(b.source, refSlot, ref), strings.ReplaceAll(b.html, refSlot, ref), strings.ReplaceAll(b.text, refSlot, ref)
 }
 
 // postRef is a post's reference as its author would quote it: a word of
@@ -223,7 +221,7 @@ func genBodies(w *genWords, n int) ([]*genBody, error) {
 		if err != nil {
 			return nil, fmt.Errorf("generated body %d: %w", i, err)
 		}
-		bodies[i] = &genBody{source: src, html: html, text: indexText(markup.Text(html)), hasRef: strings.Contains(src, refSlot)}
+		bodies[i] = &genBody{source: src, html: string(html), text: indexText(markup.Text(html)), hasRef: strings.Contains(src, refSlot)}
 	}
 	return bodies, nil
 }
