@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sitrep/models"
 	"strings"
 	"testing"
 	"time"
-
-	"sitrep/models"
 )
 
 // TestFollowThreads: a customer follows a thread from its page and through
