@@ -78,9 +78,6 @@ func init() {
 			if err := conn.RegisterFunc("search_rank", searchRank, true); err != nil {
 				return err
 			}
-			if err := conn.RegisterFunc("search_rank_shares", searchRankShares, true); err != nil {
-				return err
-			}
 			return conn.RegisterFunc("index_text", indexText, true)
 		},
 	})

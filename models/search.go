@@ -158,20 +158,20 @@ const SearchCandidates = 1000
 // are never returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
 	p = p.Normalize(SearchPerPage)
-	m, err := s.newestMatch(ctx, query)
-	if err != nil || m.match == "" {
+	match, ids, err := s.rankedHits(ctx, query)
+	if err != nil || match == "" {
 		return Paged[SearchResult]{Page: p}, err
 	}
-	rows, err := s.rankedResults(ctx, m, viewer, p.offset()+p.PerPage+1)
+	rows, err := s.visibleResults(ctx, ids, viewer, p.offset()+p.PerPage+1)
 	rows = rows[min(len(rows), p.offset()):]
 	if err != nil || len(rows) == 0 {
 		return paged(rows, p), err
 	}
 	// Snippets are the costly part: only for the page shown, read newest
 	// first between its oldest and newest post, as the hits were.
-	ids := make([]int64, len(rows))
+	shown := make([]int64, len(rows))
 	for i, r := range rows {
-		ids[i] = r.PostID
+		shown[i] = r.PostID
 	}
 	var snippets []struct {
 		Docid   int64
@@ -179,7 +179,7 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 	}
 	if err := s.db.WithContext(ctx).Raw(`SELECT docid, snippet(post_search, ?, ?, '…', 1, 24) AS snippet
 		FROM post_search WHERE post_search MATCH ? AND docid BETWEEN ? AND ? AND docid IN ? ORDER BY docid DESC`,
-		SnippetOpen, SnippetClose, m.match, slices.Min(ids), slices.Max(ids), ids).Scan(&snippets).Error; err != nil {
+		SnippetOpen, SnippetClose, match, slices.Min(shown), slices.Max(shown), shown).Scan(&snippets).Error; err != nil {
 		return Paged[SearchResult]{}, err
 	}
 	byID := make(map[int64]string, len(snippets))

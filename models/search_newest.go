@@ -15,8 +15,9 @@ import (
 //
 //   - matchinfo's 'x', the number of rows holding each phrase, which BM25
 //     needs for a word's weight (idf). Instead, each phrase's share of the
-//     posts is estimated from its newest matches (phraseShares) and ranked
-//     with by searchRankShares.
+//     posts is estimated from its newest matches (phraseShares; for a
+//     query of one word, the candidates themselves: onePhrase), and the
+//     candidates are ranked in Go by searchRankShares.
 //   - a prefix: FTS4 merges the whole lists of every word the prefix
 //     begins. So the last word typed is first looked for whole; only when
 //     fewer than SearchCandidates posts have it is it a prefix, and those
@@ -27,14 +28,6 @@ import (
 type searchMatch struct {
 	match  string
 	shares []float64
-}
-
-func (m searchMatch) shareArgs() []any {
-	args := make([]any, len(m.shares))
-	for i, s := range m.shares {
-		args[i] = s
-	}
-	return args
 }
 
 // maxQueryWords bounds the words of a search.
@@ -156,13 +149,20 @@ func (s *Store) phraseShares(ctx context.Context, phrases []string) (shares []fl
 	}
 	shares = make([]float64, len(phrases))
 	for i, n := range counts {
-		span := last
-		if n >= SearchCandidates {
-			span = last - oldest[i] + 1
-		}
-		shares[i] = min(1, float64(n)/float64(max(span, 1)))
+		shares[i] = share(n, oldest[i], last)
 	}
 	return shares, counts, nil
+}
+
+// share is the share of the posts (up to post id last) that a phrase has,
+// from its newest n (at most SearchCandidates) matches, the oldest of
+// which is post oldest.
+func share(n, oldest, last int64) float64 {
+	span := last
+	if n >= SearchCandidates {
+		span = last - oldest + 1
+	}
+	return min(1, float64(n)/float64(max(span, 1)))
 }
 
 // searchRankShares scores a row from matchinfo(t, 'pcnaly') with BM25,
@@ -176,32 +176,81 @@ func searchRankShares(info []byte, shares ...float64) float64 {
 	return m.bm25(func(p, _ int) float64 { return shares[p] * m.docs })
 }
 
-// rankedResults ranks the newest SearchCandidates matches of m and returns
-// the first n the viewer may read, best first. Posts are read in rank
-// order, a few more at a time than are still wanted, so a page reads about
-// the rows it shows rather than all the candidates.
-func (s *Store) rankedResults(ctx context.Context, m searchMatch, viewer *User, n int) ([]SearchResult, error) {
-	var hits []struct {
-		Docid int64
-		Rank  float64
+// searchHit is a candidate and what FTS4 says of its match.
+type searchHit struct {
+	Docid int64
+	Info  []byte // matchinfo(post_search, 'pcnaly')
+	rank  float64
+}
+
+// rankedHits finds the newest SearchCandidates matches of what a person
+// typed and ranks them (searchRankShares): the query run, and the posts
+// best first.
+func (s *Store) rankedHits(ctx context.Context, query string) (string, []int64, error) {
+	var m searchMatch
+	var hits []searchHit
+	var err error
+	if words := queryWords(query); len(words) == 1 && len(ftsForms(words[0], false)) == 1 {
+		m, hits, err = s.onePhrase(ctx, words[0])
+	} else if m, err = s.newestMatch(ctx, query); err == nil && m.match != "" {
+		hits, err = s.newestHits(ctx, m.match)
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT docid, search_rank_shares(matchinfo(post_search, 'pcnaly'), `+
-		strings.TrimSuffix(strings.Repeat("?, ", len(m.shares)), ", ")+`) AS rank
-		FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?`,
-		append(m.shareArgs(), m.match, SearchCandidates)...).Scan(&hits).Error
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	slices.SortStableFunc(hits, func(a, b struct {
-		Docid int64
-		Rank  float64
-	}) int {
-		return cmp.Or(cmp.Compare(b.Rank, a.Rank), cmp.Compare(b.Docid, a.Docid))
+	for i := range hits {
+		hits[i].rank = searchRankShares(hits[i].Info, m.shares...)
+	}
+	slices.SortStableFunc(hits, func(a, b searchHit) int {
+		return cmp.Or(cmp.Compare(b.rank, a.rank), cmp.Compare(b.Docid, a.Docid))
 	})
-	place := make(map[int64]int, len(hits))
 	ids := make([]int64, len(hits))
 	for i, h := range hits {
-		place[h.Docid], ids[i] = i, h.Docid
+		ids[i] = h.Docid
+	}
+	return m.match, ids, nil
+}
+
+// onePhrase is newestMatch for a query of one word with one form: its
+// newest matches are the candidates and give its share, so the list is
+// read once (twice when it is a prefix).
+func (s *Store) onePhrase(ctx context.Context, word string) (searchMatch, []searchHit, error) {
+	var last int64
+	if err := s.db.WithContext(ctx).Raw("SELECT COALESCE(MAX(id), 0) FROM posts").Scan(&last).Error; err != nil {
+		return searchMatch{}, nil, err
+	}
+	match := ftsForms(word, false)[0]
+	hits, err := s.newestHits(ctx, match)
+	if err == nil && len(hits) < SearchCandidates {
+		match = ftsForms(word, true)[0]
+		hits, err = s.newestHits(ctx, match)
+	}
+	if err != nil {
+		return searchMatch{}, nil, err
+	}
+	var oldest int64
+	if len(hits) > 0 {
+		oldest = hits[len(hits)-1].Docid
+	}
+	return searchMatch{match: match, shares: []float64{share(int64(len(hits)), oldest, last)}}, hits, nil
+}
+
+// newestHits reads the newest SearchCandidates matches of match.
+func (s *Store) newestHits(ctx context.Context, match string) ([]searchHit, error) {
+	var hits []searchHit
+	err := s.db.WithContext(ctx).Raw(`SELECT docid, matchinfo(post_search, 'pcnaly') AS info
+		FROM post_search WHERE post_search MATCH ? ORDER BY docid DESC LIMIT ?`, match, SearchCandidates).Scan(&hits).Error
+	return hits, err
+}
+
+// visibleResults returns the first n of the ranked posts ids that the
+// viewer may read. Posts are read in rank order, a few more at a time than
+// are still wanted, so a page reads about the rows it shows rather than
+// all the candidates.
+func (s *Store) visibleResults(ctx context.Context, ids []int64, viewer *User, n int) ([]SearchResult, error) {
+	place := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		place[id] = i
 	}
 	cond, args := visibleSQL("p", viewer)
 	var out []SearchResult
