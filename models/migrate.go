@@ -446,7 +446,13 @@ var migrations = []migration{
 		`INSERT INTO post_search_stemmed (docid, title, body) SELECT docid, index_text(title), index_text(body) FROM post_search`,
 		`DROP TABLE post_search`,
 		`ALTER TABLE post_search_stemmed RENAME TO post_search`,
-	}, postgresStemming},
+	}, postgresFTS4Only},
+	{11, "search reads the newest posts first: the full-text index is kept in descending docid order", []string{
+		`CREATE VIRTUAL TABLE post_search_newest USING fts4(title, body, tokenize=porter, order=DESC)`,
+		`INSERT INTO post_search_newest (docid, title, body) SELECT docid, title, body FROM post_search`,
+		`DROP TABLE post_search`,
+		`ALTER TABLE post_search_newest RENAME TO post_search`,
+	}, postgresFTS4Only},
 }
 
 // schemaMigration records an applied step.

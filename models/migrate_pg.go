@@ -127,6 +127,7 @@ var postgresAuditTriggers = map[int][]string{
 			FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()`},
 }
 
-// postgresStemming is step 10 on PostgreSQL: nothing, as its index stems
-// from the start.
-var postgresStemming = map[int][]string{0: {}, 1: {}, 2: {}, 3: {}}
+// postgresFTS4Only is steps 10 and 11 on PostgreSQL, which rebuild
+// SQLite's FTS4 index with stemming and in newest-first order: nothing, as
+// PostgreSQL's index stems from the start and its search orders as it needs.
+var postgresFTS4Only = map[int][]string{0: {}, 1: {}, 2: {}, 3: {}}

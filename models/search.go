@@ -18,32 +18,55 @@ import (
 )
 
 // searchRank scores a row from FTS4's matchinfo(t, 'pcnalx') with Okapi BM25
-// (k1 = 1.2, b = 0.75); a hit in the title (column 0) weighs three times a
-// hit in the body.
+// (bm25). ThreadsTitled ranks with it; Search, which must not read whole
+// index lists, with searchRankShares.
 func searchRank(info []byte) float64 {
-	u := func(i int) float64 { return float64(binary.NativeEndian.Uint32(info[i*4:])) }
+	m, ok := parseMatchinfo(info, 3)
+	if !ok {
+		return 0
+	}
+	return m.bm25(func(p, c int) float64 { return m.at(p, c, 2) })
+}
+
+// matchinfo is FTS4's matchinfo(t, 'pcnal' + one more letter): per phrase
+// and column, stride values, the first of which is the row's hits.
+type matchinfo struct {
+	info           []byte
+	phrases, cols  int
+	docs           float64
+	stride, phrase int // where the per-phrase values start
+}
+
+func parseMatchinfo(info []byte, stride int) (matchinfo, bool) {
+	m := matchinfo{info: info, stride: stride}
 	if len(info) < 12 {
-		return 0
+		return m, false
 	}
-	phrases, cols := int(u(0)), int(u(1))
-	docs := u(2)
-	if len(info) < (3+2*cols+3*phrases*cols)*4 {
-		return 0
-	}
-	avgLen := func(c int) float64 { return u(3 + c) }
-	docLen := func(c int) float64 { return u(3 + cols + c) }
-	x := 3 + 2*cols
+	m.phrases, m.cols, m.docs = int(m.u(0)), int(m.u(1)), m.u(2)
+	m.phrase = 3 + 2*m.cols
+	return m, len(info) >= (m.phrase+stride*m.phrases*m.cols)*4
+}
+
+func (m matchinfo) u(i int) float64 { return float64(binary.NativeEndian.Uint32(m.info[i*4:])) }
+
+// at is the k-th value of phrase p in column c.
+func (m matchinfo) at(p, c, k int) float64 { return m.u(m.phrase + m.stride*(p*m.cols+c) + k) }
+
+// bm25 is Okapi BM25 (k1 = 1.2, b = 0.75) given how many rows have each
+// phrase in each column; a hit in the title (column 0) weighs three times
+// a hit in the body.
+func (m matchinfo) bm25(withHits func(p, c int) float64) float64 {
 	const k1, b = 1.2, 0.75
 	score := 0.0
-	for p := 0; p < phrases; p++ {
-		for c := 0; c < cols; c++ {
-			base := x + 3*(p*cols+c)
-			hits, withHits := u(base), u(base+2)
+	for p := 0; p < m.phrases; p++ {
+		for c := 0; c < m.cols; c++ {
+			hits := m.at(p, c, 0)
 			if hits == 0 {
 				continue
 			}
-			idf := math.Log(1 + (docs-withHits+0.5)/(withHits+0.5))
-			norm := 1 - b + b*docLen(c)/math.Max(avgLen(c), 1)
+			with := withHits(p, c)
+			idf := math.Log(1 + (m.docs-with+0.5)/(with+0.5))
+			norm := 1 - b + b*m.u(3+m.cols+c)/math.Max(m.u(3+c), 1)
 			weight := 1.0
 			if c == 0 {
 				weight = 3
@@ -76,6 +99,9 @@ const (
 // SearchQueryMaxLen bounds a search query.
 const SearchQueryMaxLen = 200
 
+// anyWord joins FTS4 phrases of which any must match.
+const anyWord = " OR "
+
 // textSyntax writes one database's full-text queries: term writes one
 // word (prefix: it may be unfinished, the last one typed), and all and any
 // join words that must all match, or any of them.
@@ -86,7 +112,7 @@ type textSyntax struct {
 
 var (
 	// fts4Syntax is SQLite's FTS4 MATCH syntax.
-	fts4Syntax = textSyntax{term: ftsTerm, all: " ", any: " OR "}
+	fts4Syntax = textSyntax{term: ftsTerm, all: " ", any: anyWord}
 	// tsquerySyntax is PostgreSQL's to_tsquery syntax.
 	tsquerySyntax = textSyntax{term: tsTerm, all: " & ", any: " | "}
 )
@@ -133,6 +159,16 @@ func queryWords(q string) []string {
 // letters also matches as written in lower case, capitalized and in
 // capitals: "über" finds "Über".
 func ftsTerm(w string, prefix bool) string {
+	forms := ftsForms(w, prefix)
+	if len(forms) == 1 {
+		return forms[0]
+	}
+	return "(" + strings.Join(forms, anyWord) + ")"
+}
+
+// ftsForms are the quoted forms of a word that ftsTerm joins: FTS4
+// phrases, in the order matchinfo numbers them.
+func ftsForms(w string, prefix bool) []string {
 	star := ""
 	if prefix {
 		star = "*"
@@ -146,10 +182,7 @@ func ftsTerm(w string, prefix bool) string {
 	for i, f := range forms {
 		forms[i] = `"` + f + star + `"`
 	}
-	if len(forms) == 1 {
-		return forms[0]
-	}
-	return "(" + strings.Join(forms, " OR ") + ")"
+	return forms
 }
 
 func isASCII(s string) bool {
@@ -168,33 +201,22 @@ func capitalize(s string) string {
 const SearchCandidates = 1000
 
 // Search finds threads and posts by relevance among the newest
-// SearchCandidates matches. Posts the viewer may not read are never
-// returned.
+// SearchCandidates matches (on SQLite, newestMatch). Posts the viewer may
+// not read are never returned.
 func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) (Paged[SearchResult], error) {
 	p = p.Normalize(SearchPerPage)
-	match := s.textSyntax().query(query)
-	if match == "" {
-		return Paged[SearchResult]{Page: p}, nil
-	}
-	cond, args := visibleSQL("p", viewer)
-	ft := s.fullText(false)
+	var match string
 	var rows []SearchResult
-	err := s.db.WithContext(ctx).Raw(`
-		WITH hits AS (
-			SELECT docid, `+ft.rank+` AS rank
-			FROM `+ft.from+` WHERE `+ft.where+` ORDER BY docid DESC LIMIT ?)
-		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
-		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
-		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
-		FROM hits
-		JOIN posts p ON p.id = hits.docid
-		JOIN threads t ON t.id = p.thread_id
-		LEFT JOIN incidents i ON i.thread_id = t.id
-		WHERE `+cond+`
-		ORDER BY hits.rank DESC, p.id DESC
-		LIMIT ? OFFSET ?`,
-		append(append([]any{match, SearchCandidates}, args...), p.PerPage+1, p.offset())...).
-		Scan(&rows).Error
+	var err error
+	if s.pg {
+		match, rows, err = s.searchPostgres(ctx, query, viewer, p)
+	} else {
+		var ids []int64
+		if match, ids, err = s.rankedHits(ctx, query); err == nil && match != "" {
+			rows, err = s.visibleResults(ctx, ids, viewer, p.offset()+p.PerPage+1)
+			rows = rows[min(len(rows), p.offset()):]
+		}
+	}
 	if err != nil || len(rows) == 0 {
 		return paged(rows, p), err
 	}
@@ -218,6 +240,36 @@ func (s *Store) Search(ctx context.Context, query string, viewer *User, p Page) 
 		rows[i].Snippet = byID[rows[i].PostID]
 	}
 	return paged(rows, p), nil
+}
+
+// searchPostgres is Search's page of results on PostgreSQL, ranked in one
+// query among the newest SearchCandidates matches, with the match its
+// snippets need.
+func (s *Store) searchPostgres(ctx context.Context, query string, viewer *User, p Page) (string, []SearchResult, error) {
+	match := tsquerySyntax.query(query)
+	if match == "" {
+		return "", nil, nil
+	}
+	cond, args := visibleSQL("p", viewer)
+	ft := s.fullText(false)
+	var rows []SearchResult
+	err := s.db.WithContext(ctx).Raw(`
+		WITH hits AS (
+			SELECT docid, `+ft.rank+` AS rank
+			FROM `+ft.from+` WHERE `+ft.where+` ORDER BY docid DESC LIMIT ?)
+		SELECT CASE WHEN p.id <> (SELECT MIN(id) FROM posts WHERE thread_id = p.thread_id) THEN 'post'
+		            WHEN i.id IS NOT NULL THEN 'incident' ELSE 'thread' END AS type,
+		       p.id AS post_id, t.id AS thread_id, COALESCE(i.id, 0) AS incident_id, t.title AS title
+		FROM hits
+		JOIN posts p ON p.id = hits.docid
+		JOIN threads t ON t.id = p.thread_id
+		LEFT JOIN incidents i ON i.thread_id = t.id
+		WHERE `+cond+`
+		ORDER BY hits.rank DESC, p.id DESC
+		LIMIT ? OFFSET ?`,
+		append(append([]any{match, SearchCandidates}, args...), p.PerPage+1, p.offset())...).
+		Scan(&rows).Error
+	return match, rows, err
 }
 
 // fullText is one database's full-text search of post_search: from is the
@@ -252,8 +304,11 @@ func (s *Store) snippets(ctx context.Context, match string, ids []int64) *gorm.D
 			FROM post_search, to_tsquery('sitrep', ?) AS q WHERE docid IN ?`,
 			`StartSel="`+SnippetOpen+`", StopSel="`+SnippetClose+`", MaxWords=24, MinWords=12, ShortWord=2`, match, ids)
 	}
+	// Read newest first between the page's oldest and newest post, as the
+	// hits were.
 	return s.db.WithContext(ctx).Raw(`SELECT docid, snippet(post_search, ?, ?, '…', 1, 24) AS snippet
-		FROM post_search WHERE post_search MATCH ? AND docid IN ?`, SnippetOpen, SnippetClose, match, ids)
+		FROM post_search WHERE post_search MATCH ? AND docid BETWEEN ? AND ? AND docid IN ? ORDER BY docid DESC`,
+		SnippetOpen, SnippetClose, match, slices.Min(ids), slices.Max(ids), ids)
 }
 
 // Suggest is what a customer about to report a problem said: the problem

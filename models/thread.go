@@ -188,6 +188,9 @@ type ThreadFilter struct {
 	Linked    bool // only threads of or linked to an incident
 	// FollowerID keeps only the threads this user follows.
 	FollowerID *int64
+	// After keeps only the threads after this place in the list: the next
+	// page, read by key (the page's number then counts no rows to skip).
+	After *ThreadKey
 }
 
 // ListThreads lists threads, pinned first, then by latest activity. The page
@@ -216,7 +219,11 @@ func threadPageIDs(db *gorm.DB, f ThreadFilter, p Page) *gorm.DB {
 	if f.FollowerID != nil {
 		ids = ids.Where("id IN (SELECT thread_id FROM follows WHERE user_id = ?)", *f.FollowerID)
 	}
-	return ids.Order("pinned DESC, last_activity_at DESC, id DESC").Offset(p.offset()).Limit(p.PerPage + 1)
+	offset := p.offset()
+	if f.After != nil {
+		ids, offset = ids.Where("(pinned, last_activity_at, id) < (?, ?, ?)", f.After.Pinned, f.After.LastActivityAt.UTC(), f.After.ID), 0
+	}
+	return ids.Order("pinned DESC, last_activity_at DESC, id DESC").Offset(offset).Limit(p.PerPage + 1)
 }
 
 // SetAffected records or removes the user's "I'm affected" mark and returns

@@ -172,7 +172,8 @@ func TestThreadListPlans(t *testing.T) {
 	svc, user := int64(1), int64(1)
 	for name, f := range map[string]ThreadFilter{
 		"all": {}, "service": {ServiceID: &svc}, "linked": {Linked: true}, "open": {OpenOnly: true},
-		"service, open": {ServiceID: &svc, OpenOnly: true},
+		"service, open":  {ServiceID: &svc, OpenOnly: true},
+		"after a thread": {After: &ThreadKey{LastActivityAt: time.Now(), ID: 9}},
 	} {
 		sql := s.db.ToSQL(func(tx *gorm.DB) *gorm.DB { return threadPageIDs(tx, f, Page{Number: 1, PerPage: 25}).Find(&[]int64{}) })
 		var plan []struct{ Detail string }

@@ -27,6 +27,7 @@ Commands:
   rerender  render every post again after a change of the Markdown policy
   snapshot  write the public status as static files
   loadtest  replay the day of an outage against a running server and measure it
+  generate  build a big made-up site into a new database, for measuring at scale
 
 Run "sitrep COMMAND -h" for a command's flags.
 `
@@ -93,11 +94,13 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdSnapshot(ctx, args, stdout, stderr)
 	case "loadtest":
 		return cmdLoadtest(ctx, args, stdout, stderr)
+	case "generate":
+		return cmdGenerate(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, copy, rerender, snapshot, loadtest)", cmd)
+	return usagef("unknown command %q (try: serve, migrate, user add, token add, demo, backup, copy, rerender, snapshot, loadtest, generate)", cmd)
 }
 
 // parseFlags parses a subcommand's flags; -h prints them. Positional

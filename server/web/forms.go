@@ -157,6 +157,21 @@ func pagerAt(path string, q url.Values, p models.Page, hasNext bool) pager {
 	return pg
 }
 
+// threadPager links the thread list's pages: the next one is read after
+// the last thread shown, by key, so that a deep page costs what the first
+// does; the previous one by its number.
+func threadPager(c *gin.Context, threads models.Paged[models.Thread]) pager {
+	q := c.Request.URL.Query()
+	q.Del("after")
+	pg := pagerAt(c.Request.URL.Path, q, threads.Page, false)
+	if threads.HasNext {
+		q.Set("after", threads.Items[len(threads.Items)-1].Key().String())
+		q.Set("page", strconv.Itoa(threads.Page.Number+1))
+		pg.Next = c.Request.URL.Path + "?" + q.Encode()
+	}
+	return pg
+}
+
 // fieldErrors returns the per-field messages of a validation error, or nil.
 func fieldErrors(err error) map[string]string {
 	var ve *models.ValidationError

@@ -62,7 +62,7 @@ const (
 // Query parameters that pages and lists read.
 var (
 	pageParams  = []string{"page", "per_page"}
-	listParams  = append([]string{"service", "open", "linked", "following"}, pageParams...)
+	listParams  = append([]string{"service", "open", "linked", "following", "after"}, pageParams...)
 	queryParams = append([]string{"q"}, pageParams...)
 )
 

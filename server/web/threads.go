@@ -45,6 +45,13 @@ func threadFilter(c *gin.Context) (models.ThreadFilter, error) {
 			return f, badRequest(name + " must be true or false.")
 		}
 	}
+	if v := c.Query("after"); v != "" {
+		k, err := models.ParseThreadKey(v)
+		if err != nil {
+			return f, badRequest("after must be a place in the thread list, as a next link gives it.")
+		}
+		f.After = &k
+	}
 	if following {
 		u := currentUser(c)
 		if u == nil {
@@ -80,7 +87,7 @@ func (a *App) threadList(c *gin.Context) error {
 		return err
 	}
 	page := &threadListPage{base: a.base(c, "Forum"), Threads: threads.Items, Services: services,
-		OpenOnly: f.OpenOnly, Linked: f.Linked, Following: f.FollowerID != nil, Pager: newPager(c, threads.Page, threads.HasNext)}
+		OpenOnly: f.OpenOnly, Linked: f.Linked, Following: f.FollowerID != nil, Pager: threadPager(c, threads)}
 	if u := currentUser(c); u != nil {
 		ids := make([]int64, len(threads.Items))
 		for i, th := range threads.Items {
