@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -174,9 +175,11 @@ type postView struct {
 type threadPage struct {
 	base
 	// URL is the page's address, which live updates read again.
-	URL       string
-	Thread    *models.Thread
-	Posts     []postView
+	URL    string
+	Thread *models.Thread
+	Posts  []postView
+	// PostHTML is Posts rendered, from the post cache when it can.
+	PostHTML  []template.HTML
 	Pager     pager
 	Affected  bool
 	Following bool
@@ -203,13 +206,29 @@ type threadPage struct {
 	Silenced error
 }
 
-// InTimeline is the official update that post postID is, when the page's
+// inTimeline is the official update that post postID is, when the page's
 // timeline shows it: the flow then marks it instead of showing it twice.
-func (p *threadPage) InTimeline(postID int64) *models.IncidentUpdate {
+func (p *threadPage) inTimeline(postID int64) *models.IncidentUpdate {
 	if p.Incident == nil {
 		return nil
 	}
 	return p.Incident.byPost[postID]
+}
+
+// renderPosts renders the page's posts (the post-item template), each from
+// the post cache when it was rendered before as this reader sees it.
+func (a *App) renderPosts(page *threadPage) error {
+	t := a.views.pages["thread_show"]
+	page.PostHTML = make([]template.HTML, len(page.Posts))
+	for i, p := range page.Posts {
+		item := postItem{postView: p, Moderator: page.Moderator, Marker: page.inTimeline(p.ID), Flag: page.Flag, FlagReasons: page.FlagReasons}
+		html, err := a.views.posts.render(t, "post-item", item)
+		if err != nil {
+			return fmt.Errorf("render post %d: %w", p.ID, err)
+		}
+		page.PostHTML[i] = html
+	}
+	return nil
 }
 
 // readThread keeps the viewer's place in a thread: the page says where the
@@ -316,6 +335,9 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, forms threa
 	}
 	if !page.Following && page.Incident != nil {
 		page.FollowLevel = models.FollowOfficial // an incident's own thread is loud
+	}
+	if err := a.renderPosts(page); err != nil {
+		return err
 	}
 	return a.renderPage(c, status, "thread_show", page)
 }

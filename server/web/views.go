@@ -92,10 +92,10 @@ type flagArgs struct {
 	Form    flagForm
 }
 
-func newFlagArgs(p postView, reasons []string, refused flagForm) flagArgs {
-	args := flagArgs{Post: p, Reasons: reasons}
-	if refused.PostID == p.ID {
-		args.Form = refused
+func newFlagArgs(p postItem) flagArgs {
+	args := flagArgs{Post: p.postView, Reasons: p.FlagReasons}
+	if p.Flag.PostID == p.ID {
+		args.Form = p.Flag
 	}
 	return args
 }
@@ -112,6 +112,7 @@ type auditTargetView struct {
 type views struct {
 	pages  map[string]*template.Template
 	assets *assets
+	posts  *postCache
 }
 
 func newViews(a *assets) (*views, error) {
@@ -140,7 +141,7 @@ func newViews(a *assets) (*views, error) {
 			return models.ComponentStatuses
 		},
 	}
-	v := &views{pages: map[string]*template.Template{}, assets: a}
+	v := &views{pages: map[string]*template.Template{}, assets: a, posts: newPostCache(postCacheBytes)}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates.FS,
 			"layout.html", "partials/*.html", "pages/"+name+".html")
