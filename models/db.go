@@ -41,6 +41,8 @@ type Store struct {
 
 	// changes wakes the readers of events and jobs after a write.
 	changes *changeHub
+	// committer commits concurrent writes together (groupcommit.go).
+	committer *committer
 }
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
@@ -123,6 +125,7 @@ func Open(path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.committer = startCommitter(s.wdb)
 	return s, nil
 }
 
@@ -158,6 +161,9 @@ func (s *Store) now() time.Time { return s.Now().UTC() }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.committer != nil {
+		s.committer.stop()
+	}
 	var errs []error
 	for _, db := range []*gorm.DB{s.db, s.wdb} {
 		if db == nil {
@@ -209,7 +215,7 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 	// A new session with its own statement, so that s.db keeps its pool.
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	db.Statement.ConnPool = conn
-	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, changes: s.changes})
+	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, changes: s.changes, committer: s.committer})
 }
 
 // Backup writes a consistent copy of the database to path while others keep

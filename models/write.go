@@ -10,12 +10,19 @@ import (
 // write runs fn in one write transaction and, once it has committed, wakes
 // whoever waits for changes if the transaction wrote events or jobs: the
 // live-update broker and the job worker read them (an event or a job is
-// committed with the change that caused it, or not at all).
+// committed with the change that caused it, or not at all). With a
+// committer (SQLite) the transaction is a savepoint in a batch committed
+// with other writes (groupcommit.go); without one, its own transaction.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var wrote bool
-	err := s.wdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{}))
-	})
+	var err error
+	if s.committer != nil {
+		wrote, err = s.committer.do(ctx, fn)
+	} else {
+		err = s.wdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(tx.Set(wroteKey, &wrote).Session(&gorm.Session{}))
+		})
+	}
 	if err == nil && wrote {
 		s.changes.signal()
 	}
