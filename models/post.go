@@ -260,7 +260,9 @@ type PostQuery struct {
 	Viewer   *User
 	// Placeholders keeps posts the viewer may not read, with their text
 	// blanked, so a page can say "hidden by a moderator" in their place.
-	// Without it such posts are left out (JSON, feeds).
+	// Without it such posts are left out (JSON, feeds). It is the thread
+	// page's read, which shows no Markdown source: Source and SubmitKey are
+	// left empty.
 	Placeholders bool
 }
 

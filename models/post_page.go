@@ -13,58 +13,89 @@ import (
 // (posts, then their authors), a third when posts on the page were moved
 // here by a merge; the SQL is portable.
 
-// postColumns are the posts' columns in the order scanPost reads them.
-const postColumns = "p.id, p.thread_id, p.author_id, p.author_role, p.source, p.html, p.official, p.submit_key, " +
-	"p.edited_at, p.hidden_at, p.hidden_by_id, p.hidden_reason, p.merged_from_id, p.created_at, p.updated_at"
+// postColumns are the posts' columns in the order postRow.scan reads
+// them; pageColumns leave out what a thread page does not show (the source
+// and the submission key), which is a tenth of its allocations.
+const (
+	postColumns = "p.id, p.thread_id, p.author_id, p.author_role, p.html, p.official, " +
+		"p.edited_at, p.hidden_at, p.hidden_by_id, p.hidden_reason, p.merged_from_id, p.created_at, p.updated_at, p.source, p.submit_key"
+	pageColumns = "p.id, p.thread_id, p.author_id, p.author_role, p.html, p.official, " +
+		"p.edited_at, p.hidden_at, p.hidden_by_id, p.hidden_reason, p.merged_from_id, p.created_at, p.updated_at"
+)
 
-// scanPost reads one row of postColumns into p.
-func scanPost(rows *sql.Rows, p *Post) error {
-	var submitKey sql.NullString
-	var edited, hidden sql.NullTime
-	var hiddenBy, mergedFrom sql.NullInt64
-	if err := rows.Scan(&p.ID, &p.ThreadID, &p.AuthorID, &p.AuthorRole, &p.Source, &p.HTML, &p.Official, &submitKey,
-		&edited, &hidden, &hiddenBy, &p.HiddenReason, &mergedFrom, &p.CreatedAt, &p.UpdatedAt); err != nil {
-		return err
+// postRow is where rows of posts are scanned: one for a whole query, so
+// that its nullable columns are not allocated again for every row.
+type postRow struct {
+	p                    Post
+	submitKey            sql.NullString
+	edited, hidden       sql.NullTime
+	hiddenBy, mergedFrom sql.NullInt64
+	dest                 []any
+}
+
+func newPostRow(full bool) *postRow {
+	r := &postRow{}
+	r.dest = []any{&r.p.ID, &r.p.ThreadID, &r.p.AuthorID, &r.p.AuthorRole, &r.p.HTML, &r.p.Official,
+		&r.edited, &r.hidden, &r.hiddenBy, &r.p.HiddenReason, &r.mergedFrom, &r.p.CreatedAt, &r.p.UpdatedAt}
+	if full {
+		r.dest = append(r.dest, &r.p.Source, &r.submitKey)
 	}
-	if submitKey.Valid {
-		p.SubmitKey = &submitKey.String
+	return r
+}
+
+// scan reads the current row into a new Post.
+func (r *postRow) scan(rows *sql.Rows) (Post, error) {
+	r.p, r.submitKey = Post{}, sql.NullString{}
+	if err := rows.Scan(r.dest...); err != nil {
+		return Post{}, err
 	}
-	if edited.Valid {
-		p.EditedAt = &edited.Time
+	p := r.p
+	if r.submitKey.Valid {
+		p.SubmitKey = &r.submitKey.String
 	}
-	if hidden.Valid {
-		p.HiddenAt = &hidden.Time
+	if r.edited.Valid {
+		t := r.edited.Time
+		p.EditedAt = &t
 	}
-	if hiddenBy.Valid {
-		p.HiddenByID = &hiddenBy.Int64
+	if r.hidden.Valid {
+		t := r.hidden.Time
+		p.HiddenAt = &t
 	}
-	if mergedFrom.Valid {
-		p.MergedFromID = &mergedFrom.Int64
+	if r.hiddenBy.Valid {
+		id := r.hiddenBy.Int64
+		p.HiddenByID = &id
 	}
-	return nil
+	if r.mergedFrom.Valid {
+		id := r.mergedFrom.Int64
+		p.MergedFromID = &id
+	}
+	return p, nil
 }
 
 // pagePosts reads one page of a thread's posts in order (limit rows from
-// offset), the viewer's visibility rule applied unless placeholders.
+// offset). With placeholders (the thread page) every post is read, without
+// its source; otherwise those the viewer may read, whole.
 func (s *Store) pagePosts(ctx context.Context, q PostQuery, offset, limit int) ([]Post, error) {
-	where, args := "p.thread_id = ?", []any{q.ThreadID}
+	columns, where, args := pageColumns, "p.thread_id = ?", []any{q.ThreadID}
 	if !q.Placeholders {
 		cond, vargs := visibleSQL("p", q.Viewer)
-		where += " AND " + cond
+		columns, where = postColumns, where+" AND "+cond
 		args = append(args, vargs...)
 	}
 	args = append(args, limit, offset)
-	rows, err := s.db.WithContext(ctx).Raw("SELECT "+postColumns+" FROM posts p WHERE "+where+" ORDER BY p.id LIMIT ? OFFSET ?", args...).Rows()
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+columns+" FROM posts p WHERE "+where+" ORDER BY p.id LIMIT ? OFFSET ?", args...).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	row := newPostRow(!q.Placeholders)
 	posts := make([]Post, 0, limit)
 	for rows.Next() {
-		posts = append(posts, Post{})
-		if err := scanPost(rows, &posts[len(posts)-1]); err != nil {
+		p, err := row.scan(rows)
+		if err != nil {
 			return nil, err
 		}
+		posts = append(posts, p)
 	}
 	return posts, rows.Err()
 }
