@@ -84,17 +84,30 @@ func (s *Store) DeleteSession(ctx context.Context, secret string) error {
 // UserBySession returns the user of a live session. An unknown or expired
 // session gives ErrNotFound; a revoked one a *RevokedError.
 func (s *Store) UserBySession(ctx context.Context, secret string) (*User, error) {
-	var sess Session
-	if err := s.db.WithContext(ctx).Where("id = ?", hashSecret(secret)).First(&sess).Error; err != nil {
-		return nil, translate(err)
+	// One query for the session and its user: every signed-in request
+	// makes it.
+	var row struct {
+		RevokedAt     *time.Time
+		RevokedReason string
+		ExpiresAt     time.Time
+		User          User `gorm:"embedded"`
 	}
-	if sess.RevokedAt != nil {
-		return nil, &RevokedError{Reason: sess.RevokedReason}
-	}
-	if !sess.ExpiresAt.After(s.now()) {
+	res := s.db.WithContext(ctx).Raw(`SELECT s.revoked_at, s.revoked_reason, s.expires_at, u.*
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, hashSecret(secret)).Scan(&row)
+	switch {
+	case res.Error != nil:
+		return nil, res.Error
+	case res.RowsAffected == 0:
+		return nil, ErrNotFound
+	case row.RevokedAt != nil:
+		return nil, &RevokedError{Reason: row.RevokedReason}
+	case !row.ExpiresAt.After(s.now()):
 		return nil, ErrNotFound
 	}
-	return s.activeUser(ctx, sess.UserID)
+	if err := row.User.Suspended(s.now()); err != nil {
+		return nil, err
+	}
+	return &row.User, nil
 }
 
 // revokeCredentials ends every session and token of a user, keeping the rows
