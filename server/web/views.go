@@ -41,11 +41,54 @@ type base struct {
 	Ended string
 	// Static is a page made for a snapshot: plain files, no script.
 	Static bool
+	// Nav marks the navigation's link to this page.
+	Nav navCurrent
+}
+
+// navCurrent says which link of the navigation leads to the page shown
+// (aria-current): fields, because a comparison per link in the layout
+// cost every page about ninety allocations of reflection.
+type navCurrent struct {
+	Status, Incidents, Forum, Search, Flags, Audit, Users, Services, Subscriptions,
+	Notifications, Account, Login, Signup bool
+}
+
+func navFor(path string) navCurrent {
+	var n navCurrent
+	switch path {
+	case "/":
+		n.Status = true
+	case "/incidents":
+		n.Incidents = true
+	case "/threads":
+		n.Forum = true
+	case "/search":
+		n.Search = true
+	case "/mod/flags":
+		n.Flags = true
+	case "/mod/audit":
+		n.Audit = true
+	case "/admin/users":
+		n.Users = true
+	case "/admin/services":
+		n.Services = true
+	case "/admin/subscriptions":
+		n.Subscriptions = true
+	case "/notifications":
+		n.Notifications = true
+	case "/account":
+		n.Account = true
+	case "/login":
+		n.Login = true
+	case "/signup":
+		n.Signup = true
+	}
+	return n
 }
 
 func (a *App) base(c *gin.Context, title string) base {
 	b := base{SiteName: a.cfg.SiteName, Title: title, User: currentUser(c), Flash: a.takeFlash(c), Path: c.Request.URL.Path,
-		Static: isSnapshot(c.Request)}
+		Static: isSnapshot(c.Request), Nav: navFor(c.Request.URL.Path)}
 	if ended, ok := c.Get(ctxRevoked); ok {
 		b.Ended = classify(ended.(error)).Message
 	}
