@@ -178,7 +178,7 @@ type threadPage struct {
 	URL    string
 	Thread *models.Thread
 	Posts  []postView
-	// PostHTML is Posts rendered, from the post cache when it can.
+	// PostHTML is Posts rendered, from the fragment cache when it can.
 	PostHTML  []template.HTML
 	Pager     pager
 	Affected  bool
@@ -213,22 +213,6 @@ func (p *threadPage) inTimeline(postID int64) *models.IncidentUpdate {
 		return nil
 	}
 	return p.Incident.byPost[postID]
-}
-
-// renderPosts renders the page's posts (the post-item template), each from
-// the post cache when it was rendered before as this reader sees it.
-func (a *App) renderPosts(page *threadPage) error {
-	t := a.views.pages["thread_show"]
-	page.PostHTML = make([]template.HTML, len(page.Posts))
-	for i, p := range page.Posts {
-		item := postItem{postView: p, Moderator: page.Moderator, Marker: page.inTimeline(p.ID), Flag: page.Flag, FlagReasons: page.FlagReasons}
-		html, err := a.views.posts.render(t, "post-item", item)
-		if err != nil {
-			return fmt.Errorf("render post %d: %w", p.ID, err)
-		}
-		page.PostHTML[i] = html
-	}
-	return nil
 }
 
 // readThread keeps the viewer's place in a thread: the page says where the

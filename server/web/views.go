@@ -158,7 +158,8 @@ type auditTargetView struct {
 type views struct {
 	pages  map[string]*template.Template
 	assets *assets
-	posts  *postCache
+	// fragments keeps parts of pages rendered (posts, service rows).
+	fragments *fragmentCache
 }
 
 func newViews(a *assets) (*views, error) {
@@ -187,7 +188,7 @@ func newViews(a *assets) (*views, error) {
 			return models.ComponentStatuses
 		},
 	}
-	v := &views{pages: map[string]*template.Template{}, assets: a, posts: newPostCache(postCacheBytes)}
+	v := &views{pages: map[string]*template.Template{}, assets: a, fragments: newFragmentCache(fragmentCacheBytes)}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templates.FS,
 			"layout.html", "partials/*.html", "pages/"+name+".html")
