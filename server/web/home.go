@@ -118,7 +118,7 @@ type homePage struct {
 
 // home is the service health dashboard.
 func (a *App) home(c *gin.Context) error {
-	snap, err := a.statusSnapshot(c)
+	snap, err := a.store.DashboardSnapshot(c.Request.Context(), a.now().Add(-recentlyResolved))
 	if err != nil {
 		return err
 	}
