@@ -51,26 +51,20 @@ func (r *postRow) scan(rows *sql.Rows) (Post, error) {
 		return Post{}, err
 	}
 	p := r.p
-	if r.submitKey.Valid {
-		p.SubmitKey = &r.submitKey.String
-	}
-	if r.edited.Valid {
-		t := r.edited.Time
-		p.EditedAt = &t
-	}
-	if r.hidden.Valid {
-		t := r.hidden.Time
-		p.HiddenAt = &t
-	}
-	if r.hiddenBy.Valid {
-		id := r.hiddenBy.Int64
-		p.HiddenByID = &id
-	}
-	if r.mergedFrom.Valid {
-		id := r.mergedFrom.Int64
-		p.MergedFromID = &id
-	}
+	p.SubmitKey = nullable(r.submitKey.String, r.submitKey.Valid)
+	p.EditedAt = nullable(r.edited.Time, r.edited.Valid)
+	p.HiddenAt = nullable(r.hidden.Time, r.hidden.Valid)
+	p.HiddenByID = nullable(r.hiddenBy.Int64, r.hiddenBy.Valid)
+	p.MergedFromID = nullable(r.mergedFrom.Int64, r.mergedFrom.Valid)
 	return p, nil
+}
+
+// nullable is a copy of a scanned value, or nil when its column was NULL.
+func nullable[T any](v T, valid bool) *T {
+	if !valid {
+		return nil
+	}
+	return &v
 }
 
 // pagePosts reads one page of a thread's posts in order (limit rows from

@@ -50,14 +50,8 @@ func (s *Store) ThreadByID(ctx context.Context, id int64) (*Thread, error) {
 		th.Service = &Service{ID: serviceID.Int64, Name: svName.String, Description: svDesc.String, GroupName: svGroup.String,
 			Position: int(svPosition.Int64), CreatedAt: svCreated.Time, UpdatedAt: svUpdated.Time}
 	}
-	if incidentID.Valid {
-		th.IncidentID = &incidentID.Int64
-	}
-	if mergedInto.Valid {
-		th.MergedIntoID = &mergedInto.Int64
-	}
-	if pinnedUntil.Valid {
-		th.PinnedUntil = &pinnedUntil.Time
-	}
+	th.IncidentID = nullable(incidentID.Int64, incidentID.Valid)
+	th.MergedIntoID = nullable(mergedInto.Int64, mergedInto.Valid)
+	th.PinnedUntil = nullable(pinnedUntil.Time, pinnedUntil.Valid)
 	return &th, rows.Err()
 }
