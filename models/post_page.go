@@ -64,7 +64,9 @@ func nullable[T any](v T, valid bool) *T {
 	if !valid {
 		return nil
 	}
-	return &v
+	p := new(T) // allocated here only: &v would put v on the heap for NULLs too
+	*p = v
+	return p
 }
 
 // pagePosts reads one page of a thread's posts in order (limit rows from

@@ -54,9 +54,10 @@ func newFragmentCache(max int) *fragmentCache {
 	return &fragmentCache{seed: maphash.MakeSeed(), max: max, byKey: map[fragmentKey]*list.Element{}, lru: list.New()}
 }
 
-// render returns the fragment of key from the cache, or executes the
-// template name of t for data and keeps the result.
-func (c *fragmentCache) render(t *template.Template, name string, key fragmentKey, data any) (template.HTML, error) {
+// renderFragment returns the fragment of key from c, or executes the
+// template name of t for data and keeps the result. It is generic so that
+// data is boxed only when the template runs, not on every hit.
+func renderFragment[T any](c *fragmentCache, t *template.Template, name string, key fragmentKey, data T) (template.HTML, error) {
 	c.mu.Lock()
 	if el, ok := c.byKey[key]; ok {
 		c.lru.MoveToFront(el)
@@ -96,8 +97,9 @@ type fingerprint struct {
 	buf [8]byte
 }
 
-func (c *fragmentCache) fingerprint() *fingerprint {
-	f := &fingerprint{}
+// fingerprint starts one; it is a value, so that it stays on the stack.
+func (c *fragmentCache) fingerprint() fingerprint {
+	var f fingerprint
 	f.h.SetSeed(c.seed)
 	return f
 }

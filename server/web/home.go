@@ -69,7 +69,7 @@ func (a *App) renderServiceRows(page *homePage) error {
 	for gi := range page.Groups {
 		for i := range page.Groups[gi].Services {
 			row := &page.Groups[gi].Services[i]
-			html, err := a.views.fragments.render(t, "service-row", row.key(a.views.fragments), row)
+			html, err := renderFragment(a.views.fragments, t, "service-row", row.key(a.views.fragments), row)
 			if err != nil {
 				return fmt.Errorf("render service %d: %w", row.ID, err)
 			}

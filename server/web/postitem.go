@@ -32,7 +32,7 @@ func (a *App) renderPosts(page *threadPage) error {
 		if item.Marker != nil || item.Flag.PostID == p.ID {
 			page.PostHTML[i], err = markup.Fragment(t, "post-item", item)
 		} else {
-			page.PostHTML[i], err = a.views.fragments.render(t, "post-item", a.views.fragments.postKey(item), item)
+			page.PostHTML[i], err = renderFragment(a.views.fragments, t, "post-item", a.views.fragments.postKey(item), item)
 		}
 		if err != nil {
 			return fmt.Errorf("render post %d: %w", p.ID, err)
