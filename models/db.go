@@ -54,6 +54,8 @@ type Store struct {
 	// listening is done once it has.
 	stopListening context.CancelFunc
 	listening     sync.WaitGroup
+	// committer commits concurrent writes together (groupcommit.go).
+	committer *committer
 }
 
 // dsn builds the mattn/go-sqlite3 connection string: WAL so readers never
@@ -144,6 +146,7 @@ func Open(dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.committer = startCommitter(s.wdb)
 	return s, nil
 }
 
@@ -191,6 +194,9 @@ func (s *Store) now() time.Time {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.committer != nil {
+		s.committer.stop()
+	}
 	if s.stopListening != nil {
 		s.stopListening()
 		s.listening.Wait()
@@ -251,7 +257,8 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(rs *Store) error) erro
 	// A new session with its own statement, so that s.db keeps its pool.
 	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	db.Statement.ConnPool = conn
-	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, UpdateCadence: s.UpdateCadence, changes: s.changes, pg: s.pg, writers: s.writers, instance: s.instance})
+	return fn(&Store{db: db, wdb: s.wdb, Now: s.Now, PasswordCost: s.PasswordCost, FlagHideThreshold: s.FlagHideThreshold, UpdateCadence: s.UpdateCadence,
+		changes: s.changes, committer: s.committer, pg: s.pg, writers: s.writers, instance: s.instance})
 }
 
 // Backup writes a consistent copy of the database to path while others keep

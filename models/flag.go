@@ -114,15 +114,21 @@ func (s *Store) OpenFlagCount(ctx context.Context) (int, error) {
 // FlaggedBy tells which of postIDs the user has flagged, whatever became
 // of the flag: one flag per person and post.
 func (s *Store) FlaggedBy(ctx context.Context, userID int64, postIDs []int64) (map[int64]bool, error) {
-	var ids []int64
-	if len(postIDs) > 0 {
-		if err := s.db.WithContext(ctx).Model(&Flag{}).Where("user_id = ? AND post_id IN ?", userID, postIDs).Pluck("post_id", &ids).Error; err != nil {
-			return nil, err
-		}
+	out := map[int64]bool{}
+	if len(postIDs) == 0 {
+		return out, nil
 	}
-	out := make(map[int64]bool, len(ids))
+	// The range of the ids rather than each of them: four arguments
+	// instead of a page's fifty, and a person's flags are few.
+	lo, hi := slices.Min(postIDs), slices.Max(postIDs)
+	var ids []int64
+	if err := s.db.WithContext(ctx).Raw("SELECT post_id FROM flags WHERE user_id = ? AND post_id BETWEEN ? AND ?", userID, lo, hi).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
-		out[id] = true
+		if slices.Contains(postIDs, id) {
+			out[id] = true
+		}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -211,6 +212,40 @@ func TestIncidentsSince(t *testing.T) {
 	for i := range want {
 		if titles[i] != want[i] {
 			t.Fatalf("incidents since 1 March: %q, want %q", titles, want)
+		}
+	}
+}
+
+// TestStatusChangesPlan: the dashboard's bars read the status changes of
+// the window and the last one before it from the (service_id, changed_at)
+// index, never by scanning the history, however long it is.
+func TestStatusChangesPlan(t *testing.T) {
+	s := newSQLiteStore(t) // SQLite's plans
+	var plan []struct{ Detail string }
+	at := time.Now()
+	if err := s.db.Raw("EXPLAIN QUERY PLAN "+statusChangesSQL, []int64{1, 2}, at, at, []int64{1, 2}).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range plan {
+		if strings.HasPrefix(step.Detail, "SCAN") && !strings.Contains(step.Detail, "INDEX") && !strings.Contains(step.Detail, "CONSTANT ROW") {
+			t.Errorf("a scan: %+v", plan)
+		}
+	}
+}
+
+// TestIncidentsSincePlan: the dashboard's window of incidents is found
+// from the resolved_at index, never by reading every incident.
+func TestIncidentsSincePlan(t *testing.T) {
+	s := newSQLiteStore(t) // SQLite's plans
+	var plan []struct{ Detail string }
+	at := time.Now()
+	if err := s.db.Raw("EXPLAIN QUERY PLAN SELECT * FROM incidents WHERE "+incidentsSinceSQL+" ORDER BY started_at DESC, id DESC LIMIT 500",
+		at, at, StatusScheduled).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range plan {
+		if strings.HasPrefix(step.Detail, "SCAN") && !strings.Contains(step.Detail, "CONSTANT ROW") {
+			t.Errorf("a scan: %+v", plan)
 		}
 	}
 }

@@ -337,16 +337,21 @@ func (s *Store) UnreadCounts(ctx context.Context, userIDs ...int64) (map[int64]i
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	var rows []struct {
-		UserID int64
-		N      int
+	// Scanned by hand: every signed-in page asks, for its bell.
+	rows, err := s.db.WithContext(ctx).Raw("SELECT user_id, COUNT(*) FROM notifications WHERE user_id IN ? AND read_at IS NULL GROUP BY user_id", userIDs).Rows()
+	if err != nil {
+		return out, err
 	}
-	err := s.db.WithContext(ctx).Model(&Notification{}).Select("user_id, COUNT(*) AS n").
-		Where("user_id IN ? AND read_at IS NULL", userIDs).Group("user_id").Scan(&rows).Error
-	for _, r := range rows {
-		out[r.UserID] = r.N
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return out, err
+		}
+		out[id] = n
 	}
-	return out, err
+	return out, rows.Err()
 }
 
 // MarkNotificationsRead marks the person's notifications with the given ids

@@ -260,7 +260,9 @@ type PostQuery struct {
 	Viewer   *User
 	// Placeholders keeps posts the viewer may not read, with their text
 	// blanked, so a page can say "hidden by a moderator" in their place.
-	// Without it such posts are left out (JSON, feeds).
+	// Without it such posts are left out (JSON, feeds). It is the thread
+	// page's read, which shows no Markdown source: Source and SubmitKey are
+	// left empty.
 	Placeholders bool
 }
 
@@ -269,13 +271,14 @@ type PostQuery struct {
 // whatever the page size, a third when the page has such posts.
 func (s *Store) ListPosts(ctx context.Context, q PostQuery, p Page) (Paged[Post], error) {
 	p = p.Normalize(PostsPerPage)
-	db := s.db.WithContext(ctx).Preload("Author").Preload("MergedFrom").Where("thread_id = ?", q.ThreadID)
-	if !q.Placeholders {
-		cond, args := visibleSQL("posts", q.Viewer)
-		db = db.Where(cond, args...)
+	posts, err := s.pagePosts(ctx, q, p.offset(), p.PerPage+1)
+	if err != nil {
+		return Paged[Post]{}, err
 	}
-	var posts []Post
-	if err := db.Order("id").Offset(p.offset()).Limit(p.PerPage + 1).Find(&posts).Error; err != nil {
+	if err := s.withAuthors(ctx, posts); err != nil {
+		return Paged[Post]{}, err
+	}
+	if err := s.withMergedFrom(ctx, posts); err != nil {
 		return Paged[Post]{}, err
 	}
 	for i := range posts {

@@ -3,9 +3,13 @@ package models
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm/schema"
 )
 
 func TestSessionLifecycle(t *testing.T) {
@@ -69,5 +73,25 @@ func TestTokens(t *testing.T) {
 	}
 	if ts, _ := s.ListTokens(ctx, u.ID); len(ts) != 0 {
 		t.Errorf("revoked token still listed: %v", ts)
+	}
+}
+
+// TestUserColumns: the hand-written column list of a user is every field of
+// User, in order, so that a new column cannot be left out of the signed-in
+// user.
+func TestUserColumns(t *testing.T) {
+	s := newTestStore(t)
+	sch, err := schema.Parse(&User{}, &sync.Map{}, s.db.NamingStrategy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range sch.Fields {
+		if f.DBName != "" {
+			want = append(want, "u."+f.DBName)
+		}
+	}
+	if got := strings.Split(userColumns, ", "); !slices.Equal(got, want) {
+		t.Errorf("userColumns %v, want %v", got, want)
 	}
 }

@@ -218,6 +218,19 @@ const (
 // queries whatever the number of incidents. Incidents have their Services
 // (with Service) loaded.
 func (s *Store) StatusSnapshot(ctx context.Context) (*StatusSnapshot, error) {
+	return s.statusSnapshot(ctx, nil)
+}
+
+// DashboardSnapshot is the StatusSnapshot of what the dashboard shows: of
+// the closed incidents only those resolved since since (Recent), and no
+// RecentMaintenance. The /api/v2 documents and the feeds list 50 of each
+// with their updates; the dashboard a week's, so its cost follows the
+// week, not the length of history.
+func (s *Store) DashboardSnapshot(ctx context.Context, since time.Time) (*StatusSnapshot, error) {
+	return s.statusSnapshot(ctx, &since)
+}
+
+func (s *Store) statusSnapshot(ctx context.Context, resolvedSince *time.Time) (*StatusSnapshot, error) {
 	snap := &StatusSnapshot{At: s.now()}
 	err := s.readSnapshot(ctx, func(rs *Store) error {
 		// The daily bars end on the day of At, whatever the clock says by
@@ -236,8 +249,8 @@ func (s *Store) StatusSnapshot(ctx context.Context) (*StatusSnapshot, error) {
 		if snap.Window, err = rs.IncidentsSince(ctx, HistoryStart(snap.At, StatusHistoryDays), StatusWindowSize); err != nil {
 			return err
 		}
-		open := true
-		for _, l := range []struct {
+		open, closed := true, false
+		lists := []struct {
 			f    IncidentFilter
 			size int
 			out  *[]Incident
@@ -245,7 +258,12 @@ func (s *Store) StatusSnapshot(ctx context.Context) (*StatusSnapshot, error) {
 			{IncidentFilter{Open: &open}, MaxPerPage, &snap.Open},
 			{IncidentFilter{Kind: KindIncident}, StatusRecentSize, &snap.Recent},
 			{IncidentFilter{Kind: KindMaintenance}, StatusRecentSize, &snap.RecentMaintenance},
-		} {
+		}
+		if resolvedSince != nil {
+			lists[1].f = IncidentFilter{Kind: KindIncident, Open: &closed, Since: resolvedSince}
+			lists = lists[:2]
+		}
+		for _, l := range lists {
 			got, err := rs.ListIncidents(ctx, l.f, Page{PerPage: l.size})
 			if err != nil {
 				return err

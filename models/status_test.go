@@ -257,4 +257,27 @@ func TestStatusSnapshot(t *testing.T) {
 	if *queries != firstQueries {
 		t.Errorf("the snapshot took %d queries with 3 incidents and %d with 7; want the same", firstQueries, *queries)
 	}
+
+	// The dashboard's snapshot: the open ones, of the closed incidents
+	// those resolved since the time given, and no maintenance history (a
+	// list and its two preloads fewer).
+	*queries = 0
+	dash, err := f.s.DashboardSnapshot(ctx, f.s.now().Add(-90*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recent []int64
+	for _, inc := range dash.Recent {
+		if inc.ResolvedAt == nil || inc.ResolvedAt.Before(f.s.now().Add(-90*time.Minute)) {
+			t.Errorf("dashboard: incident %d resolved at %v", inc.ID, inc.ResolvedAt)
+		}
+		recent = append(recent, inc.ID)
+	}
+	if len(recent) != 1 || len(dash.RecentMaintenance) != 0 || len(dash.Open) != len(more.Open) || len(dash.Window) != len(more.Window) {
+		t.Errorf("dashboard: recent %v, %d maintenance, %d open, %d in the window; want 1, 0, %d, %d",
+			recent, len(dash.RecentMaintenance), len(dash.Open), len(dash.Window), len(more.Open), len(more.Window))
+	}
+	if *queries != firstQueries-3 {
+		t.Errorf("the dashboard's snapshot took %d queries, want %d", *queries, firstQueries-3)
+	}
 }

@@ -172,15 +172,6 @@ func startThread(tx *gorm.DB, th *Thread) error {
 	return tx.Create(&Follow{ThreadID: th.ID, UserID: th.AuthorID, Level: FollowAll, CreatedAt: th.LastActivityAt}).Error
 }
 
-// ThreadByID returns a thread with its author and service.
-func (s *Store) ThreadByID(ctx context.Context, id int64) (*Thread, error) {
-	var th Thread
-	if err := s.db.WithContext(ctx).Preload("Author").Preload("Service").First(&th, id).Error; err != nil {
-		return nil, translate(err)
-	}
-	return &th, nil
-}
-
 // ThreadFilter narrows the thread list.
 type ThreadFilter struct {
 	ServiceID *int64
@@ -281,6 +272,7 @@ func (s *Store) MarksOn(ctx context.Context, user *User, threadID int64) (Marks,
 		COALESCE((SELECT MIN(p.id) FROM posts p WHERE p.thread_id = ? AND p.id > f.last_read_post_id AND `+cond+`), 0) AS first_unread,
 		EXISTS (SELECT 1 FROM notifications WHERE user_id = ? AND thread_id = ? AND read_at IS NULL) AS unread_notices
 		FROM (SELECT 1) AS one LEFT JOIN follows f ON f.thread_id = ? AND f.user_id = ?`,
-		append(append([]any{threadID, user.ID, threadID}, args...), user.ID, threadID, threadID, user.ID)...).Scan(&m).Error
+		append(append([]any{threadID, user.ID, threadID}, args...), user.ID, threadID, threadID, user.ID)...).
+		Row().Scan(&m.Affected, &m.Following, &m.Level, &m.LastRead, &m.FirstUnread, &m.UnreadNotices)
 	return m, err
 }

@@ -15,11 +15,29 @@ import (
 // live-update broker and the job worker read them (an event or a job is
 // committed with the change that caused it, or not at all).
 //
-// SQLite runs one write transaction at a time. PostgreSQL runs them side by
-// side, serializable so that each still reads as if it were alone; one
-// that collided with another runs again, fn and all.
+// SQLite runs one write transaction at a time: with a committer, the
+// transaction is a savepoint in a batch committed with other writes
+// (groupcommit.go). PostgreSQL runs them side by side, serializable so that
+// each still reads as if it were alone; one that collided with another
+// runs again, fn and all.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var wrote bool
+	var err error
+	if s.committer != nil {
+		wrote, err = s.committer.do(ctx, fn)
+	} else {
+		wrote, err = s.transaction(ctx, fn)
+	}
+	if err == nil && wrote {
+		s.changes.signal()
+	}
+	return err
+}
+
+// transaction runs fn in a write transaction of its own, and says whether
+// it wrote events or jobs. On PostgreSQL it runs again after a collision,
+// and a write that wrote events or jobs tells the other instances.
+func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) (wrote bool, err error) {
 	var opts []*sql.TxOptions
 	if s.pg {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelSerializable})
@@ -27,10 +45,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		case s.writers <- struct{}{}:
 			defer func() { <-s.writers }()
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	var err error
 	for attempt := 0; attempt == 0 || retryable(err) && attempt < maxWriteAttempts && ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			// Those that collided wait apart before they try again.
@@ -44,10 +61,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 			return s.notifyChanges(tx)
 		}, opts...)
 	}
-	if err == nil && wrote {
-		s.changes.signal()
-	}
-	return err
+	return wrote, err
 }
 
 // maxWriteAttempts bounds how often a PostgreSQL write transaction runs

@@ -20,8 +20,9 @@ import (
 )
 
 // TestSIGKILLKeepsAcknowledgedPosts is THREATS item 23: the real binary is
-// killed with SIGKILL in the middle of a burst of replies; afterwards every
-// reply that was answered 201 is in the database with its text, the database
+// killed with SIGKILL in the middle of a burst of replies from 32 writers at
+// once, which the store commits in groups (models/groupcommit.go); afterwards
+// every reply that was answered 201 is in the database with its text, the database
 // passes SQLite's integrity check, and the binary starts again on it.
 func TestSIGKILLKeepsAcknowledgedPosts(t *testing.T) {
 	if testing.Short() {
@@ -69,7 +70,7 @@ func TestSIGKILLKeepsAcknowledgedPosts(t *testing.T) {
 	srv := startDurabilityServer(t, bin, db)
 	client := &http.Client{
 		Timeout:   30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 32, DisableCompression: true},
 	}
 	t.Cleanup(client.CloseIdleConnections)
 	post := func(path string, body any) (*http.Response, error) {
@@ -109,7 +110,7 @@ func TestSIGKILLKeepsAcknowledgedPosts(t *testing.T) {
 		id   int64
 		body string
 	}
-	const writers = 8
+	const writers = 32
 	var (
 		mu        sync.Mutex
 		acks      []ack

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -31,6 +33,50 @@ type serviceRow struct {
 	// the days that ended before the service was listed.
 	BadDays, NoDataDays int
 	Uptime              models.Uptime
+	// HTML is the row rendered (the service-row template), from the
+	// fragment cache when its days are as they were.
+	HTML template.HTML
+}
+
+// key is the fragment cache's key of the row: every field the service-row
+// template reads.
+func (r serviceRow) key(c *fragmentCache) fragmentKey {
+	f := c.fingerprint()
+	f.str(r.Name)
+	f.str(r.Description)
+	f.str(string(r.Status))
+	f.str(r.UptimeText())
+	f.flags(r.Uptime.Known())
+	f.int(int64(r.BadDays))
+	f.int(int64(r.NoDataDays))
+	for _, b := range r.Bars {
+		f.time(b.Day)
+		f.str(string(b.Status))
+		f.int(int64(len(b.Incidents)))
+		for _, inc := range b.Incidents {
+			f.int(inc.ID)
+			f.str(inc.Title)
+			f.str(string(inc.Kind))
+		}
+	}
+	return fragmentKey{kind: serviceRowFragment, id: r.ID, fingerprint: f.sum()}
+}
+
+// renderServiceRows renders each service's row, from the fragment cache
+// when it can: the 90 days change once a day, or when an incident does.
+func (a *App) renderServiceRows(page *homePage) error {
+	t := a.views.pages["home"]
+	for gi := range page.Groups {
+		for i := range page.Groups[gi].Services {
+			row := &page.Groups[gi].Services[i]
+			html, err := renderFragment(a.views.fragments, t, "service-row", row.key(a.views.fragments), row)
+			if err != nil {
+				return fmt.Errorf("render service %d: %w", row.ID, err)
+			}
+			row.HTML = html
+		}
+	}
+	return nil
 }
 
 // UptimeText is the uptime as the dashboard writes it: "99.95%", "100%",
@@ -72,11 +118,15 @@ type homePage struct {
 
 // home is the service health dashboard.
 func (a *App) home(c *gin.Context) error {
-	snap, err := a.statusSnapshot(c)
+	snap, err := a.store.DashboardSnapshot(c.Request.Context(), a.now().Add(-recentlyResolved))
 	if err != nil {
 		return err
 	}
-	return a.renderPage(c, http.StatusOK, "home", a.dashboard(c, snap))
+	page := a.dashboard(c, snap)
+	if err := a.renderServiceRows(page); err != nil {
+		return err
+	}
+	return a.renderPage(c, http.StatusOK, "home", page)
 }
 
 // statusSnapshot reads the public status: the dashboard, /api/v2 and the

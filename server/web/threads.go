@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -181,9 +182,11 @@ type postView struct {
 type threadPage struct {
 	base
 	// URL is the page's address, which live updates read again.
-	URL       string
-	Thread    *models.Thread
-	Posts     []postView
+	URL    string
+	Thread *models.Thread
+	Posts  []postView
+	// PostHTML is Posts rendered, from the fragment cache when it can.
+	PostHTML  []template.HTML
 	Pager     pager
 	Affected  bool
 	Following bool
@@ -210,9 +213,9 @@ type threadPage struct {
 	Silenced error
 }
 
-// InTimeline is the official update that post postID is, when the page's
+// inTimeline is the official update that post postID is, when the page's
 // timeline shows it: the flow then marks it instead of showing it twice.
-func (p *threadPage) InTimeline(postID int64) *models.IncidentUpdate {
+func (p *threadPage) inTimeline(postID int64) *models.IncidentUpdate {
 	if p.Incident == nil {
 		return nil
 	}
@@ -323,6 +326,9 @@ func (a *App) showThread(c *gin.Context, status int, threadID int64, forms threa
 	}
 	if !page.Following && page.Incident != nil {
 		page.FollowLevel = models.FollowOfficial // an incident's own thread is loud
+	}
+	if err := a.renderPosts(page); err != nil {
+		return err
 	}
 	return a.renderPage(c, status, "thread_show", page)
 }
