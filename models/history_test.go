@@ -233,6 +233,24 @@ func TestStatusChangesPlan(t *testing.T) {
 	}
 }
 
+// TestLastStatusesPlan: a change that records the services' statuses
+// reads each one's last status from the end of its part of the
+// (service_id, changed_at) index, so an official update costs the same
+// after years of history (it read every change, each with a search, when
+// this was a MAX(id) per row).
+func TestLastStatusesPlan(t *testing.T) {
+	s := newSQLiteStore(t) // SQLite's plans
+	var plan []struct{ Detail string }
+	if err := s.db.Raw("EXPLAIN QUERY PLAN " + lastStatusesSQL).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range plan {
+		if strings.Contains(step.Detail, "TEMP B-TREE") || strings.HasPrefix(step.Detail, "SCAN") && step.Detail != "SCAN s" {
+			t.Errorf("a scan or a sort of the history: %+v", plan)
+		}
+	}
+}
+
 // TestIncidentsSincePlan: the dashboard's window of incidents is found
 // from the resolved_at index, never by reading every incident.
 func TestIncidentsSincePlan(t *testing.T) {

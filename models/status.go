@@ -83,36 +83,38 @@ func (s *Store) recordServiceStatuses(tx *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	var last []ServiceStatusChange
-	if err := tx.Raw(`SELECT c.service_id, c.status FROM service_status_changes c
-		WHERE c.id = (SELECT MAX(id) FROM service_status_changes WHERE service_id = c.service_id)`).Scan(&last).Error; err != nil {
+	// Each service's last recorded status, read from the end of its part
+	// of the (service_id, changed_at) index: the cost does not grow with
+	// the history.
+	var last []struct {
+		ID     int64
+		Status *ComponentStatus
+	}
+	if err := tx.Raw(lastStatusesSQL).Scan(&last).Error; err != nil {
 		return err
 	}
-	recorded := map[int64]ComponentStatus{}
-	for _, c := range last {
-		recorded[c.ServiceID] = c.Status
-	}
-	var ids []int64
-	if err := tx.Model(&Service{}).Order("id").Pluck("id", &ids).Error; err != nil {
-		return err
-	}
-	for _, id := range ids {
-		want, ok := now[id]
+	for _, svc := range last {
+		want, ok := now[svc.ID]
 		if !ok {
 			want = Operational
 		}
-		was, ok := recorded[id]
-		if !ok {
-			was = Operational
+		was := Operational
+		if svc.Status != nil {
+			was = *svc.Status
 		}
 		if want != was {
-			if err := tx.Create(&ServiceStatusChange{ServiceID: id, Status: want, ChangedAt: s.now()}).Error; err != nil {
+			if err := tx.Create(&ServiceStatusChange{ServiceID: svc.ID, Status: want, ChangedAt: s.now()}).Error; err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
+
+// lastStatusesSQL reads each service's last recorded status (NULL: none).
+const lastStatusesSQL = `SELECT s.id, (SELECT c.status FROM service_status_changes c WHERE c.service_id = s.id
+		ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) AS status
+	FROM services s ORDER BY s.id`
 
 // ServiceStatuses returns every service's current derived status; services
 // missing from the map are operational.
