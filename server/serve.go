@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,6 +38,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.LogFormat, stderr)
+	if os.Getenv("GOGC") == "" {
+		// The heap is collected when it has grown by half, not doubled:
+		// on the day of an outage the live heap is about 30 MB and its
+		// peak was 65 MB, most of the server's memory; at 50 % the peak
+		// memory fell by a sixth for the same CPU and latency (see "The
+		// day of an outage, measured"). GOGC still decides when set.
+		debug.SetGCPercent(50)
+	}
 	store, n, err := openMigrated(ctx, cfg.DB)
 	if err != nil {
 		return err
